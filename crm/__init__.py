@@ -1,0 +1,153 @@
+"""The industry-collaboration CRM: application factory."""
+
+import logging
+from pathlib import Path
+
+from flask import Flask, current_app, request, session
+from flask_login import current_user
+
+from config import DevelopmentConfig, development_secret_key
+
+# Keys that are known to the world and so never acceptable in production.
+_KNOWN_KEYS = {
+    "",
+    "dev",
+    "change-me",
+    "changeme",
+    "secret",
+    "testing-secret-key-not-for-production",
+}
+
+
+def create_app(config_class=DevelopmentConfig):
+    app = Flask(
+        __name__,
+        template_folder="../templates",
+        static_folder="../static",
+    )
+    app.config.from_object(config_class)
+    _finish_config(app)
+
+    register_extensions(app)
+    register_blueprints(app)
+    register_errorhandlers(app)
+    register_commands(app)
+    register_request_hooks(app)
+    register_template_helpers(app)
+    return app
+
+
+def _finish_config(app):
+    uri = app.config["SQLALCHEMY_DATABASE_URI"]
+    # psycopg 3 is the driver we install; accept the plain URLs operators usually write.
+    for prefix in ("postgres://", "postgresql://"):
+        if uri.startswith(prefix):
+            app.config["SQLALCHEMY_DATABASE_URI"] = "postgresql+psycopg://" + uri[len(prefix) :]
+
+    env = app.config["CRM_ENV"]
+    key = app.config.get("SECRET_KEY") or ""
+    if env == "development" and not key:
+        app.config["SECRET_KEY"] = development_secret_key(app.instance_path)
+    elif env == "production" and (key.strip().lower() in _KNOWN_KEYS or len(key) < 32):
+        raise RuntimeError(
+            "SECRET_KEY must be set to a random value of at least 32 characters in production"
+        )
+    elif not key:
+        raise RuntimeError("SECRET_KEY is not set")
+
+    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite:///"):
+        # The default database lives under instance/; make sure the folder exists.
+        path = Path(app.config["SQLALCHEMY_DATABASE_URI"].removeprefix("sqlite:///"))
+        path.parent.mkdir(parents=True, exist_ok=True)
+
+
+def register_extensions(app):
+    import crm.models  # noqa: F401  (every table registered before migrations look)
+    from crm.core import database
+    from crm.extensions import babel, csrf, db, limiter, login_manager, mail, migrate
+
+    db.init_app(app)
+    database.configure_engine_events()
+    migrate.init_app(app, db, directory=str(_project_path("migrations")), render_as_batch=True)
+    mail.init_app(app)
+    csrf.init_app(app)
+    limiter.init_app(app)
+    babel.init_app(app, locale_selector=_select_locale, timezone_selector=None)
+
+    from crm.auth import services as auth_services
+
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.login_message_category = "info"
+    login_manager.session_protection = "basic"
+    login_manager.user_loader(auth_services.load_user_from_session)
+    login_manager.localize_callback = _gettext
+
+
+def _gettext(message):
+    from flask_babel import gettext
+
+    return gettext(message)
+
+
+def register_blueprints(app):
+    from crm.admin import bp as admin_bp
+    from crm.auth import bp as auth_bp
+    from crm.core.views import bp as core_bp
+    from crm.dashboard import bp as dashboard_bp
+    from crm.public import bp as public_bp
+
+    app.register_blueprint(core_bp)
+    app.register_blueprint(public_bp)
+    app.register_blueprint(auth_bp)
+    app.register_blueprint(dashboard_bp, url_prefix="/dashboard")
+    app.register_blueprint(admin_bp, url_prefix="/admin")
+
+
+def register_errorhandlers(app):
+    from crm.core.errors import register
+
+    register(app)
+
+
+def register_commands(app):
+    from crm.cli import crm_cli
+
+    app.cli.add_command(crm_cli)
+
+
+def register_request_hooks(app):
+    from crm.core.security import require_login, set_security_headers
+
+    app.before_request(require_login)
+    app.after_request(set_security_headers)
+    if not app.debug and not app.testing:
+        logging.basicConfig(level=logging.INFO)
+
+
+def register_template_helpers(app):
+    from crm.core import templating
+
+    templating.register(app)
+
+
+def _select_locale():
+    languages = _languages()
+    requested = request.args.get("lang")
+    if requested in languages:
+        # An explicit ?lang= sticks for the rest of the visit.
+        session["lang"] = requested
+        return requested
+    if session.get("lang") in languages:
+        return session["lang"]
+    if current_user and current_user.is_authenticated and current_user.language in languages:
+        return current_user.language
+    return request.accept_languages.best_match(languages) or languages[0]
+
+
+def _languages():
+    return current_app.config["LANGUAGES"]
+
+
+def _project_path(name):
+    return Path(__file__).resolve().parent.parent / name

@@ -1,0 +1,200 @@
+"""Collaboration activities and follow-up tasks."""
+
+from datetime import date, datetime, time
+
+import sqlalchemy as sa
+from flask_babel import lazy_gettext as _l
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from crm.core.models import SoftDeleteMixin, TimestampMixin
+from crm.core.types import LabelledEnum, UTCDateTime, enum_column
+from crm.extensions import db
+
+
+class ActivityKind(LabelledEnum):
+    INFORMATION_MEETING = "information_meeting"
+    DIALOGUE_MEETING = "dialogue_meeting"
+    SEMINAR = "seminar"
+    WORKSHOP = "workshop"
+    COURSE = "course"
+    JOINT_RD_PROJECT = "joint_rd_project"
+    CONFERENCE = "conference"
+    OTHER = "other"
+
+    @staticmethod
+    def _labels():
+        return {
+            "information_meeting": _l("Information meeting"),
+            "dialogue_meeting": _l("Dialogue meeting"),
+            "seminar": _l("Seminar"),
+            "workshop": _l("Workshop"),
+            "course": _l("E-learning/course"),
+            "joint_rd_project": _l("Joint R&D project"),
+            "conference": _l("Conference"),
+            "other": _l("Other"),
+        }
+
+
+class ActivityStatus(LabelledEnum):
+    PLANNED = "planned"
+    ONGOING = "ongoing"
+    COMPLETED = "completed"
+    CANCELLED = "cancelled"
+
+    @staticmethod
+    def _labels():
+        return {
+            "planned": _l("Planned"),
+            "ongoing": _l("Ongoing"),
+            "completed": _l("Completed"),
+            "cancelled": _l("Cancelled"),
+        }
+
+
+class ActivityOrganisationRole(LabelledEnum):
+    PARTNER = "partner"
+    PARTICIPANT = "participant"
+    SPONSOR = "sponsor"
+
+    @staticmethod
+    def _labels():
+        return {
+            "partner": _l("Partner"),
+            "participant": _l("Participant"),
+            "sponsor": _l("Sponsor"),
+        }
+
+
+activity_contacts = sa.Table(
+    "activity_contacts",
+    db.metadata,
+    sa.Column("activity_id", sa.ForeignKey("activities.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column(
+        "contact_id", sa.ForeignKey("contacts.id", ondelete="CASCADE"), primary_key=True, index=True
+    ),
+)
+
+activity_staff = sa.Table(
+    "activity_staff",
+    db.metadata,
+    sa.Column("activity_id", sa.ForeignKey("activities.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column(
+        "user_id", sa.ForeignKey("users.id", ondelete="CASCADE"), primary_key=True, index=True
+    ),
+)
+
+
+class Activity(TimestampMixin, SoftDeleteMixin, db.Model):
+    """A collaboration activity. Dates are local; a time is optional (all-day when absent)."""
+
+    __tablename__ = "activities"
+    __table_args__ = (
+        sa.CheckConstraint("end_date IS NULL OR end_date >= start_date", name="end_after_start"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[ActivityKind] = mapped_column(enum_column(ActivityKind), index=True)
+    title: Mapped[str] = mapped_column(sa.String(300))
+    start_date: Mapped[date] = mapped_column(index=True)
+    start_time: Mapped[time | None]
+    end_date: Mapped[date | None]
+    end_time: Mapped[time | None]
+    place: Mapped[str | None] = mapped_column(sa.String(300))
+    is_online: Mapped[bool] = mapped_column(default=False)
+    agreement_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("agreements.id", ondelete="SET NULL"), index=True
+    )
+    # The enquiry this activity came from, when it was logged while converting one.
+    enquiry_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("enquiries.id", ondelete="SET NULL"), index=True
+    )
+    description: Mapped[str | None] = mapped_column(sa.Text)
+    outcome: Mapped[str | None] = mapped_column(sa.Text)
+    status: Mapped[ActivityStatus] = mapped_column(
+        enum_column(ActivityStatus), default=ActivityStatus.PLANNED, index=True
+    )
+    is_public: Mapped[bool] = mapped_column(default=False, index=True)
+    public_summary: Mapped[str | None] = mapped_column(sa.Text)
+
+    agreement = relationship("Agreement")
+    organisations: Mapped[list["ActivityOrganisation"]] = relationship(
+        back_populates="activity", cascade="all, delete-orphan"
+    )
+    contacts = relationship("Contact", secondary=activity_contacts)
+    staff = relationship("User", secondary=activity_staff)
+
+    def __repr__(self):
+        return f"<Activity {self.id} {self.title!r}>"
+
+
+class ActivityOrganisation(db.Model):
+    __tablename__ = "activity_organisations"
+
+    activity_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("activities.id", ondelete="CASCADE"), primary_key=True
+    )
+    organisation_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("organisations.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+    role: Mapped[ActivityOrganisationRole] = mapped_column(
+        enum_column(ActivityOrganisationRole), default=ActivityOrganisationRole.PARTICIPANT
+    )
+
+    activity: Mapped[Activity] = relationship(back_populates="organisations")
+    organisation = relationship("Organisation")
+
+
+# A task follows up exactly one record of these kinds (or none, as a plain to-do).
+TASK_SUBJECT_COLUMNS = (
+    "organisation_id",
+    "contact_id",
+    "agreement_id",
+    "activity_id",
+    "enquiry_id",
+)
+
+
+class Task(TimestampMixin, SoftDeleteMixin, db.Model):
+    __tablename__ = "tasks"
+    __table_args__ = (
+        sa.CheckConstraint(
+            " + ".join(
+                f"(CASE WHEN {column} IS NULL THEN 0 ELSE 1 END)" for column in TASK_SUBJECT_COLUMNS
+            )
+            + " <= 1",
+            name="one_subject",
+        ),
+        sa.Index("ix_tasks_assignee_open", "assignee_id", "is_done", "due_date"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    title: Mapped[str] = mapped_column(sa.String(300))
+    due_date: Mapped[date | None] = mapped_column(index=True)
+    assignee_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"))
+    is_done: Mapped[bool] = mapped_column(default=False)
+    done_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    organisation_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("organisations.id", ondelete="CASCADE"), index=True
+    )
+    contact_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("contacts.id", ondelete="CASCADE"), index=True
+    )
+    agreement_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("agreements.id", ondelete="CASCADE"), index=True
+    )
+    activity_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("activities.id", ondelete="CASCADE"), index=True
+    )
+    enquiry_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("enquiries.id", ondelete="CASCADE"), index=True
+    )
+
+    assignee = relationship("User", foreign_keys=[assignee_id])
+    organisation = relationship("Organisation")
+    contact = relationship("Contact")
+    agreement = relationship("Agreement")
+    activity = relationship("Activity")
+    enquiry = relationship("Enquiry")
+
+    def __repr__(self):
+        return f"<Task {self.id} {self.title!r}>"

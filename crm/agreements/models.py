@@ -1,0 +1,128 @@
+"""Agreements (framework agreements, MoUs, …), their parties and renewal reminders."""
+
+from datetime import date, datetime
+
+import sqlalchemy as sa
+from flask_babel import lazy_gettext as _l
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from crm.core.models import SoftDeleteMixin, TimestampMixin
+from crm.core.types import LabelledEnum, UTCDateTime, enum_column, utcnow
+from crm.extensions import db
+
+
+class AgreementKind(LabelledEnum):
+    FRAMEWORK = "framework"
+    MOU = "mou"
+    NDA = "nda"
+    COLLABORATION = "collaboration"
+    DATA_SHARING = "data_sharing"
+    OTHER = "other"
+
+    @staticmethod
+    def _labels():
+        return {
+            "framework": _l("Framework agreement"),
+            "mou": _l("Memorandum of Understanding"),
+            "nda": _l("NDA/CDA"),
+            "collaboration": _l("Collaboration agreement"),
+            "data_sharing": _l("Data-sharing agreement"),
+            "other": _l("Other"),
+        }
+
+
+class AgreementStatus(LabelledEnum):
+    DRAFT = "draft"
+    NEGOTIATION = "negotiation"
+    SIGNED = "signed"
+    ACTIVE = "active"
+    EXPIRED = "expired"
+    TERMINATED = "terminated"
+
+    @staticmethod
+    def _labels():
+        return {
+            "draft": _l("Draft"),
+            "negotiation": _l("Negotiation"),
+            "signed": _l("Signed"),
+            "active": _l("Active"),
+            "expired": _l("Expired"),
+            "terminated": _l("Terminated"),
+        }
+
+
+class PartyRole(LabelledEnum):
+    PARTY = "party"
+    SIGNATORY = "signatory"
+    OBSERVER = "observer"
+
+    @staticmethod
+    def _labels():
+        return {"party": _l("Party"), "signatory": _l("Signatory"), "observer": _l("Observer")}
+
+
+class Agreement(TimestampMixin, SoftDeleteMixin, db.Model):
+    __tablename__ = "agreements"
+    __table_args__ = (
+        sa.CheckConstraint(
+            "end_date IS NULL OR start_date IS NULL OR end_date >= start_date",
+            name="end_after_start",
+        ),
+        sa.CheckConstraint("renewal_notice_days >= 0", name="renewal_notice_not_negative"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[AgreementKind] = mapped_column(enum_column(AgreementKind), index=True)
+    title: Mapped[str] = mapped_column(sa.String(300), index=True)
+    status: Mapped[AgreementStatus] = mapped_column(
+        enum_column(AgreementStatus), default=AgreementStatus.DRAFT, index=True
+    )
+    our_signatory: Mapped[str | None] = mapped_column(sa.String(200))
+    signed_date: Mapped[date | None]
+    start_date: Mapped[date | None]
+    end_date: Mapped[date | None] = mapped_column(index=True)
+    renewal_notice_days: Mapped[int] = mapped_column(default=90)
+    owner_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("users.id", ondelete="SET NULL"), index=True
+    )
+    description: Mapped[str | None] = mapped_column(sa.Text)
+    is_public: Mapped[bool] = mapped_column(default=False, index=True)
+    # Signed by an association on behalf of its members.
+    covers_members: Mapped[bool] = mapped_column(default=False)
+
+    owner = relationship("User", foreign_keys=[owner_id])
+    parties: Mapped[list["AgreementParty"]] = relationship(
+        back_populates="agreement", cascade="all, delete-orphan"
+    )
+
+    def __repr__(self):
+        return f"<Agreement {self.id} {self.title!r}>"
+
+
+class AgreementParty(db.Model):
+    __tablename__ = "agreement_parties"
+    __table_args__ = (sa.UniqueConstraint("agreement_id", "organisation_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    agreement_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("agreements.id", ondelete="CASCADE"), index=True
+    )
+    organisation_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("organisations.id", ondelete="CASCADE"), index=True
+    )
+    role: Mapped[PartyRole] = mapped_column(enum_column(PartyRole), default=PartyRole.PARTY)
+
+    agreement: Mapped[Agreement] = relationship(back_populates="parties")
+    organisation = relationship("Organisation")
+
+
+class AgreementReminder(db.Model):
+    """A renewal reminder that has been queued; unique per end date, so it is sent once."""
+
+    __tablename__ = "agreement_reminders"
+    __table_args__ = (sa.UniqueConstraint("agreement_id", "end_date"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    agreement_id: Mapped[int] = mapped_column(sa.ForeignKey("agreements.id", ondelete="CASCADE"))
+    end_date: Mapped[date]
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -1,0 +1,73 @@
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, EmailField, PasswordField, SelectField, StringField, SubmitField
+from wtforms.validators import DataRequired, Email, EqualTo, Length, ValidationError
+
+from crm.auth.models import MIN_PASSWORD_LENGTH, Role
+from crm.auth.services import MAX_PASSWORD_LENGTH, get_user_by_email
+
+
+class LoginForm(FlaskForm):
+    email = EmailField(_l("E-mail"), validators=[DataRequired(), Length(max=254)])
+    password = PasswordField(
+        _l("Password"), validators=[DataRequired(), Length(max=MAX_PASSWORD_LENGTH)]
+    )
+    remember = BooleanField(_l("Keep me signed in on this device"))
+    submit = SubmitField(_l("Sign in"))
+
+
+def _new_password_field(label):
+    return PasswordField(
+        label,
+        validators=[
+            DataRequired(),
+            Length(
+                min=MIN_PASSWORD_LENGTH,
+                max=MAX_PASSWORD_LENGTH,
+                message=_l("The password must be at least %(min)d characters long."),
+            ),
+        ],
+        description=_l("At least %(count)d characters.", count=MIN_PASSWORD_LENGTH),
+    )
+
+
+class PasswordChangeForm(FlaskForm):
+    current_password = PasswordField(_l("Current password"), validators=[DataRequired()])
+    new_password = _new_password_field(_l("New password"))
+    confirm = PasswordField(
+        _l("Repeat the new password"),
+        validators=[
+            DataRequired(),
+            EqualTo("new_password", message=_l("The passwords do not match.")),
+        ],
+    )
+    submit = SubmitField(_l("Change password"))
+
+
+class UserCreateForm(FlaskForm):
+    name = StringField(_l("Name"), validators=[DataRequired(), Length(max=200)])
+    email = EmailField(
+        _l("E-mail"),
+        validators=[
+            DataRequired(),
+            Email(message=_l("Enter a valid e-mail address.")),
+            Length(max=254),
+        ],
+    )
+    role = SelectField(_l("Role"), choices=Role.choices, default=Role.MEMBER.value)
+    language = SelectField(
+        _l("Language"), choices=[("sv", _l("Swedish")), ("en", _l("English"))], default="sv"
+    )
+    password = _new_password_field(_l("Initial password"))
+    submit = SubmitField(_l("Create user"))
+
+    def validate_email(self, field):
+        if get_user_by_email(field.data) is not None:
+            raise ValidationError(_l("A user with this e-mail address already exists."))
+
+
+class UserEditForm(FlaskForm):
+    name = StringField(_l("Name"), validators=[DataRequired(), Length(max=200)])
+    role = SelectField(_l("Role"), choices=Role.choices)
+    active = BooleanField(_l("Active (may sign in)"))
+    submit = SubmitField(_l("Save"))

@@ -1,0 +1,104 @@
+"""Staff users and their roles."""
+
+from datetime import datetime
+
+import sqlalchemy as sa
+from flask_babel import lazy_gettext as _l
+from flask_login import UserMixin
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from crm.core.models import TimestampMixin
+from crm.core.types import LabelledEnum, UTCDateTime, enum_column
+from crm.enquiries.models import Topic
+from crm.extensions import db
+
+
+class Role(LabelledEnum):
+    ADMIN = "admin"
+    COORDINATOR = "coordinator"
+    MEMBER = "member"
+    VIEWER = "viewer"
+
+    @staticmethod
+    def _labels():
+        return {
+            "admin": _l("Administrator"),
+            "coordinator": _l("Coordinator"),
+            "member": _l("Working-group member"),
+            "viewer": _l("Viewer"),
+        }
+
+    @property
+    def rank(self):
+        return _ROLE_RANKS[self]
+
+    def includes(self, other):
+        """True when this role may do everything `other` may (admin ⊇ coordinator ⊇ …)."""
+        return self.rank >= Role(other).rank
+
+
+_ROLE_RANKS = {Role.VIEWER: 0, Role.MEMBER: 1, Role.COORDINATOR: 2, Role.ADMIN: 3}
+
+MIN_PASSWORD_LENGTH = 12
+
+
+class User(UserMixin, TimestampMixin, db.Model):
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(sa.String(254), unique=True)
+    name: Mapped[str] = mapped_column(sa.String(200))
+    title: Mapped[str | None] = mapped_column(sa.String(200))
+    phone: Mapped[str | None] = mapped_column(sa.String(50))
+    password_hash: Mapped[str] = mapped_column(sa.String(256))
+    role: Mapped[Role] = mapped_column(enum_column(Role), index=True)
+    active: Mapped[bool] = mapped_column(default=True)
+    language: Mapped[str] = mapped_column(sa.String(2), default="sv")
+    is_public_contact: Mapped[bool] = mapped_column(default=False)
+    # Bumped on logout and password change; a session carrying an older value is void.
+    session_version: Mapped[int] = mapped_column(default=1)
+    failed_logins: Mapped[int] = mapped_column(default=0)
+    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    password_changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    topics: Mapped[list["UserTopic"]] = relationship(
+        back_populates="user", cascade="all, delete-orphan", lazy="selectin"
+    )
+
+    def __repr__(self):
+        return f"<User {self.id} {self.role}>"
+
+    @property
+    def is_active(self):
+        return self.active
+
+    def get_id(self):
+        return f"{self.id}:{self.session_version}"
+
+    def set_password(self, password):
+        self.password_hash = generate_password_hash(password)
+
+    def check_password(self, password):
+        return check_password_hash(self.password_hash, password)
+
+    def has_role(self, role):
+        return self.role.includes(role)
+
+    @property
+    def topic_values(self):
+        return [topic.topic for topic in self.topics]
+
+
+class UserTopic(db.Model):
+    """A topic of expertise, used to suggest who should take an enquiry."""
+
+    __tablename__ = "user_topics"
+
+    user_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    topic: Mapped[Topic] = mapped_column(enum_column(Topic), primary_key=True, index=True)
+
+    user: Mapped[User] = relationship(back_populates="topics")

@@ -1,0 +1,76 @@
+from flask import current_app, flash, redirect, render_template, request, session, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required, login_user, logout_user
+
+from crm.auth import bp, services
+from crm.auth.forms import LoginForm, PasswordChangeForm
+from crm.core.security import is_safe_next, public_route
+from crm.extensions import db, limiter
+
+
+def _login_rate_limit():
+    return current_app.config["LOGIN_RATE_LIMIT"]
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@public_route
+@limiter.limit(_login_rate_limit, methods=["POST"])
+def login():
+    """Public: the staff sign-in form."""
+    next_url = request.args.get("next")
+    if current_user.is_authenticated:
+        return redirect(next_url if is_safe_next(next_url) else url_for("dashboard.index"))
+    form = LoginForm()
+    if form.validate_on_submit():
+        user = services.authenticate(form.email.data, form.password.data)
+        if user is None:
+            # Count the failure even though the sign-in is refused.
+            db.session.commit()
+            flash(_("Wrong e-mail or password, or the account is locked or inactive."), "error")
+            return render_template("auth/login.html", form=form), 200
+        # A fresh session on sign-in, so nothing from before carries over (session fixation).
+        language = session.get("lang")
+        session.clear()
+        if language:
+            session["lang"] = language
+        login_user(user, remember=form.remember.data)
+        db.session.commit()
+        flash(_("Signed in as %(name)s.", name=user.name), "success")
+        return redirect(next_url if is_safe_next(next_url) else url_for("dashboard.index"))
+    return render_template("auth/login.html", form=form)
+
+
+@bp.route("/logout", methods=["POST"])
+@login_required
+def logout():
+    """Ends this session and every other session of the user."""
+    services.end_all_sessions(current_user)
+    db.session.commit()
+    logout_user()
+    session.clear()
+    flash(_("You have been signed out."), "success")
+    return redirect(url_for("auth.login"))
+
+
+@bp.route("/account/password", methods=["GET", "POST"])
+@login_required
+def change_password():
+    form = PasswordChangeForm()
+    if form.validate_on_submit():
+        if not current_user.check_password(form.current_password.data):
+            form.current_password.errors.append(_("The current password is wrong."))
+        else:
+            try:
+                services.change_password(current_user, form.new_password.data, actor=current_user)
+            except services.UserError as error:
+                form.new_password.errors.append(str(error))
+            else:
+                db.session.commit()
+                # Other sessions ended with the version bump; keep this one signed in.
+                login_user(current_user._get_current_object())
+                flash(
+                    _("Your password has been changed. Other sessions have been signed out."),
+                    "success",
+                )
+                return redirect(url_for("dashboard.index"))
+    return render_template("auth/password.html", form=form)

@@ -1,0 +1,1 @@
+"""Shared building blocks: model mixins, column types, audit history, pagination."""

@@ -1,0 +1,51 @@
+"""Mixins every core record shares, and the audit history."""
+
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column
+
+from crm.core.types import UTCDateTime, utcnow
+from crm.extensions import db
+
+
+class TimestampMixin:
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    created_by_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("users.id", ondelete="SET NULL")
+    )
+
+
+class SoftDeleteMixin:
+    deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+    deleted_by_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("users.id", ondelete="SET NULL")
+    )
+
+    @property
+    def is_deleted(self):
+        return self.deleted_at is not None
+
+
+class AuditEntry(db.Model):
+    """One change to a core record: who, when, which fields, old and new values."""
+
+    __tablename__ = "audit_entries"
+    __table_args__ = (
+        sa.Index("ix_audit_entries_entity", "entity_type", "entity_id", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    entity_type: Mapped[str] = mapped_column(sa.String(40))
+    entity_id: Mapped[int]
+    # create, update, delete, restore, or a domain verb such as assign or convert.
+    action: Mapped[str] = mapped_column(sa.String(30))
+    # {"field": [old, new], ...}; values are JSON-safe renderings.
+    changes: Mapped[dict] = mapped_column(sa.JSON, default=dict)
+    actor_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("users.id", ondelete="SET NULL"), index=True
+    )
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    actor = db.relationship("User", lazy="joined")

@@ -1,0 +1,67 @@
+"""Login by default, public routes by exception, safe redirects, security headers."""
+
+from urllib.parse import urlsplit
+
+from flask import current_app, request
+from flask_login import current_user
+
+from crm.extensions import login_manager
+
+# Content Security Policy: nothing from third parties, no inline script or style.
+CSP = "; ".join(
+    [
+        "default-src 'self'",
+        "script-src 'self'",
+        "style-src 'self'",
+        "img-src 'self' data:",
+        "font-src 'self'",
+        "connect-src 'self'",
+        "object-src 'none'",
+        "base-uri 'self'",
+        "form-action 'self'",
+        "frame-ancestors 'none'",
+    ]
+)
+
+
+def public_route(view):
+    """Mark a view as open to anonymous visitors; every other view requires a login."""
+    view.is_public = True
+    return view
+
+
+def require_login():
+    if request.endpoint is None or request.endpoint == "static":
+        return None
+    view = current_app.view_functions.get(request.endpoint)
+    if getattr(view, "is_public", False):
+        return None
+    if not current_user.is_authenticated:
+        return login_manager.unauthorized()
+    return None
+
+
+def is_safe_next(target):
+    """Only a path on this site: no scheme, no host, no protocol-relative `//evil`."""
+    if not target or not isinstance(target, str):
+        return False
+    if "\\" in target or any(ord(char) < 32 for char in target):
+        return False
+    parts = urlsplit(target)
+    return not parts.scheme and not parts.netloc and target.startswith("/")
+
+
+def set_security_headers(response):
+    headers = response.headers
+    headers.setdefault("Content-Security-Policy", CSP)
+    headers.setdefault("X-Content-Type-Options", "nosniff")
+    headers.setdefault("X-Frame-Options", "DENY")
+    headers.setdefault("Referrer-Policy", "same-origin")
+    headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
+    headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
+    if current_app.config.get("HSTS"):
+        headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
+    if current_user and current_user.is_authenticated:
+        # Staff pages hold personal data: keep them out of shared caches and the back button.
+        headers.setdefault("Cache-Control", "no-store")
+    return response

@@ -1,0 +1,51 @@
+"""Uploaded files attached to an organisation, an agreement or an activity."""
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from crm.core.models import SoftDeleteMixin, TimestampMixin
+from crm.extensions import db
+
+DOCUMENT_OWNER_COLUMNS = ("organisation_id", "agreement_id", "activity_id")
+
+
+class Document(TimestampMixin, SoftDeleteMixin, db.Model):
+    __tablename__ = "documents"
+    __table_args__ = (
+        sa.CheckConstraint(
+            " + ".join(
+                f"(CASE WHEN {column} IS NULL THEN 0 ELSE 1 END)"
+                for column in DOCUMENT_OWNER_COLUMNS
+            )
+            + " = 1",
+            name="one_owner",
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    title: Mapped[str] = mapped_column(sa.String(300))
+    description: Mapped[str | None] = mapped_column(sa.Text)
+    # The name the uploader gave; only ever sent back in Content-Disposition.
+    original_filename: Mapped[str] = mapped_column(sa.String(255))
+    # A random name under the upload folder, outside static/.
+    stored_name: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    content_type: Mapped[str] = mapped_column(sa.String(100))
+    size_bytes: Mapped[int]
+    sha256: Mapped[str] = mapped_column(sa.String(64))
+    is_public: Mapped[bool] = mapped_column(default=False, index=True)
+    organisation_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("organisations.id", ondelete="CASCADE"), index=True
+    )
+    agreement_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("agreements.id", ondelete="CASCADE"), index=True
+    )
+    activity_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("activities.id", ondelete="CASCADE"), index=True
+    )
+
+    organisation = relationship("Organisation")
+    agreement = relationship("Agreement")
+    activity = relationship("Activity")
+
+    def __repr__(self):
+        return f"<Document {self.id} {self.title!r}>"

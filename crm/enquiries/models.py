@@ -1,0 +1,143 @@
+"""Enquiries from the public contact form, and the comments staff add while working them."""
+
+from datetime import datetime
+
+import sqlalchemy as sa
+from flask_babel import lazy_gettext as _l
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from crm.core.models import SoftDeleteMixin, TimestampMixin
+from crm.core.types import LabelledEnum, UTCDateTime, enum_column, utcnow
+from crm.extensions import db
+
+
+class Topic(LabelledEnum):
+    RD_COLLABORATION = "rd_collaboration"
+    CLINICAL_STUDIES = "clinical_studies"
+    DATA_INFRASTRUCTURE = "data_infrastructure"
+    DIAGNOSTICS = "diagnostics"
+    EDUCATION = "education"
+    INNOVATION_BUSINESS = "innovation_business"
+    OTHER = "other"
+
+    @staticmethod
+    def _labels():
+        return {
+            "rd_collaboration": _l("R&D collaboration"),
+            "clinical_studies": _l("Clinical studies"),
+            "data_infrastructure": _l("Data and infrastructure"),
+            "diagnostics": _l("Diagnostics"),
+            "education": _l("Education and competence"),
+            "innovation_business": _l("Innovation and business"),
+            "other": _l("Other"),
+        }
+
+
+class EnquiryStatus(LabelledEnum):
+    NEW = "new"
+    ASSIGNED = "assigned"
+    IN_PROGRESS = "in_progress"
+    CONVERTED = "converted"
+    CLOSED = "closed"
+
+    @staticmethod
+    def _labels():
+        return {
+            "new": _l("New"),
+            "assigned": _l("Assigned"),
+            "in_progress": _l("In progress"),
+            "converted": _l("Converted"),
+            "closed": _l("Closed"),
+        }
+
+    @property
+    def is_open(self):
+        return self in (EnquiryStatus.NEW, EnquiryStatus.ASSIGNED, EnquiryStatus.IN_PROGRESS)
+
+
+class ClosedReason(LabelledEnum):
+    ANSWERED = "answered"
+    NOT_RELEVANT = "not_relevant"
+    DUPLICATE = "duplicate"
+    SPAM = "spam"
+
+    @staticmethod
+    def _labels():
+        return {
+            "answered": _l("Answered"),
+            "not_relevant": _l("Not relevant"),
+            "duplicate": _l("Duplicate"),
+            "spam": _l("Spam"),
+        }
+
+
+class Enquiry(TimestampMixin, SoftDeleteMixin, db.Model):
+    __tablename__ = "enquiries"
+    __table_args__ = (
+        sa.Index("ix_enquiries_status_received", "status", "received_at"),
+        sa.Index("ix_enquiries_assignee_status", "assignee_id", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # e.g. ENQ-2026-00042; set in the same transaction as the insert.
+    reference: Mapped[str | None] = mapped_column(sa.String(20), unique=True)
+    # A token from the form, so a double submit stores one enquiry.
+    submission_token: Mapped[str | None] = mapped_column(sa.String(64), unique=True)
+    name: Mapped[str] = mapped_column(sa.String(200))
+    email: Mapped[str] = mapped_column(sa.String(254), index=True)
+    phone: Mapped[str | None] = mapped_column(sa.String(50))
+    organisation_name: Mapped[str | None] = mapped_column(sa.String(200))
+    organisation_type: Mapped[str | None] = mapped_column(sa.String(32))
+    topic: Mapped[Topic] = mapped_column(enum_column(Topic), index=True)
+    message: Mapped[str] = mapped_column(sa.Text)
+    language: Mapped[str] = mapped_column(sa.String(2), default="sv")
+    consent_text_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("consent_texts.id", ondelete="RESTRICT")
+    )
+    consent_given_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    status: Mapped[EnquiryStatus] = mapped_column(
+        enum_column(EnquiryStatus), default=EnquiryStatus.NEW
+    )
+    closed_reason: Mapped[ClosedReason | None] = mapped_column(enum_column(ClosedReason))
+    assignee_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"))
+    organisation_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("organisations.id", ondelete="SET NULL"), index=True
+    )
+    contact_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("contacts.id", ondelete="SET NULL"), index=True
+    )
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    assigned_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    first_response_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    converted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+    legal_hold: Mapped[bool] = mapped_column(default=False)
+    legal_hold_reason: Mapped[str | None] = mapped_column(sa.String(500))
+    anonymised_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    consent_text = relationship("ConsentText")
+    assignee = relationship("User", foreign_keys=[assignee_id])
+    organisation = relationship("Organisation")
+    contact = relationship("Contact")
+    comments: Mapped[list["EnquiryComment"]] = relationship(
+        back_populates="enquiry",
+        cascade="all, delete-orphan",
+        order_by="EnquiryComment.created_at",
+    )
+
+    def __repr__(self):
+        return f"<Enquiry {self.id} {self.reference}>"
+
+
+class EnquiryComment(TimestampMixin, db.Model):
+    __tablename__ = "enquiry_comments"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    enquiry_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("enquiries.id", ondelete="CASCADE"), index=True
+    )
+    author_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"))
+    body: Mapped[str] = mapped_column(sa.Text)
+
+    enquiry: Mapped[Enquiry] = relationship(back_populates="comments")
+    author = relationship("User", foreign_keys=[author_id])

@@ -1,0 +1,46 @@
+"""Every domain's models in one import, so Alembic and `db.create_all` see them all."""
+
+from crm.activities.models import (  # noqa: F401
+    Activity,
+    ActivityKind,
+    ActivityOrganisation,
+    ActivityOrganisationRole,
+    ActivityStatus,
+    Task,
+    activity_contacts,
+    activity_staff,
+)
+from crm.agreements.models import (  # noqa: F401
+    Agreement,
+    AgreementKind,
+    AgreementParty,
+    AgreementReminder,
+    AgreementStatus,
+    PartyRole,
+)
+from crm.auth.models import Role, User, UserTopic  # noqa: F401
+from crm.core.models import AuditEntry  # noqa: F401
+from crm.documents.models import Document  # noqa: F401
+from crm.enquiries.models import (  # noqa: F401
+    ClosedReason,
+    Enquiry,
+    EnquiryComment,
+    EnquiryStatus,
+    Topic,
+)
+from crm.mail.models import OutboxMessage, OutboxStatus  # noqa: F401
+from crm.organisations.models import (  # noqa: F401
+    Contact,
+    ContactAffiliation,
+    LegalBasis,
+    Membership,
+    Organisation,
+    OrganisationEmailDomain,
+    OrganisationKind,
+    OrganisationSector,
+    Sector,
+    SizeClass,
+    Tag,
+    organisation_tags,
+)
+from crm.settings.models import ConsentText, PrivacyLogEntry, Setting  # noqa: F401

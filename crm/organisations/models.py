@@ -1,0 +1,257 @@
+"""Organisations, their memberships of associations, and contacts."""
+
+from datetime import date, datetime
+
+import sqlalchemy as sa
+from flask_babel import lazy_gettext as _l
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from crm.core.models import SoftDeleteMixin, TimestampMixin
+from crm.core.types import LabelledEnum, UTCDateTime, enum_column
+from crm.extensions import db
+
+
+class OrganisationKind(LabelledEnum):
+    COMPANY = "company"
+    INDUSTRY_ASSOCIATION = "industry_association"
+    HEALTHCARE_REGION = "healthcare_region"
+    UNIVERSITY = "university"
+    PATIENT_ORGANISATION = "patient_organisation"
+    PUBLIC_AGENCY = "public_agency"
+    OTHER = "other"
+
+    @staticmethod
+    def _labels():
+        return {
+            "company": _l("Company"),
+            "industry_association": _l("Industry association"),
+            "healthcare_region": _l("Healthcare region"),
+            "university": _l("University"),
+            "patient_organisation": _l("Patient organisation"),
+            "public_agency": _l("Public agency"),
+            "other": _l("Other"),
+        }
+
+
+class Sector(LabelledEnum):
+    PHARMA = "pharma"
+    MEDTECH = "medtech"
+    BIOTECH = "biotech"
+    DIAGNOSTICS_LAB = "diagnostics_lab"
+    IT_AI_DATA = "it_ai_data"
+    CRO = "cro"
+    INVESTOR = "investor"
+    OTHER = "other"
+
+    @staticmethod
+    def _labels():
+        return {
+            "pharma": _l("Pharma"),
+            "medtech": _l("Medtech"),
+            "biotech": _l("Biotech"),
+            "diagnostics_lab": _l("Diagnostics/lab"),
+            "it_ai_data": _l("IT/AI/data"),
+            "cro": _l("CRO"),
+            "investor": _l("Investor"),
+            "other": _l("Other"),
+        }
+
+
+class SizeClass(LabelledEnum):
+    MICRO = "micro"
+    SMALL = "small"
+    MEDIUM = "medium"
+    LARGE = "large"
+
+    @staticmethod
+    def _labels():
+        return {
+            "micro": _l("Micro (fewer than 10 employees)"),
+            "small": _l("Small (10–49 employees)"),
+            "medium": _l("Medium (50–249 employees)"),
+            "large": _l("Large (250 employees or more)"),
+        }
+
+
+class LegalBasis(LabelledEnum):
+    CONSENT = "consent"
+    LEGITIMATE_INTEREST = "legitimate_interest"
+
+    @staticmethod
+    def _labels():
+        return {"consent": _l("Consent"), "legitimate_interest": _l("Legitimate interest")}
+
+
+organisation_tags = sa.Table(
+    "organisation_tags",
+    db.metadata,
+    sa.Column(
+        "organisation_id",
+        sa.ForeignKey("organisations.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    sa.Column("tag_id", sa.ForeignKey("tags.id", ondelete="CASCADE"), primary_key=True, index=True),
+)
+
+
+class Tag(db.Model):
+    __tablename__ = "tags"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(sa.String(60), unique=True)
+
+
+class Organisation(TimestampMixin, SoftDeleteMixin, db.Model):
+    __tablename__ = "organisations"
+    __table_args__ = (sa.Index("ix_organisations_kind_name", "kind", "name"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[OrganisationKind] = mapped_column(enum_column(OrganisationKind))
+    name: Mapped[str] = mapped_column(sa.String(200), index=True)
+    # Swedish organisation number, NNNNNN-NNNN, Luhn-checked by the forms.
+    org_number: Mapped[str | None] = mapped_column(sa.String(11), unique=True)
+    website: Mapped[str | None] = mapped_column(sa.String(300))
+    country: Mapped[str] = mapped_column(sa.String(2), default="SE", index=True)
+    city: Mapped[str | None] = mapped_column(sa.String(120), index=True)
+    size_class: Mapped[SizeClass | None] = mapped_column(enum_column(SizeClass))
+    description: Mapped[str | None] = mapped_column(sa.Text)
+    is_partner: Mapped[bool] = mapped_column(default=False, index=True)
+    owner_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("users.id", ondelete="SET NULL"), index=True
+    )
+
+    owner = relationship("User", foreign_keys=[owner_id])
+    sectors: Mapped[list["OrganisationSector"]] = relationship(
+        back_populates="organisation", cascade="all, delete-orphan"
+    )
+    email_domains: Mapped[list["OrganisationEmailDomain"]] = relationship(
+        back_populates="organisation", cascade="all, delete-orphan"
+    )
+    tags: Mapped[list[Tag]] = relationship(secondary=organisation_tags)
+    memberships: Mapped[list["Membership"]] = relationship(
+        back_populates="member", foreign_keys="Membership.member_id", cascade="all, delete-orphan"
+    )
+    members: Mapped[list["Membership"]] = relationship(
+        back_populates="association",
+        foreign_keys="Membership.association_id",
+        cascade="all, delete-orphan",
+    )
+    contacts: Mapped[list["Contact"]] = relationship(back_populates="organisation")
+
+    def __repr__(self):
+        return f"<Organisation {self.id} {self.name!r}>"
+
+    @property
+    def sector_values(self):
+        return [sector.sector for sector in self.sectors]
+
+
+class OrganisationSector(db.Model):
+    __tablename__ = "organisation_sectors"
+
+    organisation_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("organisations.id", ondelete="CASCADE"), primary_key=True
+    )
+    sector: Mapped[Sector] = mapped_column(enum_column(Sector), primary_key=True, index=True)
+
+    organisation: Mapped[Organisation] = relationship(back_populates="sectors")
+
+
+class OrganisationEmailDomain(db.Model):
+    """An e-mail domain of the organisation, used to match enquiries to it."""
+
+    __tablename__ = "organisation_email_domains"
+    __table_args__ = (sa.UniqueConstraint("organisation_id", "domain"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organisation_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("organisations.id", ondelete="CASCADE")
+    )
+    domain: Mapped[str] = mapped_column(sa.String(253), index=True)
+
+    organisation: Mapped[Organisation] = relationship(back_populates="email_domains")
+
+
+class Membership(TimestampMixin, db.Model):
+    """Organisation `member` is a member of association `association` since a date."""
+
+    __tablename__ = "memberships"
+    __table_args__ = (
+        sa.UniqueConstraint("member_id", "association_id"),
+        sa.CheckConstraint("member_id <> association_id", name="not_self"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    member_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("organisations.id", ondelete="CASCADE"), index=True
+    )
+    association_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("organisations.id", ondelete="CASCADE"), index=True
+    )
+    since: Mapped[date | None]
+
+    member: Mapped[Organisation] = relationship(
+        foreign_keys=[member_id], back_populates="memberships"
+    )
+    association: Mapped[Organisation] = relationship(
+        foreign_keys=[association_id], back_populates="members"
+    )
+
+
+class Contact(TimestampMixin, SoftDeleteMixin, db.Model):
+    __tablename__ = "contacts"
+    __table_args__ = (sa.Index("ix_contacts_name", "last_name", "first_name"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    first_name: Mapped[str] = mapped_column(sa.String(100), default="")
+    last_name: Mapped[str] = mapped_column(sa.String(100))
+    email: Mapped[str | None] = mapped_column(sa.String(254), index=True)
+    phone: Mapped[str | None] = mapped_column(sa.String(50))
+    title: Mapped[str | None] = mapped_column(sa.String(200))
+    organisation_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("organisations.id", ondelete="SET NULL"), index=True
+    )
+    notes: Mapped[str | None] = mapped_column(sa.Text)
+    legal_basis: Mapped[LegalBasis] = mapped_column(
+        enum_column(LegalBasis), default=LegalBasis.LEGITIMATE_INTEREST
+    )
+    do_not_contact: Mapped[bool] = mapped_column(default=False)
+    owner_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("users.id", ondelete="SET NULL"), index=True
+    )
+    # A legal hold stops erasure and anonymisation (public records rules may require keeping it).
+    legal_hold: Mapped[bool] = mapped_column(default=False)
+    legal_hold_reason: Mapped[str | None] = mapped_column(sa.String(500))
+    anonymised_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    organisation: Mapped[Organisation | None] = relationship(back_populates="contacts")
+    owner = relationship("User", foreign_keys=[owner_id])
+    affiliations: Mapped[list["ContactAffiliation"]] = relationship(
+        back_populates="contact", cascade="all, delete-orphan"
+    )
+
+    def __repr__(self):
+        return f"<Contact {self.id}>"
+
+    @property
+    def full_name(self):
+        return f"{self.first_name} {self.last_name}".strip()
+
+
+class ContactAffiliation(db.Model):
+    """Another organisation a contact is affiliated with, besides the primary one."""
+
+    __tablename__ = "contact_affiliations"
+    __table_args__ = (sa.UniqueConstraint("contact_id", "organisation_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    contact_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("contacts.id", ondelete="CASCADE"), index=True
+    )
+    organisation_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("organisations.id", ondelete="CASCADE"), index=True
+    )
+    role: Mapped[str | None] = mapped_column(sa.String(200))
+
+    contact: Mapped[Contact] = relationship(back_populates="affiliations")
+    organisation: Mapped[Organisation] = relationship()
