@@ -19,11 +19,10 @@ def _default_sqlite_url():
     return f"sqlite:///{INSTANCE_DIR / 'crm.sqlite3'}"
 
 
-def development_secret_key(instance_dir):
+def development_secret_key(key_file):
     """A random key kept in instance/, so sessions survive a restart of `make run`."""
-    instance_dir = Path(instance_dir)
-    instance_dir.mkdir(parents=True, exist_ok=True)
-    key_file = instance_dir / "secret_key"
+    key_file = Path(key_file)
+    key_file.parent.mkdir(parents=True, exist_ok=True)
     if not key_file.exists():
         key_file.write_text(secrets.token_hex(32))
         key_file.chmod(0o600)
@@ -73,6 +72,8 @@ class Config:
 class DevelopmentConfig(Config):
     CRM_ENV = "development"
     DEBUG = True
+    # Where the generated key is kept when SECRET_KEY is not set.
+    SECRET_KEY_FILE = INSTANCE_DIR / "secret_key"
     # Development mail goes nowhere unless a server is configured.
     MAIL_SUPPRESS_SEND = not os.environ.get("MAIL_SERVER")
 

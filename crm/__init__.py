@@ -3,7 +3,7 @@
 import logging
 from pathlib import Path
 
-from flask import Flask, current_app, request, session
+from flask import Flask, current_app, has_request_context, request, session
 from flask_login import current_user
 
 from config import DevelopmentConfig, development_secret_key
@@ -47,7 +47,7 @@ def _finish_config(app):
     env = app.config["CRM_ENV"]
     key = app.config.get("SECRET_KEY") or ""
     if env == "development" and not key:
-        app.config["SECRET_KEY"] = development_secret_key(app.instance_path)
+        app.config["SECRET_KEY"] = development_secret_key(app.config["SECRET_KEY_FILE"])
     elif env == "production" and (key.strip().lower() in _KNOWN_KEYS or len(key) < 32):
         raise RuntimeError(
             "SECRET_KEY must be set to a random value of at least 32 characters in production"
@@ -132,6 +132,8 @@ def register_template_helpers(app):
 
 
 def _select_locale():
+    if not has_request_context():
+        return None  # CLI and jobs: Flask-Babel falls back to BABEL_DEFAULT_LOCALE
     languages = _languages()
     requested = request.args.get("lang")
     if requested in languages:

@@ -1,7 +1,9 @@
 """The `flask crm ...` commands operators and cron jobs use."""
 
 import click
+from flask import current_app
 from flask.cli import AppGroup
+from flask_babel import force_locale
 
 from crm.auth import services as user_services
 from crm.auth.models import Role
@@ -28,9 +30,12 @@ def create_user(email, role, name, password, language):
     if password is None:
         password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
     try:
-        user = user_services.create_user(
-            email=email, name=name, role=role, password=password, language=language
-        )
+        # No request here, so the request-based locale selector cannot run; messages
+        # come out in the default language.
+        with force_locale(current_app.config["BABEL_DEFAULT_LOCALE"]):
+            user = user_services.create_user(
+                email=email, name=name, role=role, password=password, language=language
+            )
     except user_services.UserError as error:
         raise click.ClickException(str(error)) from None
     db.session.commit()

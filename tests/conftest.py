@@ -4,6 +4,7 @@ import os
 
 import pytest
 import sqlalchemy as sa
+from flask.testing import FlaskClient
 
 from config import TestingConfig
 from crm import create_app
@@ -22,13 +23,28 @@ def database_url(tmp_path_factory):
     return f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.sqlite3'}"
 
 
+class IsolatedClient(FlaskClient):
+    """Each request in its own app context, as in production.
+
+    The `app` fixture keeps an app context open for the whole test; Flask reuses it for
+    requests, so `g` (Flask-Login's current user, Flask-Babel's locale) and the database
+    session would otherwise carry over from one request, and one client, to the next.
+    """
+
+    def open(self, *args, **kwargs):
+        with self.application.app_context():
+            return super().open(*args, **kwargs)
+
+
 def build_app(database_url, **overrides):
     config = type(
         "TestConfig",
         (TestingConfig,),
         {"SQLALCHEMY_DATABASE_URI": database_url, **overrides},
     )
-    return create_app(config)
+    app = create_app(config)
+    app.test_client_class = IsolatedClient
+    return app
 
 
 @pytest.fixture(scope="session")

@@ -1,6 +1,7 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, PasswordField, SelectField, StringField, SubmitField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Email, EqualTo, Length, ValidationError
 
 from crm.auth.models import MIN_PASSWORD_LENGTH, Role
@@ -56,7 +57,9 @@ class UserCreateForm(FlaskForm):
     )
     role = SelectField(_l("Role"), choices=Role.choices, default=Role.MEMBER.value)
     language = SelectField(
-        _l("Language"), choices=[("sv", _l("Swedish")), ("en", _l("English"))], default="sv"
+        _l("Language"),
+        choices=[SelectChoice("sv", _l("Swedish")), SelectChoice("en", _l("English"))],
+        default="sv",
     )
     password = _new_password_field(_l("Initial password"))
     submit = SubmitField(_l("Create user"))

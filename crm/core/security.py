@@ -48,7 +48,13 @@ def is_safe_next(target):
     if "\\" in target or any(ord(char) < 32 for char in target):
         return False
     parts = urlsplit(target)
-    return not parts.scheme and not parts.netloc and target.startswith("/")
+    # urlsplit reads "///evil" as a path; browsers read it as the host "evil".
+    return (
+        not parts.scheme
+        and not parts.netloc
+        and target.startswith("/")
+        and not target.startswith("//")
+    )
 
 
 def set_security_headers(response):

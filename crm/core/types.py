@@ -4,6 +4,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 
 import sqlalchemy as sa
+from wtforms.fields.choices import SelectChoice
 
 
 def utcnow():
@@ -41,7 +42,8 @@ class LabelledEnum(StrEnum):
 
     @classmethod
     def choices(cls):
-        return [(member.value, member.label) for member in cls]
+        """Options for a WTForms SelectField."""
+        return [SelectChoice(member.value, member.label) for member in cls]
 
 
 def enum_column(enum_class, **kwargs):

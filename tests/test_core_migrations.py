@@ -1,0 +1,50 @@
+"""The migrations build the schema the models describe, on SQLite and on PostgreSQL."""
+
+import os
+import uuid
+
+import pytest
+import sqlalchemy as sa
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from flask_migrate import upgrade
+
+from crm.extensions import db
+from tests.conftest import build_app
+
+
+@pytest.fixture
+def empty_database_url(tmp_path):
+    """A database with no tables at all, of the same kind the suite runs on."""
+    server_url = os.environ.get("TEST_DATABASE_URL")
+    if not server_url:
+        yield f"sqlite:///{tmp_path / 'migrations.sqlite3'}"
+        return
+    name = f"crm_migrations_{uuid.uuid4().hex[:8]}"
+    admin = sa.create_engine(
+        server_url.replace("postgresql://", "postgresql+psycopg://", 1),
+        isolation_level="AUTOCOMMIT",
+    )
+    with admin.connect() as connection:
+        connection.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    url = sa.engine.make_url(admin.url).set(database=name)
+    try:
+        yield url.render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as connection:
+            connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def test_upgrade_builds_the_schema_the_models_describe(empty_database_url):
+    app = build_app(empty_database_url)
+    with app.app_context():
+        upgrade()
+        with db.engine.connect() as connection:
+            context = MigrationContext.configure(connection, opts={"compare_type": True})
+            differences = compare_metadata(context, db.metadata)
+            tables = set(sa.inspect(connection).get_table_names())
+        db.engine.dispose()
+    assert differences == []
+    assert {"organisations", "contacts", "agreements", "activities", "enquiries"} <= tables
+    assert "alembic_version" in tables
