@@ -1,7 +1,6 @@
 """The `flask crm ...` commands operators and cron jobs use."""
 
 import click
-from flask import current_app
 from flask.cli import AppGroup
 from flask_babel import force_locale
 
@@ -30,9 +29,8 @@ def create_user(email, role, name, password, language):
     if password is None:
         password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
     try:
-        # No request here, so the request-based locale selector cannot run; messages
-        # come out in the default language.
-        with force_locale(current_app.config["BABEL_DEFAULT_LOCALE"]):
+        # The command line speaks English, like the rest of its output.
+        with force_locale("en"):
             user = user_services.create_user(
                 email=email, name=name, role=role, password=password, language=language
             )

@@ -4,6 +4,7 @@ import os
 
 import pytest
 import sqlalchemy as sa
+from flask import has_app_context
 from flask.testing import FlaskClient
 
 from config import TestingConfig
@@ -29,11 +30,15 @@ class IsolatedClient(FlaskClient):
     The `app` fixture keeps an app context open for the whole test; Flask reuses it for
     requests, so `g` (Flask-Login's current user, Flask-Babel's locale) and the database
     session would otherwise carry over from one request, and one client, to the next.
+    Afterwards the test's own session is expired, so it reads what the request wrote.
     """
 
     def open(self, *args, **kwargs):
         with self.application.app_context():
-            return super().open(*args, **kwargs)
+            response = super().open(*args, **kwargs)
+        if has_app_context():
+            _db.session.expire_all()
+        return response
 
 
 def build_app(database_url, **overrides):

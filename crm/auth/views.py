@@ -29,10 +29,7 @@ def login():
             flash(_("Wrong e-mail or password, or the account is locked or inactive."), "error")
             return render_template("auth/login.html", form=form), 200
         # A fresh session on sign-in, so nothing from before carries over (session fixation).
-        language = session.get("lang")
-        session.clear()
-        if language:
-            session["lang"] = language
+        _clear_session_keeping_language()
         login_user(user, remember=form.remember.data)
         db.session.commit()
         flash(_("Signed in as %(name)s.", name=user.name), "success")
@@ -47,7 +44,7 @@ def logout():
     services.end_all_sessions(current_user)
     db.session.commit()
     logout_user()
-    session.clear()
+    _clear_session_keeping_language()
     flash(_("You have been signed out."), "success")
     return redirect(url_for("auth.login"))
 
@@ -74,3 +71,10 @@ def change_password():
                 )
                 return redirect(url_for("dashboard.index"))
     return render_template("auth/password.html", form=form)
+
+
+def _clear_session_keeping_language():
+    language = session.get("lang")
+    session.clear()
+    if language:
+        session["lang"] = language
