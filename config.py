@@ -15,7 +15,7 @@ def _bool(name, default=False):
     return value.strip().lower() in {"1", "true", "yes", "on"}
 
 
-def _default_sqlite_url():
+def default_sqlite_url():
     return f"sqlite:///{INSTANCE_DIR / 'crm.sqlite3'}"
 
 
@@ -32,7 +32,7 @@ def development_secret_key(key_file):
 class Config:
     CRM_ENV = "base"
     SECRET_KEY = os.environ.get("SECRET_KEY")
-    SQLALCHEMY_DATABASE_URI = os.environ.get("DATABASE_URL") or _default_sqlite_url()
+    SQLALCHEMY_DATABASE_URI = os.environ.get("DATABASE_URL") or default_sqlite_url()
     SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
 
     MAIL_SERVER = os.environ.get("MAIL_SERVER", "localhost")

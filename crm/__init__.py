@@ -4,19 +4,16 @@ import logging
 from pathlib import Path
 
 from flask import Flask, current_app, has_request_context, request, session
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
-from config import DevelopmentConfig, development_secret_key
-
-# Keys that are known to the world and so never acceptable in production.
-_KNOWN_KEYS = {
-    "",
-    "dev",
-    "change-me",
-    "changeme",
-    "secret",
-    "testing-secret-key-not-for-production",
-}
+from config import (
+    INSTANCE_DIR,
+    DevelopmentConfig,
+    TestingConfig,
+    default_sqlite_url,
+    development_secret_key,
+)
 
 
 def create_app(config_class=DevelopmentConfig):
@@ -48,17 +45,16 @@ def _finish_config(app):
     key = app.config.get("SECRET_KEY") or ""
     if env == "development" and not key:
         app.config["SECRET_KEY"] = development_secret_key(app.config["SECRET_KEY_FILE"])
-    elif env == "production" and (key.strip().lower() in _KNOWN_KEYS or len(key) < 32):
+    elif env == "production" and (len(key) < 32 or key == TestingConfig.SECRET_KEY):
         raise RuntimeError(
             "SECRET_KEY must be set to a random value of at least 32 characters in production"
         )
     elif not key:
         raise RuntimeError("SECRET_KEY is not set")
 
-    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite:///"):
-        # The default database lives under instance/; make sure the folder exists.
-        path = Path(app.config["SQLALCHEMY_DATABASE_URI"].removeprefix("sqlite:///"))
-        path.parent.mkdir(parents=True, exist_ok=True)
+    if app.config["SQLALCHEMY_DATABASE_URI"] == default_sqlite_url():
+        # The default database lives under instance/, which a fresh clone does not have.
+        INSTANCE_DIR.mkdir(exist_ok=True)
 
 
 def register_extensions(app):
@@ -81,13 +77,9 @@ def register_extensions(app):
     login_manager.login_message_category = "info"
     login_manager.session_protection = "basic"
     login_manager.user_loader(auth_services.load_user_from_session)
-    login_manager.localize_callback = _gettext
-
-
-def _gettext(message):
-    from flask_babel import gettext
-
-    return gettext(message)
+    login_manager.login_message = _l("Please sign in to see this page.")
+    # The message is a lazy string; str() translates it in the request's language.
+    login_manager.localize_callback = str
 
 
 def register_blueprints(app):

@@ -121,6 +121,19 @@ def test_next_from_the_login_redirect_brings_the_user_back(client, make_user):
 
 
 @pytest.mark.parametrize(
+    ("language", "message"),
+    [("en", "Please sign in to see this page."), ("sv", "Logga in för att se den här sidan.")],
+)
+def test_anonymous_visitor_is_told_to_sign_in_in_their_language(client, language, message):
+    response = client.get(
+        "/dashboard/", headers={"Accept-Language": language}, follow_redirects=True
+    )
+
+    assert urlsplit(response.request.url).path == "/login"
+    assert message in response.get_data(as_text=True)
+
+
+@pytest.mark.parametrize(
     "target",
     [
         "https://evil.example/",

@@ -25,9 +25,9 @@ def test_sqlite_connections_use_wal_foreign_keys_and_a_busy_timeout(db, sqlite_o
 
 def test_default_database_is_sqlite_under_instance(monkeypatch):
     monkeypatch.delenv("DATABASE_URL", raising=False)
-    from config import _default_sqlite_url
+    from config import default_sqlite_url
 
-    url = _default_sqlite_url()
+    url = default_sqlite_url()
     assert url.startswith("sqlite:///")
     assert url.endswith("/instance/crm.sqlite3")
     assert DevelopmentConfig.SQLALCHEMY_DATABASE_URI.startswith(("sqlite:///", "postgresql"))
