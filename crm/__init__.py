@@ -87,6 +87,8 @@ def register_blueprints(app):
     from crm.auth import bp as auth_bp
     from crm.core.views import bp as core_bp
     from crm.dashboard import bp as dashboard_bp
+    from crm.organisations import bp as organisations_bp
+    from crm.organisations import contacts_bp
     from crm.public import bp as public_bp
 
     app.register_blueprint(core_bp)
@@ -94,6 +96,8 @@ def register_blueprints(app):
     app.register_blueprint(auth_bp)
     app.register_blueprint(dashboard_bp, url_prefix="/dashboard")
     app.register_blueprint(admin_bp, url_prefix="/admin")
+    app.register_blueprint(organisations_bp, url_prefix="/organisations")
+    app.register_blueprint(contacts_bp, url_prefix="/contacts")
 
 
 def register_errorhandlers(app):

@@ -1,7 +1,8 @@
 """Helpers available in every template."""
 
 from flask import current_app, request, url_for
-from flask_babel import format_date, format_datetime, get_locale
+from flask_babel import format_date, format_datetime, format_decimal, get_locale
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from crm.core.security import is_safe_next
@@ -13,7 +14,10 @@ def register(app):
         current_language=lambda: str(get_locale() or current_app.config["LANGUAGES"][0]),
         language_switch_url=language_switch_url,
         nav_items=nav_items,
+        url_with=url_with,
+        audit_action_label=audit_action_label,
     )
+    app.jinja_env.filters["number"] = format_decimal
     app.jinja_env.filters["date"] = lambda value, fmt="medium": (
         format_date(value, fmt) if value else ""
     )
@@ -28,6 +32,31 @@ def language_switch_url(language):
     return url_for("core.set_language", language=language, next=here if is_safe_next(here) else "/")
 
 
+AUDIT_ACTIONS = {
+    "create": _l("created"),
+    "update": _l("changed"),
+    "delete": _l("deleted"),
+    "restore": _l("restored"),
+    "merge": _l("merged"),
+    "change_password": _l("changed the password"),
+}
+
+
+def audit_action_label(action):
+    return AUDIT_ACTIONS.get(action, action)
+
+
+def url_with(**changes):
+    """This page's URL with some query arguments changed (None removes one)."""
+    args = request.args.to_dict(flat=False)
+    for key, value in changes.items():
+        if value is None:
+            args.pop(key, None)
+        else:
+            args[key] = [value]
+    return url_for(request.endpoint, **(request.view_args or {}), **args)
+
+
 def nav_items():
     """Navigation entries the signed-in user may use: (endpoint, label)."""
     from flask_babel import gettext as _
@@ -36,7 +65,11 @@ def nav_items():
 
     if not current_user.is_authenticated:
         return []
-    items = [("dashboard.index", _("Overview"))]
+    items = [
+        ("dashboard.index", _("Overview")),
+        ("organisations.index", _("Organisations")),
+        ("contacts.index", _("Contacts")),
+    ]
     if current_user.has_role(Role.ADMIN):
         items.append(("admin.users", _("Users")))
     return items

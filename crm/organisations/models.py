@@ -7,6 +7,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from crm.core.models import SoftDeleteMixin, TimestampMixin
+from crm.core.text import fold, name_key, website_domain
 from crm.core.types import LabelledEnum, UTCDateTime, enum_column
 from crm.extensions import db
 
@@ -119,6 +120,10 @@ class Organisation(TimestampMixin, SoftDeleteMixin, db.Model):
     owner_id: Mapped[int | None] = mapped_column(
         sa.ForeignKey("users.id", ondelete="SET NULL"), index=True
     )
+    # Derived on every save (see _derive_organisation_keys): folded text the search box
+    # matches, and the name key duplicate checks compare.
+    search_text: Mapped[str] = mapped_column(sa.String(700), default="")
+    name_key: Mapped[str] = mapped_column(sa.String(200), default="", index=True)
 
     owner = relationship("User", foreign_keys=[owner_id])
     sectors: Mapped[list["OrganisationSector"]] = relationship(
@@ -189,6 +194,7 @@ class Membership(TimestampMixin, db.Model):
         sa.ForeignKey("organisations.id", ondelete="CASCADE"), index=True
     )
     since: Mapped[date | None]
+    until: Mapped[date | None]
 
     member: Mapped[Organisation] = relationship(
         foreign_keys=[member_id], back_populates="memberships"
@@ -223,6 +229,8 @@ class Contact(TimestampMixin, SoftDeleteMixin, db.Model):
     legal_hold: Mapped[bool] = mapped_column(default=False)
     legal_hold_reason: Mapped[str | None] = mapped_column(sa.String(500))
     anonymised_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Derived on every save: folded name, e-mail and title for the search box.
+    search_text: Mapped[str] = mapped_column(sa.String(700), default="")
 
     organisation: Mapped[Organisation | None] = relationship(back_populates="contacts")
     owner = relationship("User", foreign_keys=[owner_id])
@@ -255,3 +263,25 @@ class ContactAffiliation(db.Model):
 
     contact: Mapped[Contact] = relationship(back_populates="affiliations")
     organisation: Mapped[Organisation] = relationship()
+
+
+@sa.event.listens_for(Organisation, "before_insert")
+@sa.event.listens_for(Organisation, "before_update")
+def _derive_organisation_keys(mapper, connection, organisation):
+    number = organisation.org_number or ""
+    parts = [
+        organisation.name,
+        number,
+        number.replace("-", ""),
+        organisation.city,
+        website_domain(organisation.website),
+    ]
+    organisation.search_text = fold(" ".join(part for part in parts if part))[:700]
+    organisation.name_key = name_key(organisation.name)[:200]
+
+
+@sa.event.listens_for(Contact, "before_insert")
+@sa.event.listens_for(Contact, "before_update")
+def _derive_contact_keys(mapper, connection, contact):
+    parts = [contact.first_name, contact.last_name, contact.email, contact.title, contact.phone]
+    contact.search_text = fold(" ".join(part for part in parts if part))[:700]

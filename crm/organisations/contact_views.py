@@ -1,0 +1,397 @@
+"""Contact pages: list, export, detail, create, edit, delete, restore, merge, type-ahead."""
+
+from datetime import date
+
+import sqlalchemy as sa
+from flask import current_app, flash, jsonify, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from sqlalchemy.orm import selectinload
+
+from crm.activities.models import Activity, Task, activity_contacts
+from crm.auth.decorators import role_required
+from crm.auth.models import Role, User
+from crm.core import audit, records
+from crm.core.csv_export import csv_response
+from crm.core.listing import paginate, sort_order
+from crm.core.records import get_visible_or_404
+from crm.enquiries.models import Enquiry
+from crm.extensions import db
+from crm.organisations import contacts_bp as bp
+from crm.organisations import services
+from crm.organisations.contact_forms import (
+    MAX_AFFILIATION_ROWS,
+    ContactDeleteForm,
+    ContactForm,
+    ContactRestoreForm,
+    MergeConfirmForm,
+    MergePickForm,
+)
+from crm.organisations.models import Contact, ContactAffiliation, LegalBasis, Organisation
+
+# How many activities a contact's page lists; the activity pages hold the rest.
+HUB_LIMIT = 50
+# What a merge moved, by table, in words for the flash message.
+MOVED_LABELS = {
+    "activity_contacts": _l("activities"),
+    "enquiries": _l("enquiries"),
+    "tasks": _l("tasks"),
+    "contact_affiliations": _l("affiliations"),
+}
+EXPORT_HEADER = [
+    "id",
+    "first_name",
+    "last_name",
+    "email",
+    "phone",
+    "title",
+    "organisation",
+    "affiliations",
+    "legal_basis",
+    "do_not_contact",
+    "owner_email",
+    "created_at",
+    "updated_at",
+]
+
+
+# ---------------------------------------------------------------- list and export
+
+
+def _id_arg(name, source=None):
+    """A positive id from the query string, or None for anything else (never an error)."""
+    return records.parse_id((source or request.args).get(name))
+
+
+def _filters_from_request():
+    args = request.args
+    legal_basis = args.get("legal_basis")
+    return services.ContactFilters(
+        query=args.get("q", "").strip()[:200],
+        organisation_id=_id_arg("organisation_id"),
+        legal_basis=legal_basis if legal_basis in {basis.value for basis in LegalBasis} else None,
+        do_not_contact={"yes": True, "no": False}.get(args.get("do_not_contact")),
+        owner_id=_id_arg("owner_id"),
+        deleted=args.get("deleted") == "1" and current_user.has_role(Role.COORDINATOR),
+    )
+
+
+def _is_filtered(filters):
+    return bool(
+        filters.query
+        or filters.organisation_id
+        or filters.legal_basis
+        or filters.do_not_contact is not None
+        or filters.owner_id
+    )
+
+
+@bp.route("/")
+def index():
+    filters = _filters_from_request()
+    current_sort, order = sort_order(services.CONTACT_SORTS, "name")
+    page = paginate(services.contact_select(filters).order_by(*order))
+    organisation = (
+        db.session.get(Organisation, filters.organisation_id) if filters.organisation_id else None
+    )
+    export_args = request.args.to_dict(flat=False)
+    export_args.pop("page", None)
+    export_args.pop("per_page", None)
+    return render_template(
+        "contacts/index.html",
+        page=page,
+        filters=filters,
+        filtered=_is_filtered(filters),
+        current_sort=current_sort,
+        filter_organisation=organisation,
+        legal_bases=list(LegalBasis),
+        owners=db.session.scalars(sa.select(User).order_by(User.name)).all(),
+        export_url=url_for("contacts.export", **export_args),
+        can_import="contacts.import_csv" in current_app.view_functions,
+        restore_form=ContactRestoreForm(),
+    )
+
+
+@bp.route("/export.csv")
+def export():
+    """Every contact the list shows for these filters, in its order, as CSV."""
+    filters = _filters_from_request()
+    _, order = sort_order(services.CONTACT_SORTS, "name")
+    contacts = db.session.scalars(
+        services.contact_select(filters)
+        .options(selectinload(Contact.affiliations).selectinload(ContactAffiliation.organisation))
+        .order_by(*order)
+    ).all()
+    rows = [
+        [
+            contact.id,
+            contact.first_name,
+            contact.last_name,
+            contact.email,
+            contact.phone,
+            contact.title,
+            contact.organisation.name if contact.organisation else None,
+            "; ".join(_affiliation_text(item) for item in contact.affiliations),
+            contact.legal_basis.value,
+            contact.do_not_contact,
+            contact.owner.email if contact.owner else None,
+            contact.created_at.isoformat() if contact.created_at else None,
+            contact.updated_at.isoformat() if contact.updated_at else None,
+        ]
+        for contact in contacts
+    ]
+    return csv_response(f"contacts-{date.today().isoformat()}.csv", EXPORT_HEADER, rows)
+
+
+def _affiliation_text(affiliation):
+    name = affiliation.organisation.name
+    return f"{name} ({affiliation.role})" if affiliation.role else name
+
+
+# ---------------------------------------------------------------- detail
+
+
+def _enquiries_for(contact):
+    """The contact's enquiries the user may read: all for coordinators, their own for members,
+    None for viewers (who read no enquiries at all)."""
+    if not current_user.has_role(Role.MEMBER):
+        return None
+    select = sa.select(Enquiry).where(
+        Enquiry.contact_id == contact.id, Enquiry.deleted_at.is_(None)
+    )
+    if not current_user.has_role(Role.COORDINATOR):
+        select = select.where(Enquiry.assignee_id == current_user.id)
+    return db.session.scalars(select.order_by(Enquiry.received_at.desc()).limit(HUB_LIMIT)).all()
+
+
+def _hub(contact):
+    activities = db.session.scalars(
+        sa.select(Activity)
+        .join(activity_contacts, activity_contacts.c.activity_id == Activity.id)
+        .where(activity_contacts.c.contact_id == contact.id, Activity.deleted_at.is_(None))
+        .order_by(Activity.start_date.desc(), Activity.id.desc())
+        .limit(HUB_LIMIT)
+    ).all()
+    tasks = db.session.scalars(
+        sa.select(Task)
+        .where(Task.contact_id == contact.id, Task.is_done.is_(False), Task.deleted_at.is_(None))
+        .options(selectinload(Task.assignee))
+        .order_by(Task.due_date.is_(None), Task.due_date, Task.id)
+    ).all()
+    affiliations = db.session.scalars(
+        sa.select(ContactAffiliation)
+        .where(ContactAffiliation.contact_id == contact.id)
+        .options(selectinload(ContactAffiliation.organisation))
+    ).all()
+    return {
+        "activities": activities,
+        "enquiries": _enquiries_for(contact),
+        "tasks": tasks,
+        "affiliations": sorted(affiliations, key=lambda item: item.organisation.name.casefold()),
+        "history": audit.history("contacts", contact.id),
+    }
+
+
+@bp.route("/<int:contact_id>")
+def detail(contact_id):
+    # Coordinators and admins may open a deleted contact, to restore it.
+    contact = get_visible_or_404(
+        Contact, contact_id, include_deleted=current_user.has_role(Role.COORDINATOR)
+    )
+    return render_template(
+        "contacts/detail.html",
+        contact=contact,
+        restore_form=ContactRestoreForm(),
+        **_hub(contact),
+    )
+
+
+# ---------------------------------------------------------------- create and edit
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@role_required(Role.MEMBER)
+def create():
+    form = ContactForm()
+    if not form.is_submitted():
+        organisation_id = _id_arg("organisation_id")
+        organisation = db.session.get(Organisation, organisation_id) if organisation_id else None
+        if organisation is not None and organisation.deleted_at is None:
+            form.organisation.data = organisation
+    duplicates = []
+    if form.validate_on_submit():
+        data = form.data_for_service()
+        if not form.create_anyway.data:
+            duplicates = services.find_duplicate_contacts(
+                email=data["email"], first_name=data["first_name"], last_name=data["last_name"]
+            )
+        if not duplicates:
+            contact = services.create_contact(data, actor=current_user)
+            db.session.commit()
+            flash(_("Contact %(name)s created.", name=contact.full_name), "success")
+            return redirect(url_for("contacts.detail", contact_id=contact.id))
+    return render_template("contacts/form.html", form=form, contact=None, duplicates=duplicates)
+
+
+@bp.route("/<int:contact_id>/edit", methods=["GET", "POST"])
+@role_required(Role.MEMBER)
+def edit(contact_id):
+    contact = get_visible_or_404(Contact, contact_id)
+    form = ContactForm(obj=contact, current_owner_id=contact.owner_id)
+    if form.validate_on_submit():
+        services.update_contact(contact, form.data_for_service(), actor=current_user)
+        db.session.commit()
+        flash(_("Contact %(name)s saved.", name=contact.full_name), "success")
+        return redirect(url_for("contacts.detail", contact_id=contact.id))
+    if not form.is_submitted():
+        # Always offer an empty row, so one more affiliation can be added.
+        rows = form.affiliations
+        if len(rows) < MAX_AFFILIATION_ROWS and all(row.organisation.data for row in rows):
+            rows.append_entry()
+    return render_template("contacts/form.html", form=form, contact=contact, duplicates=[])
+
+
+# ---------------------------------------------------------------- delete and restore
+
+
+@bp.route("/<int:contact_id>/delete", methods=["GET", "POST"])
+@role_required(Role.COORDINATOR)
+def delete(contact_id):
+    contact = get_visible_or_404(Contact, contact_id)
+    form = ContactDeleteForm()
+    if form.validate_on_submit():
+        records.soft_delete(contact, actor=current_user)
+        db.session.commit()
+        flash(_("Contact %(name)s deleted.", name=contact.full_name), "success")
+        return redirect(url_for("contacts.index"))
+    return render_template("contacts/delete.html", form=form, contact=contact)
+
+
+@bp.route("/<int:contact_id>/restore", methods=["POST"])
+@role_required(Role.COORDINATOR)
+def restore(contact_id):
+    contact = get_visible_or_404(Contact, contact_id, include_deleted=True)
+    form = ContactRestoreForm()
+    if not form.validate_on_submit():
+        flash(_("The form had expired. Please send it again."), "error")
+    elif contact.is_deleted:
+        records.restore(contact, actor=current_user)
+        db.session.commit()
+        flash(_("Contact %(name)s restored.", name=contact.full_name), "success")
+    return redirect(url_for("contacts.detail", contact_id=contact.id))
+
+
+# ---------------------------------------------------------------- merge
+
+
+def _merge_preview(remove):
+    """How many links of `remove` a merge moves, by kind, for the confirmation page."""
+
+    def count(select):
+        return db.session.scalar(select) or 0
+
+    return {
+        "activities": count(
+            sa.select(sa.func.count())
+            .select_from(activity_contacts)
+            .where(activity_contacts.c.contact_id == remove.id)
+        ),
+        "enquiries": count(
+            sa.select(sa.func.count()).select_from(Enquiry).where(Enquiry.contact_id == remove.id)
+        ),
+        "tasks": count(
+            sa.select(sa.func.count()).select_from(Task).where(Task.contact_id == remove.id)
+        ),
+        "affiliations": count(
+            sa.select(sa.func.count())
+            .select_from(ContactAffiliation)
+            .where(ContactAffiliation.contact_id == remove.id)
+        ),
+    }
+
+
+def _moved_text(moved):
+    parts = [f"{MOVED_LABELS.get(table, table)}: {count}" for table, count in sorted(moved.items())]
+    return ", ".join(parts)
+
+
+@bp.route("/<int:contact_id>/merge", methods=["GET", "POST"])
+@role_required(Role.COORDINATOR)
+def merge(contact_id):
+    """Merge a duplicate into this contact: pick it, see both, confirm."""
+    contact = get_visible_or_404(Contact, contact_id)
+
+    if request.method == "POST" and "remove_id" in request.form:
+        form = MergeConfirmForm()
+        remove_id = _id_arg("remove_id", request.form)
+        remove = get_visible_or_404(Contact, remove_id or 0)
+        if remove.id == contact.id:
+            flash(_("A contact cannot be merged with itself."), "error")
+            return redirect(url_for("contacts.merge", contact_id=contact.id))
+        if form.validate_on_submit():
+            removed_name, removed_id = remove.full_name, remove.id
+            moved = services.merge_contacts(contact, remove, actor=current_user)
+            db.session.commit()
+            message = _(
+                "%(removed)s (#%(id)s) was merged into this contact.",
+                removed=removed_name,
+                id=removed_id,
+            )
+            if moved:
+                message += " " + _("Moved: %(moved)s.", moved=_moved_text(moved))
+            flash(message, "success")
+            return redirect(url_for("contacts.detail", contact_id=contact.id))
+        return render_template(
+            "contacts/merge_confirm.html",
+            contact=contact,
+            remove=remove,
+            form=form,
+            preview=_merge_preview(remove),
+        )
+
+    form = MergePickForm(keep=contact)
+    if form.validate_on_submit():
+        return redirect(
+            url_for("contacts.merge", contact_id=contact.id, remove=form.duplicate.data.id)
+        )
+    remove_id = _id_arg("remove")
+    if request.method == "GET" and remove_id is not None:
+        remove = get_visible_or_404(Contact, remove_id)
+        if remove.id == contact.id:
+            flash(_("A contact cannot be merged with itself."), "error")
+            return redirect(url_for("contacts.merge", contact_id=contact.id))
+        return render_template(
+            "contacts/merge_confirm.html",
+            contact=contact,
+            remove=remove,
+            form=MergeConfirmForm(remove_id=remove.id),
+            preview=_merge_preview(remove),
+        )
+    suggestions = services.find_duplicate_contacts(
+        email=contact.email,
+        first_name=contact.first_name,
+        last_name=contact.last_name,
+        exclude_id=contact.id,
+    )
+    return render_template(
+        "contacts/merge.html", contact=contact, form=form, suggestions=suggestions
+    )
+
+
+# ---------------------------------------------------------------- type-ahead
+
+
+@bp.route("/typeahead")
+def typeahead():
+    """JSON for picker fields: {"results": [{"id", "name", "label"}]}, at most 10."""
+    query = request.args.get("q", "")[:100]
+    results = []
+    for contact in services.typeahead_contacts(query, limit=10):
+        label = contact.full_name
+        if contact.organisation is not None:
+            label += f" – {contact.organisation.name}"
+        if contact.email:
+            label += f" ({contact.email})"
+        results.append({"id": contact.id, "name": contact.full_name, "label": label})
+    return jsonify(results=results)
