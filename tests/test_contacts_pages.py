@@ -303,8 +303,8 @@ def test_edit_records_history_shown_on_the_page(
     history = page.split('id="history-heading"')[1]
     assert user.name in history
     assert "changed" in history
-    assert "title" in history and "Chief medical officer" in history
-    assert "legitimate_interest → consent" in history
+    assert "Title" in history and "Chief medical officer" in history
+    assert "Legitimate interest → Consent" in history
 
 
 def test_edit_can_remove_an_affiliation(client, db, login, make_contact, make_organisation):

@@ -11,8 +11,27 @@ from crm.extensions import db
 
 # Never copied into the history, only noted as changed.
 SECRET_FIELDS = {"password_hash"}
-# Bookkeeping that changes with every save and says nothing to a reader.
-IGNORED_FIELDS = {"updated_at", "session_version", "failed_logins", "locked_until", "last_login_at"}
+# Bookkeeping that changes with every save, or is derived, and says nothing to a reader.
+IGNORED_FIELDS = {
+    "updated_at",
+    "created_by_id",
+    "deleted_at",
+    "deleted_by_id",
+    "session_version",
+    "failed_logins",
+    "locked_until",
+    "last_login_at",
+    "search_text",
+    "name_key",
+}
+
+# How each domain's fields read in the history: {entity_type: {field: (label, kind)}}, where
+# kind is a LabelledEnum class, bool, "user", or None for plain text. Filled by the domains.
+_FIELD_DESCRIPTIONS = {}
+
+
+def describe_fields(entity_type, fields):
+    _FIELD_DESCRIPTIONS[entity_type] = fields
 
 
 def pending_changes(record):
@@ -71,3 +90,41 @@ def _jsonable(value):
     if isinstance(value, Decimal):
         return str(value)
     return str(value)
+
+
+def field_label(entity_type, field):
+    description = _FIELD_DESCRIPTIONS.get(entity_type, {}).get(field)
+    return description[0] if description else field.replace("_", " ")
+
+
+def display_value(entity_type, field, value):
+    """A stored history value as a reader would say it: labels, yes/no, names."""
+    from flask_babel import gettext as _
+
+    from crm.core.types import LabelledEnum
+
+    if value is None or value == "" or value == []:
+        return "—"
+    description = _FIELD_DESCRIPTIONS.get(entity_type, {}).get(field)
+    kind = description[1] if description else None
+    if isinstance(value, list):
+        return ", ".join(display_value(entity_type, field, item) for item in value)
+    if isinstance(value, bool) or kind is bool:
+        return _("Yes") if value else _("No")
+    if isinstance(kind, type) and issubclass(kind, LabelledEnum):
+        try:
+            return str(kind(value).label)
+        except ValueError:
+            return str(value)
+    if kind in ("user", "organisation") and isinstance(value, int):
+        return _referenced_name(kind, value)
+    return str(value)
+
+
+def _referenced_name(kind, record_id):
+    from crm.auth.models import User
+    from crm.organisations.models import Organisation
+
+    model, attribute = (User, "name") if kind == "user" else (Organisation, "name")
+    record = db.session.get(model, record_id)
+    return getattr(record, attribute) if record is not None else f"#{record_id}"

@@ -5,6 +5,7 @@ from flask_babel import format_date, format_datetime, format_decimal, get_locale
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
+from crm.core import audit
 from crm.core.security import is_safe_next
 
 
@@ -16,6 +17,8 @@ def register(app):
         nav_items=nav_items,
         url_with=url_with,
         audit_action_label=audit_action_label,
+        audit_field_label=audit.field_label,
+        audit_value=audit.display_value,
     )
     app.jinja_env.filters["number"] = format_decimal
     app.jinja_env.filters["date"] = lambda value, fmt="medium": (

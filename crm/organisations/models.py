@@ -6,6 +6,7 @@ import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from crm.core.audit import describe_fields
 from crm.core.models import SoftDeleteMixin, TimestampMixin
 from crm.core.text import fold, name_key, website_domain
 from crm.core.types import LabelledEnum, UTCDateTime, enum_column
@@ -285,3 +286,47 @@ def _derive_organisation_keys(mapper, connection, organisation):
 def _derive_contact_keys(mapper, connection, contact):
     parts = [contact.first_name, contact.last_name, contact.email, contact.title, contact.phone]
     contact.search_text = fold(" ".join(part for part in parts if part))[:700]
+
+
+describe_fields(
+    "organisations",
+    {
+        "kind": (_l("Kind"), OrganisationKind),
+        "name": (_l("Name"), None),
+        "org_number": (_l("Organisation number"), None),
+        "website": (_l("Website"), None),
+        "email_domains": (_l("E-mail domains"), None),
+        "country": (_l("Country"), None),
+        "city": (_l("City"), None),
+        "sectors": (_l("Sectors"), Sector),
+        "size_class": (_l("Size"), SizeClass),
+        "description": (_l("Description"), None),
+        "tags": (_l("Tags"), None),
+        "is_partner": (_l("GMS partner"), bool),
+        "owner_id": (_l("Owner"), "user"),
+        "member_of": (_l("Member of"), None),
+        "merged_from": (_l("Merged from"), None),
+        "merged_into": (_l("Merged into"), None),
+    },
+)
+
+describe_fields(
+    "contacts",
+    {
+        "first_name": (_l("First name"), None),
+        "last_name": (_l("Last name"), None),
+        "email": (_l("E-mail"), None),
+        "phone": (_l("Phone"), None),
+        "title": (_l("Title"), None),
+        "organisation_id": (_l("Organisation"), "organisation"),
+        "affiliations": (_l("Other affiliations"), None),
+        "notes": (_l("Notes"), None),
+        "legal_basis": (_l("Legal basis"), LegalBasis),
+        "do_not_contact": (_l("Do not contact"), bool),
+        "owner_id": (_l("Owner"), "user"),
+        "legal_hold": (_l("Legal hold"), bool),
+        "legal_hold_reason": (_l("Reason for the legal hold"), None),
+        "merged_from": (_l("Merged from"), None),
+        "merged_into": (_l("Merged into"), None),
+    },
+)
