@@ -68,6 +68,15 @@ class Config:
 
     HSTS = False
 
+    # The public contact form: per-IP rate limit, and the least time a person needs to fill it
+    # in (faster submissions are bots and are stored as nothing).
+    CONTACT_RATE_LIMIT = "10 per hour"
+    CONTACT_MIN_FILL_SECONDS = 3
+    # The outbox worker: tries per message before it is marked failed, and the first retry delay
+    # (doubled after each failure).
+    OUTBOX_MAX_ATTEMPTS = 6
+    OUTBOX_RETRY_SECONDS = 60
+
 
 class DevelopmentConfig(Config):
     CRM_ENV = "development"
@@ -85,6 +94,7 @@ class TestingConfig(Config):
     SQLALCHEMY_DATABASE_URI = os.environ.get("TEST_DATABASE_URL") or "sqlite://"
     WTF_CSRF_ENABLED = False
     RATELIMIT_ENABLED = False
+    CONTACT_MIN_FILL_SECONDS = 0
     MAIL_SUPPRESS_SEND = True
     MAIL_DEFAULT_SENDER = "crm@example.org"
 

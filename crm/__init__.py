@@ -87,6 +87,9 @@ def register_blueprints(app):
     from crm.auth import bp as auth_bp
     from crm.core.views import bp as core_bp
     from crm.dashboard import bp as dashboard_bp
+    from crm.enquiries import bp as enquiries_bp
+    from crm.enquiries import contact_bp
+    from crm.mail import bp as mail_bp
     from crm.organisations import bp as organisations_bp
     from crm.organisations import contacts_bp
     from crm.public import bp as public_bp
@@ -98,6 +101,9 @@ def register_blueprints(app):
     app.register_blueprint(admin_bp, url_prefix="/admin")
     app.register_blueprint(organisations_bp, url_prefix="/organisations")
     app.register_blueprint(contacts_bp, url_prefix="/contacts")
+    app.register_blueprint(contact_bp)
+    app.register_blueprint(enquiries_bp, url_prefix="/enquiries")
+    app.register_blueprint(mail_bp, url_prefix="/admin/outbox")
 
 
 def register_errorhandlers(app):

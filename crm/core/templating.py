@@ -68,11 +68,15 @@ def nav_items():
 
     if not current_user.is_authenticated:
         return []
-    items = [
-        ("dashboard.index", _("Overview")),
+    items = [("dashboard.index", _("Overview"))]
+    if current_user.has_role(Role.MEMBER):
+        # Members see the enquiries assigned to them; viewers none (SPEC §4).
+        items.append(("enquiries.index", _("Enquiries")))
+    items += [
         ("organisations.index", _("Organisations")),
         ("contacts.index", _("Contacts")),
     ]
     if current_user.has_role(Role.ADMIN):
-        items.append(("admin.users", _("Users")))
-    return items
+        items += [("admin.users", _("Users")), ("mail.outbox", _("Outbox"))]
+    # A domain whose pages are not built yet has no endpoint; leave it out.
+    return [item for item in items if item[0] in current_app.view_functions]

@@ -1,0 +1,1 @@
+"""The public contact form (being written)."""

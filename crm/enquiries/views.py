@@ -1,0 +1,1 @@
+"""Staff triage of enquiries (being written)."""

@@ -1,0 +1,61 @@
+"""The outbox: messages are queued in the transaction that causes them and sent later.
+
+Queueing never talks to a mail server, so an outage loses nothing; `crm send-mail`
+delivers what is due (see crm/mail/sending.py).
+"""
+
+import re
+
+from crm.extensions import db
+from crm.mail.models import OutboxMessage
+
+# A plausible single address: no spaces, no CR/LF, no commas or angle brackets that could
+# smuggle in a second recipient or a header.
+_ADDRESS = re.compile(r"^[^\s@,;<>\"']+@[^\s@,;<>\"']+\.[^\s@,;<>\"']+$")
+
+
+class InvalidRecipient(ValueError):
+    pass
+
+
+def single_line(text, limit=300):
+    """Text that is safe in a mail header: CR, LF and other control characters become spaces."""
+    cleaned = "".join(" " if ord(char) < 32 or ord(char) == 127 else char for char in text or "")
+    return " ".join(cleaned.split())[:limit]
+
+
+def valid_address(address):
+    return bool(address) and len(address) <= 254 and bool(_ADDRESS.match(address))
+
+
+def queue_message(
+    *,
+    kind,
+    recipient,
+    subject,
+    body_text,
+    body_html=None,
+    language="sv",
+    enquiry_id=None,
+    reply_to=None,
+):
+    """Add one message to the outbox (flushes, never commits). Headers are made single-line;
+    a recipient that is not exactly one address is refused."""
+    recipient = (recipient or "").strip()
+    if not valid_address(recipient):
+        raise InvalidRecipient(recipient)
+    if reply_to is not None and not valid_address(reply_to.strip()):
+        reply_to = None
+    message = OutboxMessage(
+        kind=kind,
+        recipient=recipient,
+        subject=single_line(subject),
+        body_text=body_text,
+        body_html=body_html,
+        language=language,
+        enquiry_id=enquiry_id,
+        reply_to=reply_to.strip() if reply_to else None,
+    )
+    db.session.add(message)
+    db.session.flush()
+    return message

@@ -1,0 +1,1 @@
+"""The admin's outbox page (being written)."""
