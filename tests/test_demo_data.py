@@ -7,6 +7,7 @@ from crm import demo_data
 from crm.activities.models import Activity, ActivityKind
 from crm.agreements.models import Agreement, AgreementKind, AgreementStatus
 from crm.auth.models import Role, User
+from crm.core.text import luhn_valid
 from crm.core.types import utcnow
 from crm.enquiries.models import Enquiry, EnquiryStatus
 from crm.organisations.models import Organisation, OrganisationKind
@@ -16,18 +17,6 @@ def run_demo_data(runner):
     result = runner.invoke(args=["crm", "demo-data"])
     assert result.exit_code == 0, result.output
     return result
-
-
-def luhn_valid(digits):
-    total = 0
-    for position, char in enumerate(reversed(digits)):
-        value = int(char)
-        if position % 2 == 1:
-            value *= 2
-            if value > 9:
-                value -= 9
-        total += value
-    return total % 10 == 0
 
 
 def snapshot(db):

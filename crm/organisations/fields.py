@@ -38,10 +38,16 @@ class PickerInput(TextInput):
         return super().__call__(field, **kwargs) + datalist
 
 
-class OrganisationPickerField(StringField):
-    """Its data is an Organisation (not deleted) or None."""
+class RecordPickerField(StringField):
+    """Its data is a record of `model` (not deleted) or None.
 
-    widget = PickerInput("organisations.typeahead")
+    "Name (#id)" from the datalist is resolved by id; other text by `matches(text)`.
+    Subclasses set model, widget, the two messages and `display(record)`.
+    """
+
+    model = None
+    ambiguous_message = None
+    unknown_message = None
 
     def process_formdata(self, valuelist):
         self.raw_text = (valuelist[0] if valuelist else "").strip()
@@ -50,69 +56,72 @@ class OrganisationPickerField(StringField):
             return
         match = _TRAILING_ID.search(self.raw_text)
         if match and is_valid_id(int(match.group(1))):
-            organisation = db.session.get(Organisation, int(match.group(1)))
-            if organisation is not None and organisation.deleted_at is None:
-                self.data = organisation
+            record = db.session.get(self.model, int(match.group(1)))
+            if record is not None and record.deleted_at is None:
+                self.data = record
                 return
-        name = _TRAILING_ID.sub("", self.raw_text).strip()
-        found = db.session.scalars(
-            sa.select(Organisation)
-            .where(Organisation.deleted_at.is_(None), Organisation.name_key == name_key(name))
-            .limit(2)
-        ).all()
+        text = _TRAILING_ID.sub("", self.raw_text).strip()
+        found = self.matches(text) if fold(text) else []
         if len(found) == 1:
             self.data = found[0]
         elif found:
-            raise ValueError(
-                _l("Several organisations are called %(name)s; pick one from the list.", name=name)
-            )
+            raise ValueError(self.ambiguous_message.format(name=text))
         else:
-            raise ValueError(_l("There is no organisation called %(name)s.", name=name))
+            raise ValueError(self.unknown_message.format(name=text or self.raw_text))
+
+    def matches(self, text):
+        """Up to two live records the typed text names."""
+        raise NotImplementedError
+
+    def display(self, record):
+        raise NotImplementedError
 
     def _value(self):
-        if isinstance(self.data, Organisation):
-            return f"{self.data.name} (#{self.data.id})"
+        if isinstance(self.data, self.model):
+            return f"{self.display(self.data)} (#{self.data.id})"
         return getattr(self, "raw_text", "") or ""
 
 
-class ContactPickerField(StringField):
-    """Its data is a Contact (not deleted) or None."""
+class OrganisationPickerField(RecordPickerField):
+    """An organisation named exactly (case, accents and AB/Ltd ignored) or picked from the list."""
 
+    model = Organisation
+    widget = PickerInput("organisations.typeahead")
+    ambiguous_message = _l("Several organisations are called {name}; pick one from the list.")
+    unknown_message = _l("There is no organisation called {name}.")
+
+    def matches(self, text):
+        return db.session.scalars(
+            sa.select(Organisation)
+            .where(Organisation.deleted_at.is_(None), Organisation.name_key == name_key(text))
+            .limit(2)
+        ).all()
+
+    def display(self, record):
+        return record.name
+
+
+class ContactPickerField(RecordPickerField):
+    """A contact whose name starts with the text, or whose e-mail it is, or picked from the list."""
+
+    model = Contact
     widget = PickerInput("contacts.typeahead")
+    ambiguous_message = _l("Several contacts match {name}; pick one from the list.")
+    unknown_message = _l("There is no contact called {name}.")
 
-    def process_formdata(self, valuelist):
-        self.raw_text = (valuelist[0] if valuelist else "").strip()
-        self.data = None
-        if not self.raw_text:
-            return
-        match = _TRAILING_ID.search(self.raw_text)
-        if match and is_valid_id(int(match.group(1))):
-            contact = db.session.get(Contact, int(match.group(1)))
-            if contact is not None and contact.deleted_at is None:
-                self.data = contact
-                return
-        text = fold(_TRAILING_ID.sub("", self.raw_text))
-        if not text:
-            raise ValueError(_l("There is no contact called %(name)s.", name=self.raw_text))
-        found = db.session.scalars(
+    def matches(self, text):
+        folded = fold(text)
+        return db.session.scalars(
             sa.select(Contact)
             .where(
                 Contact.deleted_at.is_(None),
-                sa.or_(Contact.search_text.startswith(text, autoescape=True),
-                       sa.func.lower(Contact.email) == text),
+                sa.or_(
+                    Contact.search_text.startswith(folded, autoescape=True),
+                    sa.func.lower(Contact.email) == folded,
+                ),
             )
             .limit(2)
-        ).all()  # fmt: skip
-        if len(found) == 1:
-            self.data = found[0]
-        elif found:
-            raise ValueError(
-                _l("Several contacts match %(name)s; pick one from the list.", name=self.raw_text)
-            )
-        else:
-            raise ValueError(_l("There is no contact called %(name)s.", name=self.raw_text))
+        ).all()
 
-    def _value(self):
-        if isinstance(self.data, Contact):
-            return f"{self.data.full_name} (#{self.data.id})"
-        return getattr(self, "raw_text", "") or ""
+    def display(self, record):
+        return record.full_name
