@@ -123,8 +123,11 @@ def register_request_hooks(app):
 
     app.before_request(require_login)
     app.after_request(set_security_headers)
-    if not app.debug and not app.testing:
+    if not app.testing:
+        # The flask command sets debug only after the app is made, so don't depend on it:
+        # operators (and the development mail log) need INFO messages.
         logging.basicConfig(level=logging.INFO)
+        app.logger.setLevel(logging.INFO)
 
 
 def register_template_helpers(app):

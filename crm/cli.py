@@ -1,6 +1,11 @@
 """The `flask crm ...` commands operators and cron jobs use."""
 
+import logging
+import signal
+import time
+
 import click
+from flask import current_app
 from flask.cli import AppGroup
 from flask_babel import force_locale
 
@@ -54,3 +59,67 @@ def demo_data():
     click.echo(f"Demo logins (password for all: {demo.DEMO_PASSWORD}):")
     for email, _name, role in demo.DEMO_USERS:
         click.echo(f"  {role:<12} {email}")
+
+
+@crm_cli.command("send-mail")
+@click.option("--loop", is_flag=True, help="Keep running, sending what is due every few seconds.")
+@click.option(
+    "--interval",
+    type=click.FloatRange(min=0.1),
+    default=10.0,
+    show_default=True,
+    help="Seconds to wait between rounds with --loop.",
+)
+def send_mail(loop, interval):
+    """Send the outbox messages that are due (once, or until stopped with --loop)."""
+    from crm.mail.sending import send_due_messages
+
+    # The worker's log is where development mail is read and failed attempts are reported.
+    if current_app.logger.getEffectiveLevel() > logging.INFO:
+        current_app.logger.setLevel(logging.INFO)
+    if not loop:
+        _echo_counts(send_due_messages())
+        return
+
+    stopping = False
+    sending = False
+
+    def stop(signum, frame):
+        # Finish the message being sent, so it is not sent again after a restart; a second
+        # Ctrl-C does not wait.
+        nonlocal stopping
+        if stopping or not sending:
+            raise KeyboardInterrupt
+        stopping = True
+
+    previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGINT, signal.SIGTERM)}
+    click.echo(f"Sending due mail every {interval:g} seconds (Ctrl-C to stop).")
+    try:
+        while not stopping:
+            sending = True
+            try:
+                counts = send_due_messages()
+            except Exception:
+                # A database hiccup must not end the worker; the next round tries again.
+                db.session.rollback()
+                current_app.logger.exception("Outbox round failed")
+            else:
+                if any(counts.values()):
+                    _echo_counts(counts)
+            finally:
+                db.session.remove()
+                sending = False
+            if not stopping:
+                time.sleep(interval)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    click.echo("Mail worker stopped.")
+
+
+def _echo_counts(counts):
+    click.echo(
+        f"Sent {counts['sent']}, to retry later {counts['retried']}, failed {counts['failed']}."
+    )

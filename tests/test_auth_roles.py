@@ -10,7 +10,13 @@ from crm.auth.models import Role, User
 from crm.core.models import AuditEntry
 from tests.conftest import TEST_PASSWORD, build_app
 
-PUBLIC_ENDPOINTS = {"public.index", "auth.login", "core.healthz", "core.set_language"}
+PUBLIC_ENDPOINTS = {
+    "public.index",
+    "auth.login",
+    "core.healthz",
+    "core.set_language",
+    "contact.form",
+}
 STAFF_ROLES = [Role.COORDINATOR, Role.MEMBER, Role.VIEWER]
 NEW_PASSWORD = "a long enough initial password"
 

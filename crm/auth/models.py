@@ -9,8 +9,8 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from crm.core.models import TimestampMixin
+from crm.core.topics import Topic
 from crm.core.types import LabelledEnum, UTCDateTime, enum_column
-from crm.enquiries.models import Topic
 from crm.extensions import db
 
 

@@ -30,8 +30,21 @@ IGNORED_FIELDS = {
 _FIELD_DESCRIPTIONS = {}
 
 
+# What each action reads as in the history ("… · Maja · assigned"); domains add their own.
+_ACTION_LABELS = {}
+
+
 def describe_fields(entity_type, fields):
     _FIELD_DESCRIPTIONS[entity_type] = fields
+
+
+def describe_actions(labels):
+    """Register {action: lazy label} for actions a domain records (assign, convert, …)."""
+    _ACTION_LABELS.update(labels)
+
+
+def action_label(action):
+    return _ACTION_LABELS.get(action, action)
 
 
 def pending_changes(record):

@@ -3,7 +3,9 @@
 from flask import current_app, request, url_for
 from flask_babel import format_date, format_datetime, format_decimal, get_locale
 from flask_babel import lazy_gettext as _l
+from flask_babel.speaklater import LazyString
 from flask_login import current_user
+from markupsafe import escape
 
 from crm.core import audit
 from crm.core.security import is_safe_next
@@ -11,12 +13,17 @@ from crm.core.security import is_safe_next
 
 def register(app):
     app.jinja_env.add_extension("jinja2.ext.do")
+    # Flask-Babel's lazy strings declare themselves safe HTML (their __html__ returns the
+    # raw text), so a message like _l("%(domain)s is not a domain", domain=typed) or a
+    # label with "&" would reach the page unescaped, through templates, WTForms and join
+    # alike. They are plain text in this app: make their HTML form the escaped text.
+    LazyString.__html__ = _escaped_lazy_string
     app.jinja_env.globals.update(
         current_language=lambda: str(get_locale() or current_app.config["LANGUAGES"][0]),
         language_switch_url=language_switch_url,
         nav_items=nav_items,
         url_with=url_with,
-        audit_action_label=audit_action_label,
+        audit_action_label=audit.action_label,
         audit_field_label=audit.field_label,
         audit_value=audit.display_value,
     )
@@ -35,18 +42,20 @@ def language_switch_url(language):
     return url_for("core.set_language", language=language, next=here if is_safe_next(here) else "/")
 
 
-AUDIT_ACTIONS = {
-    "create": _l("created"),
-    "update": _l("changed"),
-    "delete": _l("deleted"),
-    "restore": _l("restored"),
-    "merge": _l("merged"),
-    "change_password": _l("changed the password"),
-}
+def _escaped_lazy_string(self):
+    return escape(str(self))
 
 
-def audit_action_label(action):
-    return AUDIT_ACTIONS.get(action, action)
+audit.describe_actions(
+    {
+        "create": _l("created"),
+        "update": _l("changed"),
+        "delete": _l("deleted"),
+        "restore": _l("restored"),
+        "merge": _l("merged"),
+        "change_password": _l("changed the password"),
+    }
+)
 
 
 def url_with(**changes):

@@ -7,30 +7,9 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from crm.core.models import SoftDeleteMixin, TimestampMixin
+from crm.core.topics import Topic
 from crm.core.types import LabelledEnum, UTCDateTime, enum_column, utcnow
 from crm.extensions import db
-
-
-class Topic(LabelledEnum):
-    RD_COLLABORATION = "rd_collaboration"
-    CLINICAL_STUDIES = "clinical_studies"
-    DATA_INFRASTRUCTURE = "data_infrastructure"
-    DIAGNOSTICS = "diagnostics"
-    EDUCATION = "education"
-    INNOVATION_BUSINESS = "innovation_business"
-    OTHER = "other"
-
-    @staticmethod
-    def _labels():
-        return {
-            "rd_collaboration": _l("R&D collaboration"),
-            "clinical_studies": _l("Clinical studies"),
-            "data_infrastructure": _l("Data and infrastructure"),
-            "diagnostics": _l("Diagnostics"),
-            "education": _l("Education and competence"),
-            "innovation_business": _l("Innovation and business"),
-            "other": _l("Other"),
-        }
 
 
 class EnquiryStatus(LabelledEnum):

@@ -1,1 +1,164 @@
-"""The public contact form (being written)."""
+"""The public contact form: an enquiry in Swedish or English, guarded against bots."""
+
+from flask import abort, current_app, make_response, render_template, request, url_for
+from flask_babel import get_locale
+from flask_babel import gettext as _
+from sqlalchemy.exc import IntegrityError
+from werkzeug.routing import BuildError
+
+from crm.core.security import public_route
+from crm.enquiries import contact_bp, intake
+from crm.enquiries.public_forms import EnquiryForm, issue_form_token, read_form_token
+from crm.extensions import db, limiter
+from crm.settings import services as settings
+
+# Privacy notice pages other issues may add; the form links to the first that exists.
+PRIVACY_ENDPOINTS = ("public.privacy", "privacy.notice")
+
+# A filled-in form is a few kilobytes (a 5,000-character message of emoji, URL-encoded, is
+# 60 kB); anything much larger is not a person's enquiry and is refused before it is read.
+MAX_REQUEST_BYTES = 128 * 1024
+
+
+@contact_bp.before_request
+def _limit_request_size():
+    request.max_content_length = MAX_REQUEST_BYTES
+    if request.content_length is not None and request.content_length > MAX_REQUEST_BYTES:
+        abort(413)
+
+
+def _contact_rate_limit():
+    return current_app.config["CONTACT_RATE_LIMIT"]
+
+
+@contact_bp.route("/contact", methods=["GET", "POST"])
+@public_route
+@limiter.limit(_contact_rate_limit, methods=["POST"])
+def form():
+    """Public: the enquiry form; a valid submission answers with the thank-you page."""
+    language = _language()
+    form = EnquiryForm()
+    if request.method == "POST":
+        return _receive(form, language)
+    consent = _current_consent(language)
+    _fresh_hidden_fields(form, consent, language)
+    return _render_form(form, consent)
+
+
+def _receive(form, language):
+    if form.honeypot_filled:
+        # A bot: it sees what a person would, and nothing is kept.
+        current_app.logger.info("Contact form: honeypot filled in, submission discarded")
+        return _no_store(render_template("contact/thanks.html", enquiry=None))
+
+    token = read_form_token(form.form_token.data)
+    consent = None
+    if token is not None:
+        consent = intake.consent_text_shown(form.consent_text_id.data, token.language)
+    fields_valid = form.validate_on_submit()
+    stale = token is None or consent is None or token.language != language
+    too_fast = (
+        not stale and token.seconds_since_shown < current_app.config["CONTACT_MIN_FILL_SECONDS"]
+    )
+    if stale or too_fast:
+        # Expired, forged or sent faster than a person types: keep nothing, but let a person
+        # send what they typed again with a fresh form token.
+        if too_fast:
+            current_app.logger.info("Contact form: sent too fast, submission discarded")
+        consent = _current_consent(language)
+        _fresh_hidden_fields(form, consent, language)
+        problem = _(
+            "Your enquiry has not been sent yet. Please check the details below and send the "
+            "form again."
+        )
+        return _render_form(form, consent, problem=problem)
+    if not fields_valid:
+        return _render_form(form, consent)
+
+    data = form.data_for_service(
+        consent_text_id=consent.id, submission_token=token.submission_token
+    )
+    try:
+        enquiry = intake.submit_enquiry(data, language=language, ip=request.remote_addr)
+        db.session.commit()
+    except IntegrityError:
+        # The same form sent twice at once: the other request stored it first.
+        db.session.rollback()
+        enquiry = intake.find_by_submission_token(token.submission_token)
+        if enquiry is None:
+            current_app.logger.exception("Contact form: the enquiry could not be stored")
+            return _not_received(form, consent)
+    except Exception:
+        # Never a thank-you for an enquiry that was not kept (database down, outbox refused).
+        db.session.rollback()
+        current_app.logger.exception("Contact form: the enquiry could not be stored")
+        return _not_received(form, consent)
+    return _no_store(render_template("contact/thanks.html", enquiry=enquiry))
+
+
+def _not_received(form, consent):
+    problem = _(
+        "Sorry, your enquiry could not be received because of a fault on our side. "
+        "What you wrote is kept below: please try sending it again in a few minutes."
+    )
+    return _render_form(form, consent, problem=problem, status=503)
+
+
+def _language():
+    languages = current_app.config["LANGUAGES"]
+    language = str(get_locale() or languages[0])
+    return language if language in languages else languages[0]
+
+
+def _current_consent(language):
+    """The consent text to show, committed if it had to be created from the default."""
+    try:
+        consent = intake.current_consent_text(language)
+        db.session.commit()
+    except IntegrityError:
+        # Another first visitor created it at the same moment.
+        db.session.rollback()
+        consent = intake.current_consent_text(language)
+    return consent
+
+
+def _fresh_hidden_fields(form, consent, language):
+    form.consent_text_id.data = str(consent.id)
+    form.form_token.data = issue_form_token(language)
+
+
+def _render_form(form, consent, *, problem=None, status=200):
+    language = _language()
+    other_language = next(
+        (code for code in current_app.config["LANGUAGES"] if code != language), None
+    )
+    values = settings.get_many(["office_name", "data_controller"])
+    html = render_template(
+        "contact/form.html",
+        form=form,
+        consent=consent,
+        language=language,
+        other_language=other_language,
+        office_name=values["office_name"],
+        data_controller=values["data_controller"],
+        privacy_url=_privacy_url(),
+        problem=problem,
+    )
+    return _no_store(html, status)
+
+
+def _privacy_url():
+    for endpoint in PRIVACY_ENDPOINTS:
+        if endpoint in current_app.view_functions:
+            try:
+                return url_for(endpoint)
+            except BuildError:
+                continue
+    return None
+
+
+def _no_store(html, status=200):
+    # The page carries this visitor's form and CSRF tokens (or their reference): no caching.
+    response = make_response(html, status)
+    response.headers["Cache-Control"] = "no-store"
+    return response

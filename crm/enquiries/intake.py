@@ -1,0 +1,253 @@
+"""Receiving an enquiry from the public form: the record, its consent and its e-mails.
+
+Everything here flushes and never commits; the contact view commits once, so the enquiry and
+its outbox messages are stored together or not at all.
+"""
+
+from zoneinfo import ZoneInfo
+
+import sqlalchemy as sa
+from flask import current_app, render_template, url_for
+from flask_babel import force_locale
+from flask_babel import gettext as _
+from werkzeug.routing import BuildError
+
+from crm.auth.models import Role, User
+from crm.core import audit
+from crm.core.types import utcnow
+from crm.enquiries.models import Enquiry, EnquiryStatus
+from crm.extensions import db
+from crm.mail import services as mail
+from crm.organisations.models import OrganisationKind
+from crm.settings import services as settings
+from crm.settings.models import ConsentText
+
+
+def default_consent_body(language):
+    """The built-in privacy notice, used until an admin writes one."""
+    controller = settings.get("data_controller") or settings.get("office_name")
+    with force_locale(language):
+        return _(
+            "By sending this form, you agree that %(controller)s processes your personal data "
+            "(name, contact details and what you write) in order to answer and follow up your "
+            "enquiry. The data is kept while the matter is open and for a limited time after "
+            "that. You have the right to know what data we hold about you and to ask for it to "
+            "be corrected or erased.",
+            controller=controller,
+        )
+
+
+def current_consent_text(language):
+    """The newest consent text in `language`; version 1 from the built-in text if there is none.
+
+    May add a row (flushed): the caller commits. Two first visitors at once can both try to
+    add version 1; the loser's commit fails on the unique (version, language) and it reads
+    the winner's row after a rollback.
+    """
+    text = db.session.scalars(
+        sa.select(ConsentText)
+        .where(ConsentText.language == language)
+        .order_by(ConsentText.version.desc())
+        .limit(1)
+    ).first()
+    if text is None:
+        text = ConsentText(version=1, language=language, body=default_consent_body(language))
+        db.session.add(text)
+        db.session.flush()
+    return text
+
+
+def consent_text_shown(consent_text_id, language):
+    """The consent text a form said it showed, if it exists and is in the form's language."""
+    try:
+        consent_text_id = int(consent_text_id)
+    except (TypeError, ValueError):
+        return None
+    text = db.session.get(ConsentText, consent_text_id)
+    if text is None or text.language != language:
+        return None
+    return text
+
+
+def find_by_submission_token(submission_token):
+    return db.session.scalars(
+        sa.select(Enquiry).where(Enquiry.submission_token == submission_token)
+    ).first()
+
+
+def submit_enquiry(data, *, language, ip=None):
+    """Store an enquiry from the public form and queue its receipt and coordinator notices.
+
+    `data` holds the form's fields plus `consent_text_id` and `submission_token`. A second
+    submit with the same token returns the first enquiry and queues nothing. `ip` is accepted
+    for the caller's convenience but deliberately not stored (data minimisation).
+    Raises mail.InvalidRecipient when the sender's address cannot take a receipt.
+    """
+    existing = find_by_submission_token(data["submission_token"])
+    if existing is not None:
+        return existing
+
+    now = utcnow()
+    enquiry = Enquiry(
+        submission_token=data["submission_token"],
+        name=data["name"],
+        email=data["email"],
+        phone=data.get("phone"),
+        organisation_name=data.get("organisation_name"),
+        organisation_type=data.get("organisation_type"),
+        topic=data["topic"],
+        message=data["message"],
+        language=language,
+        consent_text_id=data["consent_text_id"],
+        consent_given_at=now,
+        status=EnquiryStatus.NEW,
+        received_at=now,
+    )
+    db.session.add(enquiry)
+    db.session.flush()
+    enquiry.reference = _free_reference(now, enquiry.id)
+    # The history notes the arrival, not the sender's personal data (erasure stays simple).
+    audit.record(
+        enquiry,
+        "create",
+        actor=None,
+        changes={
+            "reference": [None, enquiry.reference],
+            "status": [None, enquiry.status.value],
+            "topic": [None, enquiry.topic.value],
+            "language": [None, language],
+        },
+    )
+    _queue_receipt(enquiry)
+    _queue_notices(enquiry)
+    db.session.flush()
+    return enquiry
+
+
+def _free_reference(received_at, enquiry_id):
+    """ENQ-<year>-<number>, the number from the id so that concurrent submits never collide.
+
+    Imported or demo enquiries may have taken numbers of their own; step past them.
+    """
+    year = received_at.astimezone(ZoneInfo(current_app.config["BABEL_DEFAULT_TIMEZONE"])).year
+    number = enquiry_id
+    while True:
+        reference = f"ENQ-{year}-{number:05d}"
+        taken = db.session.scalar(sa.select(Enquiry.id).where(Enquiry.reference == reference))
+        if taken is None:
+            return reference
+        number += 1
+
+
+def _queue_receipt(enquiry):
+    office_name = settings.get("office_name")
+    with force_locale(enquiry.language):
+        subject = _("We have received your enquiry %(reference)s", reference=enquiry.reference)
+        body = render_template(
+            "email/enquiry_receipt.txt",
+            enquiry=enquiry,
+            topic=str(enquiry.topic.label),
+            office_name=office_name,
+        )
+    mail.queue_message(
+        kind="enquiry_receipt",
+        recipient=enquiry.email,
+        subject=subject,
+        body_text=body,
+        language=enquiry.language,
+        enquiry_id=enquiry.id,
+    )
+
+
+def _queue_notices(enquiry):
+    recipients = notice_recipients()
+    if not recipients:
+        current_app.logger.warning(
+            "Enquiry %s: no coordinator to notify (set notification_recipients or add an "
+            "active coordinator)",
+            enquiry.reference,
+        )
+        return
+    link = _staff_link(enquiry)
+    office_name = settings.get("office_name")
+    for address, language in recipients:
+        with force_locale(language):
+            topic = str(enquiry.topic.label)
+            organisation_type = _organisation_type_label(enquiry.organisation_type)
+            # No sender's name in the subject: it is typed by a stranger.
+            subject = _(
+                "New enquiry %(reference)s: %(topic)s", reference=enquiry.reference, topic=topic
+            )
+            body = render_template(
+                "email/enquiry_notice.txt",
+                enquiry=enquiry,
+                topic=topic,
+                organisation_type=organisation_type,
+                link=link,
+                office_name=office_name,
+            )
+        mail.queue_message(
+            kind="enquiry_notice",
+            recipient=address,
+            subject=subject,
+            body_text=body,
+            language=language,
+            enquiry_id=enquiry.id,
+        )
+
+
+def notice_recipients():
+    """[(address, language)] to tell about a new enquiry: the notification_recipients setting,
+    else every active coordinator. A bad address in the setting is skipped with a warning, so
+    a settings mistake never stops the public form."""
+    default_language = current_app.config["BABEL_DEFAULT_LOCALE"]
+    configured = settings.get("notification_recipients") or []
+    if isinstance(configured, str):
+        configured = [configured]
+    recipients = {}
+    if configured:
+        addresses = [str(address).strip().lower() for address in configured]
+        users = db.session.scalars(sa.select(User).where(User.email.in_(addresses))).all()
+        languages = {user.email.lower(): user.language for user in users}
+        for address in addresses:
+            if not mail.valid_address(address):
+                current_app.logger.warning(
+                    "notification_recipients: skipping an invalid address %r", address
+                )
+                continue
+            recipients.setdefault(address, languages.get(address) or default_language)
+    else:
+        coordinators = db.session.scalars(
+            sa.select(User)
+            .where(User.role == Role.COORDINATOR, User.active.is_(True))
+            .order_by(User.id)
+        ).all()
+        for user in coordinators:
+            if mail.valid_address(user.email):
+                recipients.setdefault(user.email.lower(), user.language or default_language)
+    languages = current_app.config["LANGUAGES"]
+    return [
+        (address, language if language in languages else default_language)
+        for address, language in recipients.items()
+    ]
+
+
+def _organisation_type_label(value):
+    if not value:
+        return None
+    try:
+        return str(OrganisationKind(value).label)
+    except ValueError:
+        return value
+
+
+def _staff_link(enquiry):
+    """The enquiry's staff page; a plain path if the triage pages are not there yet."""
+    try:
+        return url_for("enquiries.detail", enquiry_id=enquiry.id, _external=True)
+    except (BuildError, RuntimeError):
+        try:
+            root = url_for("public.index", _external=True).rstrip("/")
+        except (BuildError, RuntimeError):
+            root = ""
+        return f"{root}/enquiries/{enquiry.id}"

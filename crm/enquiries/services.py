@@ -1,0 +1,727 @@
+"""Triage and work on enquiries: the inbox, suggestions, assignment, comments, status
+changes, follow-up tasks and conversion into organisations and contacts.
+
+Services change state, write the audit history and outbox messages, and flush; they
+never commit, and never touch the request.
+"""
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+import sqlalchemy as sa
+from flask import current_app, has_request_context, render_template, url_for
+from flask_babel import force_locale
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from sqlalchemy.orm import selectinload
+
+from crm.activities.models import (
+    Activity,
+    ActivityKind,
+    ActivityOrganisation,
+    ActivityOrganisationRole,
+    ActivityStatus,
+    Task,
+)
+from crm.auth.models import Role, User, UserTopic
+from crm.core import audit
+from crm.core.audit import describe_fields
+from crm.core.text import fold, name_key, normalise_domain
+from crm.core.types import utcnow
+from crm.enquiries.models import ClosedReason, Enquiry, EnquiryComment, EnquiryStatus, Topic
+from crm.extensions import db
+from crm.mail.services import queue_message, valid_address
+from crm.organisations import services as organisation_services
+from crm.organisations.models import (
+    Contact,
+    LegalBasis,
+    Organisation,
+    OrganisationEmailDomain,
+    OrganisationKind,
+)
+
+OPEN_STATUSES = (EnquiryStatus.NEW, EnquiryStatus.ASSIGNED, EnquiryStatus.IN_PROGRESS)
+# Who may be given an enquiry: anyone who may work one (SPEC §4), never a viewer.
+ASSIGNABLE_ROLES = (Role.MEMBER, Role.COORDINATOR, Role.ADMIN)
+# Free mail services: their domain says nothing about the sender's organisation.
+WEBMAIL_DOMAINS = frozenset(
+    {
+        "gmail.com", "googlemail.com", "hotmail.com", "hotmail.se", "outlook.com", "outlook.se",
+        "live.com", "live.se", "msn.com", "yahoo.com", "yahoo.se", "icloud.com", "me.com",
+        "mac.com", "aol.com", "proton.me", "protonmail.com", "gmx.com", "gmx.net", "mail.com",
+        "telia.com", "spray.se", "bredband.net", "comhem.se", "bahnhof.se",
+    }
+)  # fmt: skip
+MAX_COMMENT_LENGTH = 10_000
+MAX_OUTCOME_LENGTH = 10_000
+
+describe_fields(
+    "enquiries",
+    {
+        "status": (_l("Status"), EnquiryStatus),
+        "closed_reason": (_l("Reason for closing"), ClosedReason),
+        "assignee_id": (_l("Assignee"), "user"),
+        "organisation_id": (_l("Organisation"), "organisation"),
+        "contact": (_l("Contact"), None),
+        "topic": (_l("Topic"), Topic),
+        "task": (_l("Follow-up task"), None),
+        "activity": (_l("First activity"), None),
+    },
+)
+
+
+class EnquiryError(ValueError):
+    """A change that cannot be made; the message is shown to the person.
+
+    `field` names the form field the message belongs to, when there is one.
+    """
+
+    def __init__(self, message, *, field=None):
+        super().__init__(message)
+        self.field = field
+
+
+# ---------------------------------------------------------------- who may see what
+
+
+def can_read(enquiry, user):
+    """Admins and coordinators read every enquiry, members those assigned to them (SPEC §4)."""
+    if enquiry is None or enquiry.deleted_at is not None:
+        return False
+    if not getattr(user, "is_authenticated", False):
+        return False
+    if user.has_role(Role.COORDINATOR):
+        return True
+    return user.has_role(Role.MEMBER) and enquiry.assignee_id == user.id
+
+
+def may_assign(user):
+    return user.has_role(Role.COORDINATOR)
+
+
+# ---------------------------------------------------------------- the inbox
+
+OPEN = "open"
+
+
+@dataclass
+class EnquiryFilters:
+    # "open" (new, assigned or in progress), one EnquiryStatus value, or None for all.
+    status: str | None = OPEN
+    topic: str | None = None
+    # A user id, "none" for the unassigned ones, or None for anyone.
+    assignee: int | str | None = None
+    older_than_days: int | None = None
+    query: str = ""
+
+
+# Unassigned first, then the oldest first: what has waited longest for a person.
+INBOX_ORDER = (
+    sa.case((Enquiry.assignee_id.is_(None), 0), else_=1),
+    Enquiry.received_at,
+    Enquiry.id,
+)
+
+
+def enquiry_select(filters, *, user):
+    """The enquiries the inbox shows `user` for these filters, in inbox order (unpaginated)."""
+    select = sa.select(Enquiry).where(Enquiry.deleted_at.is_(None))
+    if not user.has_role(Role.COORDINATOR):
+        # Members see the ones assigned to them; anyone else (a viewer) nothing.
+        if user.has_role(Role.MEMBER):
+            select = select.where(Enquiry.assignee_id == user.id)
+        else:
+            select = select.where(sa.false())
+    if filters.status == OPEN:
+        select = select.where(Enquiry.status.in_(OPEN_STATUSES))
+    elif filters.status:
+        select = select.where(Enquiry.status == EnquiryStatus(filters.status))
+    if filters.topic:
+        select = select.where(Enquiry.topic == Topic(filters.topic))
+    if filters.assignee == "none":
+        select = select.where(Enquiry.assignee_id.is_(None))
+    elif filters.assignee:
+        select = select.where(Enquiry.assignee_id == filters.assignee)
+    if filters.older_than_days:
+        select = select.where(
+            Enquiry.received_at <= utcnow() - timedelta(days=filters.older_than_days)
+        )
+    for word in (filters.query or "").split()[:8]:
+        select = select.where(_matches_word(word))
+    return select.options(
+        selectinload(Enquiry.assignee), selectinload(Enquiry.organisation)
+    ).order_by(*INBOX_ORDER)
+
+
+def _matches_word(word):
+    """One search word in the reference, name, organisation name or e-mail (any case), or in
+    the name of the organisation it is linked to (accent-blind, through its search text)."""
+    lower = word.lower()
+    # SQLite's case-insensitive LIKE knows only ASCII; also try the capitalised word, so
+    # "ångström" finds "Ångström AB" there too.
+    capitalised = lower[:1].upper() + lower[1:]
+    conditions = []
+    for column in (Enquiry.reference, Enquiry.name, Enquiry.organisation_name, Enquiry.email):
+        conditions.append(column.icontains(lower, autoescape=True))
+        if capitalised != lower:
+            conditions.append(column.contains(capitalised, autoescape=True))
+    folded = fold(word)
+    if folded:
+        conditions.append(
+            Enquiry.organisation_id.in_(
+                sa.select(Organisation.id).where(
+                    Organisation.search_text.contains(folded, autoescape=True)
+                )
+            )
+        )
+    return sa.or_(*conditions)
+
+
+def age(enquiry, now=None):
+    return (now or utcnow()) - enquiry.received_at
+
+
+# ---------------------------------------------------------------- suggestions
+
+
+def _open_count(user_column):
+    return (
+        sa.select(sa.func.count(Enquiry.id))
+        .where(
+            Enquiry.assignee_id == user_column,
+            Enquiry.status.in_(OPEN_STATUSES),
+            Enquiry.deleted_at.is_(None),
+        )
+        .scalar_subquery()
+    )
+
+
+def suggest_assignee(enquiry):
+    """The active member whose topics include the enquiry's, with the fewest open enquiries
+    (ties by name); None when no active member has the topic."""
+    return db.session.scalar(
+        sa.select(User)
+        .where(
+            User.active.is_(True),
+            User.role == Role.MEMBER,
+            User.id.in_(sa.select(UserTopic.user_id).where(UserTopic.topic == enquiry.topic)),
+        )
+        .order_by(_open_count(User.id), User.name, User.id)
+        .limit(1)
+    )
+
+
+def least_loaded_member():
+    """The active member with the fewest open enquiries, whatever their topics."""
+    return db.session.scalar(
+        sa.select(User)
+        .where(User.active.is_(True), User.role == Role.MEMBER)
+        .order_by(_open_count(User.id), User.name, User.id)
+        .limit(1)
+    )
+
+
+def suggestion_for(enquiry):
+    """(user, by_topic): the suggested assignee, and whether they were chosen by topic or
+    only as the least busy member because nobody has the topic. (None, False) when there
+    is no active member at all."""
+    user = suggest_assignee(enquiry)
+    if user is not None:
+        return user, True
+    return least_loaded_member(), False
+
+
+def assignable_users():
+    """[(user, open enquiries)] of everyone an enquiry may be assigned to, by name."""
+    rows = db.session.execute(
+        sa.select(User, _open_count(User.id))
+        .where(User.active.is_(True), User.role.in_(ASSIGNABLE_ROLES))
+        .order_by(User.name, User.id)
+    ).all()
+    return [(user, count) for user, count in rows]
+
+
+def _email_domain(email):
+    if not email or "@" not in email:
+        return None
+    return email.rsplit("@", 1)[1].strip().lower() or None
+
+
+def _domain_candidates(domain):
+    """The domain and its parents down to two labels: mail.roche.com, roche.com."""
+    labels = domain.split(".")
+    return [".".join(labels[index:]) for index in range(len(labels) - 1)]
+
+
+def match_organisation_and_contact(enquiry):
+    """(organisation, contact, reason): the records the enquiry most likely belongs to.
+
+    The contact is the one with the enquiry's e-mail address (any case). The organisation is
+    that contact's, else the one that uses the e-mail's domain (webmail domains say nothing),
+    else the one with the same name. `reason` says how the organisation, or failing that
+    the contact, was found: "contact", "domain", "name", "email" (contact only) or None.
+    """
+    contact = None
+    email = (enquiry.email or "").strip().lower()
+    if email:
+        contact = db.session.scalar(
+            sa.select(Contact)
+            .where(Contact.deleted_at.is_(None), sa.func.lower(Contact.email) == email)
+            .options(selectinload(Contact.organisation))
+            .order_by(Contact.id)
+            .limit(1)
+        )
+    if contact is not None and contact.organisation is not None:
+        if contact.organisation.deleted_at is None:
+            return contact.organisation, contact, "contact"
+    organisation = _organisation_by_domain(_email_domain(email))
+    if organisation is not None:
+        return organisation, contact, "domain"
+    organisation = _organisation_by_name(enquiry.organisation_name)
+    if organisation is not None:
+        return organisation, contact, "name"
+    return None, contact, "email" if contact is not None else None
+
+
+def _organisation_by_domain(domain):
+    if not domain or domain in WEBMAIL_DOMAINS:
+        return None
+    candidates = [name for name in _domain_candidates(domain) if name not in WEBMAIL_DOMAINS]
+    if not candidates:
+        return None
+    rows = db.session.execute(
+        sa.select(Organisation, OrganisationEmailDomain.domain)
+        .join(OrganisationEmailDomain, OrganisationEmailDomain.organisation_id == Organisation.id)
+        .where(Organisation.deleted_at.is_(None), OrganisationEmailDomain.domain.in_(candidates))
+        .order_by(Organisation.name, Organisation.id)
+    ).all()
+    # The most specific domain wins: research.roche.com before roche.com.
+    for candidate in candidates:
+        for organisation, matched in rows:
+            if matched == candidate:
+                return organisation
+    return None
+
+
+def _organisation_by_name(name):
+    key = name_key(name) if name else ""
+    if not key:
+        return None
+    found = db.session.scalars(
+        sa.select(Organisation)
+        .where(Organisation.deleted_at.is_(None), Organisation.name_key == key)
+        .limit(2)
+    ).all()
+    # Two organisations with the same name: better no guess than a wrong one.
+    return found[0] if len(found) == 1 else None
+
+
+def split_name(name):
+    """(first name, last name) from the one name field of the form: the last word is the
+    last name."""
+    words = (name or "").split()
+    if not words:
+        return "", ""
+    if len(words) == 1:
+        return "", words[0]
+    return " ".join(words[:-1]), words[-1]
+
+
+# ---------------------------------------------------------------- assigning
+
+
+def assign_enquiry(enquiry, assignee, *, actor):
+    """Give the enquiry to `assignee` and tell them by e-mail (through the outbox).
+
+    Returns False, changing nothing, when they already have it.
+    """
+    if not enquiry.status.is_open:
+        raise EnquiryError(_("Only an open enquiry can be assigned."))
+    if assignee is None or not assignee.active or assignee.role not in ASSIGNABLE_ROLES:
+        raise EnquiryError(
+            _("Enquiries can only be assigned to active members, coordinators or admins."),
+            field="assignee_id",
+        )
+    if enquiry.assignee_id == assignee.id:
+        return False
+    changes = {"assignee_id": [enquiry.assignee_id, assignee.id]}
+    enquiry.assignee_id = assignee.id
+    enquiry.assignee = assignee
+    if enquiry.status == EnquiryStatus.NEW:
+        changes["status"] = [EnquiryStatus.NEW.value, EnquiryStatus.ASSIGNED.value]
+        enquiry.status = EnquiryStatus.ASSIGNED
+    if enquiry.assigned_at is None:
+        # Time to assignment counts to the first assignment; reassigning does not reset it.
+        enquiry.assigned_at = utcnow()
+    audit.record(enquiry, "assign", actor=actor, changes=changes)
+    _queue_assigned_message(enquiry, assignee, actor=actor)
+    return True
+
+
+def _enquiry_url(enquiry):
+    if has_request_context() or current_app.config.get("SERVER_NAME"):
+        return url_for("enquiries.detail", enquiry_id=enquiry.id, _external=True)
+    # Outside a request (a job) there is no host to name; the path still helps.
+    return f"/enquiries/{enquiry.id}"
+
+
+def _queue_assigned_message(enquiry, assignee, *, actor):
+    language = assignee.language if assignee.language in current_app.config["LANGUAGES"] else "sv"
+    reference = enquiry.reference or f"#{enquiry.id}"
+    with force_locale(language):
+        subject = _("Enquiry %(reference)s has been assigned to you", reference=reference)
+        body = render_template(
+            "email/enquiry_assigned.txt",
+            enquiry=enquiry,
+            reference=reference,
+            assignee=assignee,
+            actor=actor,
+            url=_enquiry_url(enquiry),
+        )
+    return queue_message(
+        kind="enquiry_assigned",
+        recipient=assignee.email,
+        subject=subject,
+        body_text=body,
+        language=language,
+        enquiry_id=enquiry.id,
+    )
+
+
+# ---------------------------------------------------------------- working an enquiry
+
+
+def _mark_responded(enquiry, actor):
+    """Time to first response ends at the first comment or status change a person makes
+    (conversion included), whether or not the enquiry was assigned yet. Assigning it,
+    adding a task or a change by the system (actor None) is not a response."""
+    if actor is not None and enquiry.first_response_at is None:
+        enquiry.first_response_at = utcnow()
+
+
+def add_comment(enquiry, body, *, actor):
+    body = (body or "").strip()
+    if not body:
+        raise EnquiryError(_("Write a comment."), field="body")
+    if len(body) > MAX_COMMENT_LENGTH:
+        raise EnquiryError(
+            _("A comment can be at most %(count)d characters.", count=MAX_COMMENT_LENGTH),
+            field="body",
+        )
+    author_id = getattr(actor, "id", None)
+    comment = EnquiryComment(body=body, author_id=author_id, created_by_id=author_id)
+    enquiry.comments.append(comment)
+    _mark_responded(enquiry, actor)
+    # The text stays in the comment (which erasure reaches), not in the history.
+    audit.record(enquiry, "comment", actor=actor, changes={})
+    return comment
+
+
+def status_choices(enquiry, user):
+    """The statuses `user` may move the enquiry to by hand (conversion has its own form)."""
+    if enquiry.status == EnquiryStatus.CONVERTED:
+        return []
+    if enquiry.status == EnquiryStatus.CLOSED:
+        return [EnquiryStatus.IN_PROGRESS] if user.has_role(Role.COORDINATOR) else []
+    choices = [EnquiryStatus.IN_PROGRESS, EnquiryStatus.CLOSED]
+    if enquiry.assignee_id is not None:
+        choices.insert(0, EnquiryStatus.ASSIGNED)
+    return [status for status in choices if status != enquiry.status]
+
+
+def change_status(enquiry, status, *, reason=None, actor):
+    """Move the enquiry on: closing needs a reason; a closed one can be reopened (to in
+    progress) by a coordinator; converting happens only through convert_enquiry."""
+    try:
+        status = EnquiryStatus(status)
+    except ValueError:
+        raise EnquiryError(_("Choose a status."), field="status") from None
+    if status == EnquiryStatus.CONVERTED:
+        raise EnquiryError(
+            _("An enquiry is converted with the conversion form, not by its status."),
+            field="status",
+        )
+    if enquiry.status == EnquiryStatus.CONVERTED:
+        raise EnquiryError(_("A converted enquiry keeps its status."), field="status")
+    if enquiry.status == EnquiryStatus.CLOSED:
+        if status != EnquiryStatus.IN_PROGRESS:
+            raise EnquiryError(
+                _("A closed enquiry can only be reopened, to in progress."), field="status"
+            )
+        if actor is None or not actor.has_role(Role.COORDINATOR):
+            raise EnquiryError(_("Only a coordinator can reopen a closed enquiry."), field="status")
+    if status == EnquiryStatus.NEW:
+        raise EnquiryError(_("An enquiry cannot be made new again."), field="status")
+    if status == EnquiryStatus.ASSIGNED and enquiry.assignee_id is None:
+        raise EnquiryError(_("Assign the enquiry to someone first."), field="status")
+    if status == EnquiryStatus.CLOSED:
+        try:
+            reason = ClosedReason(reason) if reason else None
+        except ValueError:
+            reason = None
+        if reason is None:
+            raise EnquiryError(_("Choose why the enquiry is closed."), field="closed_reason")
+    else:
+        reason = None
+    if status == enquiry.status:
+        return False
+    changes = {"status": [enquiry.status.value, status.value]}
+    if enquiry.closed_reason != reason:
+        changes["closed_reason"] = [
+            enquiry.closed_reason.value if enquiry.closed_reason else None,
+            reason.value if reason else None,
+        ]
+    enquiry.status = status
+    enquiry.closed_reason = reason
+    enquiry.closed_at = utcnow() if status == EnquiryStatus.CLOSED else None
+    _mark_responded(enquiry, actor)
+    audit.record(enquiry, "status", actor=actor, changes=changes)
+    return True
+
+
+def add_task(enquiry, title, due_date, assignee, *, actor):
+    """A follow-up task on the enquiry; `assignee` may be None (nobody in particular)."""
+    title = " ".join((title or "").split())
+    if not title:
+        raise EnquiryError(_("Enter what is to be done."), field="title")
+    if len(title) > 300:
+        raise EnquiryError(_("The title can be at most 300 characters."), field="title")
+    if assignee is not None and (not assignee.active or assignee.role not in ASSIGNABLE_ROLES):
+        raise EnquiryError(
+            _("Tasks can only be given to active members, coordinators or admins."),
+            field="assignee_id",
+        )
+    task = Task(
+        title=title,
+        due_date=due_date,
+        assignee_id=assignee.id if assignee else None,
+        enquiry_id=enquiry.id,
+        created_by_id=getattr(actor, "id", None),
+    )
+    db.session.add(task)
+    audit.record(enquiry, "task", actor=actor, changes={"task": [None, title]})
+    return task
+
+
+def tasks_of(enquiry):
+
+    return db.session.scalars(
+        sa.select(Task)
+        .where(Task.enquiry_id == enquiry.id, Task.deleted_at.is_(None))
+        .options(selectinload(Task.assignee))
+        .order_by(Task.is_done, Task.due_date.is_(None), Task.due_date, Task.id)
+    ).all()
+
+
+# ---------------------------------------------------------------- conversion
+
+
+def convert_enquiry(
+    enquiry,
+    *,
+    organisation=None,
+    new_organisation=None,
+    contact=None,
+    new_contact=None,
+    activity=None,
+    actor,
+):
+    """Link the enquiry to its organisation and contact, creating them when they are new,
+    and optionally log a first activity with them; the enquiry becomes converted.
+
+    new_organisation: {"name", "kind"}; new_contact: {"first_name", "last_name", "email",
+    "phone", "title"}; activity: {"kind", "title", "date", "outcome"}. Everything is checked
+    before anything changes, so a refusal (EnquiryError) leaves all as it was.
+    """
+    if enquiry.status == EnquiryStatus.CONVERTED:
+        raise EnquiryError(_("This enquiry has already been converted."))
+    if enquiry.status == EnquiryStatus.CLOSED:
+        raise EnquiryError(_("A closed enquiry cannot be converted. Reopen it first."))
+    organisation_data = _checked_new_organisation(
+        organisation, new_organisation, _email_domain(enquiry.email)
+    )
+    contact_data = _checked_new_contact(contact, new_contact)
+    activity_data = _checked_activity(activity) if activity else None
+
+    if organisation is None:
+        organisation = organisation_services.create_organisation(organisation_data, actor=actor)
+    if contact is None:
+        contact = organisation_services.create_contact(
+            {**contact_data, "organisation_id": organisation.id}, actor=actor
+        )
+    else:
+        _attach_contact(contact, organisation, actor=actor)
+    created_activity = None
+    if activity_data:
+        created_activity = _create_activity(enquiry, organisation, contact, activity_data, actor)
+
+    changes = {
+        "status": [enquiry.status.value, EnquiryStatus.CONVERTED.value],
+        "organisation_id": [enquiry.organisation_id, organisation.id],
+        "contact": [enquiry.contact.full_name if enquiry.contact else None, contact.full_name],
+    }
+    if created_activity is not None:
+        changes["activity"] = [None, created_activity.title]
+    enquiry.status = EnquiryStatus.CONVERTED
+    enquiry.converted_at = utcnow()
+    enquiry.organisation = organisation
+    enquiry.organisation_id = organisation.id
+    enquiry.contact = contact
+    enquiry.contact_id = contact.id
+    _mark_responded(enquiry, actor)
+    audit.record(enquiry, "convert", actor=actor, changes=changes)
+    return organisation, contact, created_activity
+
+
+def _checked_new_organisation(organisation, new_organisation, email_domain):
+    """The data for create_organisation, or None when an existing one is linked."""
+    if organisation is not None:
+        if new_organisation:
+            raise EnquiryError(
+                _("Pick an existing organisation or enter a new one, not both."),
+                field="organisation",
+            )
+        if organisation.deleted_at is not None:
+            raise EnquiryError(_("That organisation has been deleted."), field="organisation")
+        return None
+    if not new_organisation:
+        raise EnquiryError(_("Pick the organisation or enter a new one."), field="organisation")
+    name = " ".join((new_organisation.get("name") or "").split())
+    if not name:
+        raise EnquiryError(_("Enter the name of the new organisation."), field="org_name")
+    if len(name) > 200:
+        raise EnquiryError(_("The name can be at most 200 characters."), field="org_name")
+    try:
+        kind = OrganisationKind(new_organisation.get("kind") or OrganisationKind.COMPANY)
+    except ValueError:
+        raise EnquiryError(_("Choose the kind of organisation."), field="org_kind") from None
+    existing = organisation_services.find_duplicate_organisations(name=name)
+    if existing:
+        raise EnquiryError(
+            _(
+                "An organisation called %(name)s already exists. Pick it instead.",
+                name=existing[0][0].name,
+            ),
+            field="org_name",
+        )
+    data = {"name": name, "kind": kind}
+    try:
+        domain = normalise_domain(email_domain) if email_domain else None
+    except ValueError:
+        domain = None
+    if domain and domain not in WEBMAIL_DOMAINS and not _domain_in_use(domain):
+        # Later enquiries from the same domain then find this organisation.
+        data["email_domains"] = [domain]
+    return data
+
+
+def _domain_in_use(domain):
+    return (
+        db.session.scalar(
+            sa.select(OrganisationEmailDomain.id).where(OrganisationEmailDomain.domain == domain)
+        )
+        is not None
+    )
+
+
+def _checked_new_contact(contact, new_contact):
+    if contact is not None:
+        if new_contact:
+            raise EnquiryError(
+                _("Pick an existing contact or enter a new one, not both."), field="contact"
+            )
+        if contact.deleted_at is not None:
+            raise EnquiryError(_("That contact has been deleted."), field="contact")
+        return None
+    if not new_contact:
+        raise EnquiryError(_("Pick the contact or enter a new one."), field="contact")
+    data = {
+        key: " ".join((new_contact.get(key) or "").split())
+        for key in ("first_name", "last_name", "email", "phone", "title")
+    }
+    limits = {"first_name": 100, "last_name": 100, "email": 254, "phone": 50, "title": 200}
+    for key, limit in limits.items():
+        if len(data[key]) > limit:
+            raise EnquiryError(
+                _("This can be at most %(count)d characters.", count=limit), field=key
+            )
+    if not data["last_name"]:
+        raise EnquiryError(_("Enter the contact's last name."), field="last_name")
+    data["email"] = data["email"].lower() or None
+    if data["email"] and not valid_address(data["email"]):
+        raise EnquiryError(_("Enter a valid e-mail address."), field="email")
+    if data["email"]:
+        existing = organisation_services.find_duplicate_contacts(email=data["email"])
+        if existing:
+            raise EnquiryError(
+                _(
+                    "%(name)s already has this e-mail address. Pick that contact instead.",
+                    name=existing[0].full_name,
+                ),
+                field="email",
+            )
+    data["phone"] = data["phone"] or None
+    data["title"] = data["title"] or None
+    data["legal_basis"] = LegalBasis.LEGITIMATE_INTEREST
+    return data
+
+
+def _checked_activity(activity):
+    try:
+        kind = ActivityKind(activity.get("kind"))
+    except ValueError:
+        raise EnquiryError(_("Choose the kind of activity."), field="activity_kind") from None
+    title = " ".join((activity.get("title") or "").split())
+    if not title:
+        raise EnquiryError(_("Enter the activity's title."), field="activity_title")
+    if len(title) > 300:
+        raise EnquiryError(_("The title can be at most 300 characters."), field="activity_title")
+    day = activity.get("date")
+    if not isinstance(day, date):
+        raise EnquiryError(_("Enter the activity's date."), field="activity_date")
+    outcome = (activity.get("outcome") or "").strip()
+    if len(outcome) > MAX_OUTCOME_LENGTH:
+        raise EnquiryError(
+            _("The outcome can be at most %(count)d characters.", count=MAX_OUTCOME_LENGTH),
+            field="activity_outcome",
+        )
+    return {"kind": kind, "title": title, "date": day, "outcome": outcome or None}
+
+
+def _attach_contact(contact, organisation, *, actor):
+    """An existing contact works at the organisation: as primary when they have none, else
+    as another affiliation."""
+    if contact.organisation_id == organisation.id:
+        return
+    if contact.organisation_id is None:
+        organisation_services.update_contact(
+            contact, {"organisation_id": organisation.id}, actor=actor
+        )
+        return
+    affiliations = [(item.organisation_id, item.role) for item in contact.affiliations]
+    if organisation.id not in [organisation_id for organisation_id, _role in affiliations]:
+        organisation_services.update_contact(
+            contact, {"affiliations": affiliations + [(organisation.id, None)]}, actor=actor
+        )
+
+
+def _create_activity(enquiry, organisation, contact, data, actor):
+    status = ActivityStatus.COMPLETED if data["date"] <= date.today() else ActivityStatus.PLANNED
+    activity = Activity(
+        kind=data["kind"],
+        title=data["title"],
+        start_date=data["date"],
+        outcome=data["outcome"],
+        status=status,
+        enquiry_id=enquiry.id,
+        created_by_id=getattr(actor, "id", None),
+    )
+    activity.organisations.append(
+        ActivityOrganisation(organisation=organisation, role=ActivityOrganisationRole.PARTICIPANT)
+    )
+    activity.contacts.append(contact)
+    if isinstance(actor, User):
+        activity.staff.append(actor)
+    db.session.add(activity)
+    audit.record(activity, "create", actor=actor)
+    return activity
