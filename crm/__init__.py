@@ -83,10 +83,13 @@ def register_extensions(app):
 
 
 def register_blueprints(app):
+    from crm.activities import bp as activities_bp
+    from crm.activities import calendar_bp, tasks_bp
     from crm.admin import bp as admin_bp
     from crm.auth import bp as auth_bp
     from crm.core.views import bp as core_bp
     from crm.dashboard import bp as dashboard_bp
+    from crm.documents import bp as documents_bp
     from crm.enquiries import bp as enquiries_bp
     from crm.enquiries import contact_bp
     from crm.mail import bp as mail_bp
@@ -104,6 +107,10 @@ def register_blueprints(app):
     app.register_blueprint(contact_bp)
     app.register_blueprint(enquiries_bp, url_prefix="/enquiries")
     app.register_blueprint(mail_bp, url_prefix="/admin/outbox")
+    app.register_blueprint(activities_bp, url_prefix="/activities")
+    app.register_blueprint(tasks_bp, url_prefix="/tasks")
+    app.register_blueprint(calendar_bp, url_prefix="/calendar")
+    app.register_blueprint(documents_bp, url_prefix="/documents")
 
 
 def register_errorhandlers(app):

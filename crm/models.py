@@ -7,6 +7,7 @@ from crm.activities.models import (  # noqa: F401
     ActivityOrganisationRole,
     ActivityStatus,
     Task,
+    TaskReminder,
     activity_contacts,
     activity_staff,
 )

@@ -1,0 +1,9 @@
+"""Collaboration activities, follow-up tasks and the calendar feed."""
+
+from flask import Blueprint
+
+bp = Blueprint("activities", __name__)
+tasks_bp = Blueprint("tasks", __name__)
+calendar_bp = Blueprint("calendar", __name__)
+
+from crm.activities import calendar_views, task_views, views  # noqa: E402, F401

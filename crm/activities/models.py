@@ -7,7 +7,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from crm.core.models import SoftDeleteMixin, TimestampMixin
-from crm.core.types import LabelledEnum, UTCDateTime, enum_column
+from crm.core.types import LabelledEnum, UTCDateTime, enum_column, utcnow
 from crm.extensions import db
 
 
@@ -198,3 +198,15 @@ class Task(TimestampMixin, SoftDeleteMixin, db.Model):
 
     def __repr__(self):
         return f"<Task {self.id} {self.title!r}>"
+
+
+class TaskReminder(db.Model):
+    """A reminder e-mail queued for a task on a day; unique, so the job sends it once a day."""
+
+    __tablename__ = "task_reminders"
+    __table_args__ = (sa.UniqueConstraint("task_id", "day"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    task_id: Mapped[int] = mapped_column(sa.ForeignKey("tasks.id", ondelete="CASCADE"))
+    day: Mapped[date]
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -62,6 +62,8 @@ class User(UserMixin, TimestampMixin, db.Model):
     locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     password_changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The secret in the user's calendar-feed URL; renewing it makes the old URL stop working.
+    calendar_token: Mapped[str | None] = mapped_column(sa.String(64), unique=True)
 
     topics: Mapped[list["UserTopic"]] = relationship(
         back_populates="user", cascade="all, delete-orphan", lazy="selectin"

@@ -82,6 +82,8 @@ def nav_items():
         # Members see the enquiries assigned to them; viewers none (SPEC §4).
         items.append(("enquiries.index", _("Enquiries")))
     items += [
+        ("activities.index", _("Activities")),
+        ("tasks.index", _("Tasks")),
         ("organisations.index", _("Organisations")),
         ("contacts.index", _("Contacts")),
     ]
