@@ -61,6 +61,16 @@ def demo_data():
         click.echo(f"  {role:<12} {email}")
 
 
+@crm_cli.command("reminders")
+def reminders():
+    """E-mail each assignee their open tasks due today or overdue (once per task and day)."""
+    from crm.activities.tasks import send_task_reminders
+
+    counts = send_task_reminders()
+    db.session.commit()
+    click.echo(f"Task reminders: {counts['tasks']} tasks in {counts['users']} e-mails queued.")
+
+
 @crm_cli.command("send-mail")
 @click.option("--loop", is_flag=True, help="Keep running, sending what is due every few seconds.")
 @click.option(

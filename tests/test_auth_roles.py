@@ -16,6 +16,7 @@ PUBLIC_ENDPOINTS = {
     "core.healthz",
     "core.set_language",
     "contact.form",
+    "calendar.feed",
 }
 STAFF_ROLES = [Role.COORDINATOR, Role.MEMBER, Role.VIEWER]
 NEW_PASSWORD = "a long enough initial password"

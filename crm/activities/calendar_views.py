@@ -1,1 +1,73 @@
-"""(being written)"""
+"""The calendar: the personal feed address, renewing it, the feed itself and one activity's
+.ics file."""
+
+from urllib.parse import urlsplit
+
+from flask import Response, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import force_locale
+from flask_babel import gettext as _
+from flask_login import current_user
+from flask_wtf import FlaskForm
+
+from crm.activities import calendar as services
+from crm.activities import calendar_bp as bp
+from crm.activities.models import Activity
+from crm.activities.tasks import local_today
+from crm.core import records
+from crm.core.security import public_route
+from crm.extensions import db
+
+ICS_TYPE = "text/calendar; charset=utf-8"
+
+
+def _host():
+    return urlsplit(request.host_url).hostname or "localhost"
+
+
+@bp.route("/")
+def settings():
+    token = services.ensure_token(current_user)
+    db.session.commit()
+    return render_template(
+        "calendar/settings.html",
+        feed_url=url_for("calendar.feed", token=token, _external=True),
+        form=FlaskForm(),
+    )
+
+
+@bp.route("/renew", methods=["POST"])
+def renew():
+    form = FlaskForm()
+    if form.validate_on_submit():
+        services.renew_token(current_user)
+        db.session.commit()
+        flash(_("Your calendar has a new address. The old address no longer works."), "success")
+    else:
+        flash(_("The form had expired. Please send it again."), "error")
+    return redirect(url_for("calendar.settings"))
+
+
+@bp.route("/<token>.ics")
+@public_route  # A calendar program cannot sign in; the secret token is the key.
+def feed(token):
+    user = services.user_for_token(token)
+    if user is None:
+        abort(404)
+    language = user.language if user.language in current_app.config["LANGUAGES"] else "sv"
+    with force_locale(language):
+        body = services.build_feed(user, host=_host(), today=local_today())
+    response = Response(body, mimetype="text/calendar")
+    response.headers["Content-Type"] = ICS_TYPE
+    # The address is a secret: keep the feed out of shared caches.
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
+
+
+@bp.route("/activity/<int:activity_id>.ics")
+def activity_ics(activity_id):
+    activity = records.get_visible_or_404(Activity, activity_id)
+    body = services.build_activity_ics(activity, host=_host())
+    response = Response(body, mimetype="text/calendar")
+    response.headers["Content-Type"] = ICS_TYPE
+    response.headers["Content-Disposition"] = f'attachment; filename="activity-{activity.id}.ics"'
+    return response

@@ -1,1 +1,351 @@
-"""(being written)"""
+"""Activity pages: list, export, detail, create, edit, quick-log, delete and restore."""
+
+from dataclasses import dataclass
+from datetime import date
+
+import sqlalchemy as sa
+from flask import flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from sqlalchemy.orm import selectinload
+
+from crm.activities import bp
+from crm.activities.forms import ActivityForm, ConfirmForm, QuickLogForm
+from crm.activities.models import (
+    Activity,
+    ActivityKind,
+    ActivityOrganisation,
+    ActivityStatus,
+)
+from crm.activities.services import ActivityError, create_activity, update_activity
+from crm.activities.tasks import open_tasks_about
+from crm.auth.decorators import role_required
+from crm.auth.models import Role, User
+from crm.core import audit, records
+from crm.core.csv_export import csv_response
+from crm.core.listing import paginate, sort_order
+from crm.documents.services import documents_for
+from crm.extensions import db
+from crm.organisations.models import Contact, Organisation, OrganisationSector, Sector
+
+LIST_SORTS = {
+    "date": [Activity.start_date, Activity.id],
+    "title": [Activity.title, Activity.id],
+    "kind": [Activity.kind, Activity.start_date],
+}
+DEFAULT_SORT = "-date"
+FILTER_NAMES = ("kind", "status", "organisation_id", "sector", "staff", "from", "to")
+
+
+@dataclass
+class ActivityFilters:
+    kind: str | None = None
+    status: str | None = None
+    organisation: Organisation | None = None
+    sector: str | None = None
+    staff_id: int | None = None
+    date_from: date | None = None
+    date_to: date | None = None
+    deleted: bool = False
+
+
+def _enum_value(enum_class, value):
+    return value if value in {member.value for member in enum_class} else None
+
+
+def _date_arg(name):
+    try:
+        return date.fromisoformat(request.args.get(name, "").strip())
+    except ValueError:
+        return None
+
+
+def _filters_from_request():
+    args = request.args
+    organisation = None
+    organisation_id = records.parse_id(args.get("organisation_id"))
+    if organisation_id:
+        organisation = db.session.get(Organisation, organisation_id)
+    return ActivityFilters(
+        kind=_enum_value(ActivityKind, args.get("kind")),
+        status=_enum_value(ActivityStatus, args.get("status")),
+        organisation=organisation,
+        sector=_enum_value(Sector, args.get("sector")),
+        staff_id=records.parse_id(args.get("staff")),
+        date_from=_date_arg("from"),
+        date_to=_date_arg("to"),
+        deleted=args.get("deleted") == "1" and current_user.has_role(Role.COORDINATOR),
+    )
+
+
+def activity_select(filters):
+    select = sa.select(Activity)
+    if filters.deleted:
+        select = select.where(Activity.deleted_at.is_not(None))
+    else:
+        select = select.where(Activity.deleted_at.is_(None))
+    if filters.kind:
+        select = select.where(Activity.kind == ActivityKind(filters.kind))
+    if filters.status:
+        select = select.where(Activity.status == ActivityStatus(filters.status))
+    if filters.organisation is not None:
+        select = select.where(
+            Activity.id.in_(
+                sa.select(ActivityOrganisation.activity_id).where(
+                    ActivityOrganisation.organisation_id == filters.organisation.id
+                )
+            )
+        )
+    if filters.sector:
+        select = select.where(
+            Activity.id.in_(
+                sa.select(ActivityOrganisation.activity_id)
+                .join(
+                    OrganisationSector,
+                    OrganisationSector.organisation_id == ActivityOrganisation.organisation_id,
+                )
+                .where(OrganisationSector.sector == Sector(filters.sector))
+            )
+        )
+    if filters.staff_id:
+        from crm.activities.models import activity_staff
+
+        select = select.where(
+            Activity.id.in_(
+                sa.select(activity_staff.c.activity_id).where(
+                    activity_staff.c.user_id == filters.staff_id
+                )
+            )
+        )
+    if filters.date_from:
+        select = select.where(
+            sa.func.coalesce(Activity.end_date, Activity.start_date) >= filters.date_from
+        )
+    if filters.date_to:
+        select = select.where(Activity.start_date <= filters.date_to)
+    return select.options(
+        selectinload(Activity.organisations).selectinload(ActivityOrganisation.organisation),
+        selectinload(Activity.staff),
+    )
+
+
+def _active_users():
+    return db.session.scalars(sa.select(User).where(User.active).order_by(User.name)).all()
+
+
+def _activity_or_404(activity_id, *, include_deleted=False):
+    return records.get_visible_or_404(Activity, activity_id, include_deleted=include_deleted)
+
+
+@bp.route("/")
+def index():
+    filters = _filters_from_request()
+    current_sort, order = sort_order(LIST_SORTS, DEFAULT_SORT)
+    page = paginate(activity_select(filters).order_by(*order))
+    return render_template(
+        "activities/index.html",
+        page=page,
+        filters=filters,
+        current_sort=current_sort,
+        kinds=ActivityKind,
+        statuses=ActivityStatus,
+        sectors=Sector,
+        users=_active_users(),
+        filtered=any(request.args.get(name) for name in FILTER_NAMES),
+        restore_form=ConfirmForm(),
+    )
+
+
+EXPORT_HEADER = (
+    "id",
+    "kind",
+    "title",
+    "start_date",
+    "start_time",
+    "end_date",
+    "end_time",
+    "status",
+    "place",
+    "is_online",
+    "organisations",
+    "staff",
+    "outcome",
+    "is_public",
+    "public_summary",
+)
+
+
+def _time(value):
+    return value.strftime("%H:%M") if value else None
+
+
+@bp.route("/export.csv")
+def export():
+    """Every activity the list's filters and sort select, not only one page."""
+    filters = _filters_from_request()
+    _current_sort, order = sort_order(LIST_SORTS, DEFAULT_SORT)
+    activities = db.session.scalars(activity_select(filters).order_by(*order)).all()
+    rows = [
+        (
+            activity.id,
+            activity.kind.value,
+            activity.title,
+            activity.start_date.isoformat(),
+            _time(activity.start_time),
+            activity.end_date.isoformat() if activity.end_date else None,
+            _time(activity.end_time),
+            activity.status.value,
+            activity.place,
+            activity.is_online,
+            "; ".join(
+                sorted(
+                    f"{link.organisation.name} ({link.role.value})"
+                    for link in activity.organisations
+                )
+            ),
+            "; ".join(sorted(user.name for user in activity.staff)),
+            activity.outcome,
+            activity.is_public,
+            activity.public_summary,
+        )
+        for activity in activities
+    ]
+    return csv_response(f"activities-{date.today().isoformat()}.csv", EXPORT_HEADER, rows)
+
+
+@bp.route("/<int:activity_id>")
+def detail(activity_id):
+    activity = _activity_or_404(
+        activity_id, include_deleted=current_user.has_role(Role.COORDINATOR)
+    )
+    links = sorted(activity.organisations, key=lambda link: link.organisation.name.lower())
+    return render_template(
+        "activities/detail.html",
+        activity=activity,
+        links=links,
+        contacts=sorted(activity.contacts, key=lambda contact: contact.full_name.lower()),
+        staff=sorted(activity.staff, key=lambda user: user.name.lower()),
+        history=audit.history("activities", activity.id),
+        documents=documents_for(activity),
+        tasks=open_tasks_about(activity),
+        confirm_form=ConfirmForm(),
+    )
+
+
+def _save_or_error(form, save):
+    """Run `save()`; an ActivityError becomes a field error and nothing is stored."""
+    try:
+        return save()
+    except ActivityError as error:
+        db.session.rollback()
+        target = getattr(form, error.field, None) if error.field else None
+        if target is not None and hasattr(target, "errors"):
+            target.errors = [*list(target.errors), str(error)]
+        else:
+            flash(str(error), "error")
+        return None
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@role_required(Role.MEMBER)
+def create():
+    form = ActivityForm()
+    if request.method == "GET":
+        form.staff.data = [current_user.id]
+        organisation_id = records.parse_id(request.args.get("organisation_id"))
+        organisation = db.session.get(Organisation, organisation_id) if organisation_id else None
+        if organisation is not None and organisation.deleted_at is None:
+            form.organisations[0].organisation.data = organisation
+        contact_id = records.parse_id(request.args.get("contact_id"))
+        contact = db.session.get(Contact, contact_id) if contact_id else None
+        if contact is not None and contact.deleted_at is None:
+            form.contacts[0].data = contact
+    if form.validate_on_submit():
+        activity = _save_or_error(
+            form, lambda: create_activity(form.data_for_service(), actor=current_user)
+        )
+        if activity is not None:
+            db.session.commit()
+            flash(_("Activity %(title)s saved.", title=activity.title), "success")
+            return redirect(url_for("activities.detail", activity_id=activity.id))
+    return render_template("activities/form.html", form=form, activity=None)
+
+
+@bp.route("/<int:activity_id>/edit", methods=["GET", "POST"])
+@role_required(Role.MEMBER)
+def edit(activity_id):
+    activity = _activity_or_404(activity_id)
+    if request.method == "POST":
+        form = ActivityForm(activity=activity)
+    else:
+        form = ActivityForm.for_activity(activity)
+    if form.validate_on_submit():
+        saved = _save_or_error(
+            form, lambda: update_activity(activity, form.data_for_service(), actor=current_user)
+        )
+        if saved is not None:
+            db.session.commit()
+            flash(_("Activity %(title)s saved.", title=activity.title), "success")
+            return redirect(url_for("activities.detail", activity_id=activity.id))
+        activity = _activity_or_404(activity_id)
+    return render_template("activities/form.html", form=form, activity=activity)
+
+
+@bp.route("/quick", methods=["GET", "POST"])
+@role_required(Role.MEMBER)
+def quick():
+    form = QuickLogForm()
+    if request.method == "GET":
+        organisation_id = records.parse_id(request.args.get("organisation_id"))
+        organisation = db.session.get(Organisation, organisation_id) if organisation_id else None
+        if organisation is not None and organisation.deleted_at is None:
+            form.organisation_1.data = organisation
+        contact_id = records.parse_id(request.args.get("contact_id"))
+        contact = db.session.get(Contact, contact_id) if contact_id else None
+        if contact is not None and contact.deleted_at is None:
+            form.contact_1.data = contact
+            if form.organisation_1.data is None and contact.organisation is not None:
+                form.organisation_1.data = contact.organisation
+    if form.validate_on_submit():
+        activity = _save_or_error(
+            form,
+            lambda: create_activity(
+                form.data_for_service(staff=current_user, today=date.today()),
+                actor=current_user,
+            ),
+        )
+        if activity is not None:
+            db.session.commit()
+            flash(_("Activity %(title)s logged.", title=activity.title), "success")
+            return redirect(url_for("activities.detail", activity_id=activity.id))
+    return render_template("activities/quick.html", form=form)
+
+
+@bp.route("/<int:activity_id>/delete", methods=["GET", "POST"])
+@role_required(Role.COORDINATOR)
+def delete(activity_id):
+    activity = _activity_or_404(activity_id)
+    form = ConfirmForm()
+    if form.validate_on_submit():
+        records.soft_delete(activity, actor=current_user)
+        db.session.commit()
+        flash(
+            _("Activity %(title)s deleted. A coordinator can restore it.", title=activity.title),
+            "success",
+        )
+        return redirect(url_for("activities.index"))
+    return render_template("activities/delete.html", activity=activity, form=form)
+
+
+@bp.route("/<int:activity_id>/restore", methods=["POST"])
+@role_required(Role.COORDINATOR)
+def restore(activity_id):
+    activity = _activity_or_404(activity_id, include_deleted=True)
+    form = ConfirmForm()
+    if not form.validate_on_submit():
+        flash(_("The form had expired. Please try again."), "error")
+    elif activity.deleted_at is not None:
+        records.restore(activity, actor=current_user)
+        db.session.commit()
+        flash(_("Activity %(title)s restored.", title=activity.title), "success")
+    return redirect(url_for("activities.detail", activity_id=activity.id))

@@ -1,1 +1,159 @@
-"""(being written)"""
+"""Document pages: upload to an activity, organisation or agreement; details; download; delete."""
+
+from flask import abort, current_app, flash, redirect, render_template, request, send_file, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from crm.activities.models import Activity
+from crm.agreements.models import Agreement
+from crm.auth.decorators import role_required
+from crm.auth.models import Role
+from crm.core import records
+from crm.documents import bp, services
+from crm.documents.forms import ConfirmDeleteForm, DocumentUploadForm
+from crm.documents.models import Document
+from crm.extensions import db
+from crm.organisations.models import Organisation
+
+# Query argument → (model, the owner's page endpoint, its id argument).
+OWNERS = {
+    "activity_id": (Activity, "activities.detail"),
+    "organisation_id": (Organisation, "organisations.detail"),
+    "agreement_id": (Agreement, "agreements.detail"),
+}
+
+
+@bp.app_template_filter("document_type")
+def document_type_filter(content_type):
+    return services.type_label(content_type)
+
+
+def _owner_from_request():
+    """The one owner named in the query string, or 404."""
+    named = [key for key in OWNERS if key in request.args]
+    if len(named) != 1:
+        abort(404)
+    key = named[0]
+    model = OWNERS[key][0]
+    owner = records.get_visible_or_404(model, records.parse_id(request.args.get(key)))
+    return owner, key
+
+
+def _owner_key(owner):
+    for key, (model, _endpoint) in OWNERS.items():
+        if isinstance(owner, model):
+            return key
+    raise TypeError(owner)
+
+
+def owner_url(owner, fallback_document=None):
+    """The owner's page; the document's own page while the owner's page is not built yet."""
+    key = _owner_key(owner)
+    endpoint = OWNERS[key][1]
+    if endpoint in current_app.view_functions:
+        return url_for(endpoint, **{key: owner.id})
+    if fallback_document is not None:
+        return url_for("documents.detail", document_id=fallback_document.id)
+    return None
+
+
+def owner_name(owner):
+    return getattr(owner, "title", None) or getattr(owner, "name", "")
+
+
+def _document_or_404(document_id):
+    document = records.get_visible_or_404(Document, document_id)
+    owner = services.document_owner(document)
+    if owner is None or owner.is_deleted:
+        abort(404)
+    return document, owner
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@role_required(Role.MEMBER)
+def upload():
+    owner, key = _owner_from_request()
+    form = DocumentUploadForm()
+    if form.validate_on_submit():
+        try:
+            document = services.store_document(
+                form.file.data,
+                title=form.title.data,
+                description=form.description.data,
+                is_public=form.is_public.data,
+                owner=owner,
+                actor=current_user,
+            )
+        except services.DocumentError as error:
+            db.session.rollback()
+            form.file.errors.append(str(error))
+        else:
+            try:
+                db.session.commit()
+            except Exception:
+                db.session.rollback()
+                services.discard_file(document)
+                raise
+            flash(_("Document %(title)s uploaded.", title=document.title), "success")
+            return redirect(owner_url(owner, document))
+    return render_template(
+        "documents/upload.html",
+        form=form,
+        owner=owner,
+        owner_name=owner_name(owner),
+        owner_link=owner_url(owner),
+        query=f"{key}={owner.id}",
+    )
+
+
+@bp.route("/<int:document_id>")
+def detail(document_id):
+    document, owner = _document_or_404(document_id)
+    return render_template(
+        "documents/detail.html",
+        document=document,
+        owner=owner,
+        owner_name=owner_name(owner),
+        owner_link=owner_url(owner),
+        may_delete=services.can_delete(document, current_user),
+    )
+
+
+@bp.route("/<int:document_id>/download")
+def download(document_id):
+    document, _owner = _document_or_404(document_id)
+    path = services.document_path(document)
+    if not path.is_file():
+        abort(404)
+    response = send_file(
+        path,
+        mimetype=document.content_type,
+        as_attachment=True,
+        download_name=document.original_filename,
+        max_age=0,
+    )
+    # Even if a browser rendered the file, it would run in an origin-less sandbox.
+    response.headers["Content-Security-Policy"] = "sandbox"
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
+@bp.route("/<int:document_id>/delete", methods=["GET", "POST"])
+@role_required(Role.MEMBER)
+def delete(document_id):
+    document, owner = _document_or_404(document_id)
+    if not services.can_delete(document, current_user):
+        abort(403)
+    form = ConfirmDeleteForm()
+    if form.validate_on_submit():
+        services.delete_document(document, actor=current_user)
+        db.session.commit()
+        flash(_("Document %(title)s deleted.", title=document.title), "success")
+        return redirect(owner_url(owner) or url_for("dashboard.index"))
+    return render_template(
+        "documents/delete.html",
+        form=form,
+        document=document,
+        owner_name=owner_name(owner),
+        owner_link=owner_url(owner),
+    )

@@ -21,6 +21,7 @@ from flask_login import current_user
 from sqlalchemy.orm import selectinload
 
 from crm.activities.models import Activity, ActivityOrganisation, Task
+from crm.activities.services import member_activities
 from crm.agreements.models import Agreement, AgreementParty
 from crm.auth.decorators import role_required
 from crm.auth.models import Role, User
@@ -28,6 +29,7 @@ from crm.core import audit, records
 from crm.core.csv_export import csv_response
 from crm.core.listing import paginate, sort_order
 from crm.core.security import is_safe_next
+from crm.documents.services import documents_for
 from crm.enquiries.models import Enquiry
 from crm.extensions import db
 from crm.organisations import bp, services
@@ -334,9 +336,15 @@ def detail(organisation_id):
         members=members,
         membership_form=AddMembershipForm(associations=candidates, formdata=None),
         history=audit.history("organisations", organisation.id),
+        documents=documents_for(organisation),
         link_contacts=endpoint_exists("contacts.detail"),
         link_contact_list=endpoint_exists("contacts.index"),
         confirm_form=ConfirmForm(),
+        member_activities=(
+            member_activities(organisation, limit=HUB_LIMIT)
+            if organisation.kind == OrganisationKind.INDUSTRY_ASSOCIATION
+            else None
+        ),
         **_hub(organisation),
     )
 

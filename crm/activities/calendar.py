@@ -1,0 +1,193 @@
+"""The iCalendar feed: activities, and agreement end and notice dates, as calendar events."""
+
+import secrets
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import sqlalchemy as sa
+from flask import current_app, url_for
+from flask_babel import gettext as _
+from icalendar import Calendar, Event
+from sqlalchemy.orm import selectinload
+
+from crm.activities.models import Activity, ActivityOrganisation
+from crm.agreements.models import Agreement
+from crm.auth.models import User
+from crm.core.types import utcnow
+from crm.extensions import db
+
+# The feed starts this far back; older events only slow calendar programs down.
+FEED_HISTORY = timedelta(days=365)
+DEFAULT_DURATION = timedelta(hours=1)
+
+
+def _zone():
+    return ZoneInfo(current_app.config.get("BABEL_DEFAULT_TIMEZONE", "Europe/Stockholm"))
+
+
+# ---------------------------------------------------------------- the secret token
+
+
+def ensure_token(user):
+    """The user's calendar token, created on first use. Flushes, never commits."""
+    if not user.calendar_token:
+        user.calendar_token = secrets.token_urlsafe(32)
+        db.session.flush()
+    return user.calendar_token
+
+
+def renew_token(user):
+    """A new token; the old feed URL stops working."""
+    user.calendar_token = secrets.token_urlsafe(32)
+    db.session.flush()
+    return user.calendar_token
+
+
+def user_for_token(token):
+    """The active user whose feed this is, or None."""
+    if not token or len(token) > 64:
+        return None
+    user = db.session.scalar(sa.select(User).where(User.calendar_token == token))
+    if user is None or not user.active:
+        return None
+    return user
+
+
+# ---------------------------------------------------------------- events
+
+
+def _new_calendar():
+    calendar = Calendar()
+    calendar.add("prodid", "-//Collaboration CRM//calendar//EN")
+    calendar.add("version", "2.0")
+    calendar.add("calscale", "GREGORIAN")
+    calendar.add("x-wr-calname", _("Collaboration CRM"))
+    calendar.add("x-wr-timezone", str(_zone()))
+    return calendar
+
+
+def _activity_url(activity):
+    if "activities.detail" not in current_app.view_functions:
+        return None
+    return url_for("activities.detail", activity_id=activity.id, _external=True)
+
+
+def _activity_times(activity):
+    """(dtstart, dtend): dates for an all-day activity (end exclusive), else local times."""
+    if activity.start_time is None:
+        last_day = activity.end_date or activity.start_date
+        return activity.start_date, max(last_day, activity.start_date) + timedelta(days=1)
+    zone = _zone()
+    start = datetime.combine(activity.start_date, activity.start_time, tzinfo=zone)
+    end_date = activity.end_date or activity.start_date
+    if activity.end_time is not None:
+        end = datetime.combine(end_date, activity.end_time, tzinfo=zone)
+    elif activity.end_date is not None and activity.end_date > activity.start_date:
+        end = datetime.combine(end_date + timedelta(days=1), datetime.min.time(), tzinfo=zone)
+    else:
+        end = start + DEFAULT_DURATION
+    if end <= start:
+        end = start + DEFAULT_DURATION
+    return start, end
+
+
+def activity_event(activity, host):
+    event = Event()
+    event.add("uid", f"activity-{activity.id}@{host}")
+    event.add("dtstamp", utcnow())
+    start, end = _activity_times(activity)
+    event.add("dtstart", start)
+    event.add("dtend", end)
+    event.add("summary", activity.title)
+    place = activity.place or (_("Online") if activity.is_online else None)
+    if place:
+        event.add("location", place)
+    lines = [str(activity.kind.label)]
+    organisations = [link.organisation.name for link in activity.organisations]
+    if organisations:
+        lines.append(_("Organisations: %(names)s", names=", ".join(organisations)))
+    if activity.description:
+        lines.append("")
+        lines.append(activity.description)
+    event.add("description", "\n".join(lines))
+    event.add("status", "CANCELLED" if activity.status.value == "cancelled" else "CONFIRMED")
+    url = _activity_url(activity)
+    if url:
+        event.add("url", url)
+    return event
+
+
+def agreement_events(agreement, host):
+    """All-day events on the agreement's end date and on its renewal notice date."""
+    events = []
+    day = timedelta(days=1)
+    end = Event()
+    end.add("uid", f"agreement-{agreement.id}-end@{host}")
+    end.add("dtstamp", utcnow())
+    end.add("dtstart", agreement.end_date)
+    end.add("dtend", agreement.end_date + day)
+    end.add("summary", _("Agreement ends: %(title)s", title=agreement.title))
+    events.append(end)
+    notice_date = agreement.end_date - timedelta(days=agreement.renewal_notice_days or 0)
+    notice = Event()
+    notice.add("uid", f"agreement-{agreement.id}-notice@{host}")
+    notice.add("dtstamp", utcnow())
+    notice.add("dtstart", notice_date)
+    notice.add("dtend", notice_date + day)
+    notice.add(
+        "summary",
+        _("Renewal notice for agreement: %(title)s", title=agreement.title),
+    )
+    notice.add(
+        "description",
+        _(
+            "The agreement ends on %(date)s; decide now whether to renew it.",
+            date=agreement.end_date.isoformat(),
+        ),
+    )
+    events.append(notice)
+    return events
+
+
+def _activity_options():
+    return (selectinload(Activity.organisations).selectinload(ActivityOrganisation.organisation),)
+
+
+def build_feed(user, *, host, today):
+    """The user's feed as iCalendar bytes: activities from a year back onward and agreement
+    end and notice dates (the feed is the office's calendar, the same for everyone)."""
+    since = today - FEED_HISTORY
+    calendar = _new_calendar()
+    activities = db.session.scalars(
+        sa.select(Activity)
+        .where(
+            Activity.deleted_at.is_(None),
+            sa.or_(Activity.start_date >= since, Activity.end_date >= since),
+        )
+        .options(*_activity_options())
+        .order_by(Activity.start_date, Activity.id)
+    ).all()
+    for activity in activities:
+        calendar.add_component(activity_event(activity, host))
+    agreements = db.session.scalars(
+        sa.select(Agreement)
+        .where(
+            Agreement.deleted_at.is_(None),
+            Agreement.end_date.is_not(None),
+            Agreement.end_date >= since,
+        )
+        .order_by(Agreement.end_date, Agreement.id)
+    ).all()
+    for agreement in agreements:
+        for event in agreement_events(agreement, host):
+            calendar.add_component(event)
+    calendar.add_missing_timezones()
+    return calendar.to_ical()
+
+
+def build_activity_ics(activity, *, host):
+    calendar = _new_calendar()
+    calendar.add("method", "PUBLISH")
+    calendar.add_component(activity_event(activity, host))
+    calendar.add_missing_timezones()
+    return calendar.to_ical()

@@ -1,0 +1,228 @@
+"""Activity services: create and update with organisations, contacts and staff, audited.
+
+Services never commit; the view or CLI commits once.
+"""
+
+from flask_babel import lazy_gettext as _l
+
+from crm.activities.models import (
+    Activity,
+    ActivityKind,
+    ActivityOrganisation,
+    ActivityOrganisationRole,
+    ActivityStatus,
+)
+from crm.core import audit
+from crm.core.audit import describe_fields
+from crm.extensions import db
+
+describe_fields(
+    "activities",
+    {
+        "kind": (_l("Kind"), ActivityKind),
+        "title": (_l("Title"), None),
+        "start_date": (_l("Start date"), None),
+        "start_time": (_l("Start time"), None),
+        "end_date": (_l("End date"), None),
+        "end_time": (_l("End time"), None),
+        "place": (_l("Place"), None),
+        "is_online": (_l("Online"), bool),
+        "agreement_id": (_l("Agreement"), None),
+        "enquiry_id": (_l("Enquiry"), None),
+        "description": (_l("Description"), None),
+        "outcome": (_l("Outcome"), None),
+        "status": (_l("Status"), ActivityStatus),
+        "is_public": (_l("Public"), bool),
+        "public_summary": (_l("Public summary"), None),
+        "organisations": (_l("Organisations"), None),
+        "contacts": (_l("Contacts"), None),
+        "staff": (_l("Staff"), None),
+    },
+)
+
+COLUMN_FIELDS = (
+    "kind",
+    "title",
+    "start_date",
+    "start_time",
+    "end_date",
+    "end_time",
+    "place",
+    "is_online",
+    "agreement_id",
+    "description",
+    "outcome",
+    "status",
+    "is_public",
+    "public_summary",
+)
+
+
+class ActivityError(ValueError):
+    """A change that cannot be made; the message is shown to the person.
+
+    `field` names the form field the message belongs to, when there is one.
+    """
+
+    def __init__(self, message, *, field=None):
+        super().__init__(message)
+        self.field = field
+
+
+def _validate(data):
+    start, end = data.get("start_date"), data.get("end_date")
+    if start is None:
+        raise ActivityError(_l("Enter the start date."), field="start_date")
+    if end is not None:
+        if end < start:
+            raise ActivityError(
+                _l("The end date cannot be before the start date."), field="end_date"
+            )
+        start_time, end_time = data.get("start_time"), data.get("end_time")
+        if end == start and start_time and end_time and end_time < start_time:
+            raise ActivityError(
+                _l("The end time cannot be before the start time."), field="end_time"
+            )
+    if not (data.get("title") or "").strip():
+        raise ActivityError(_l("Enter a title."), field="title")
+    organisation_ids = [organisation.id for organisation, _role in data.get("organisations", [])]
+    if len(organisation_ids) != len(set(organisation_ids)):
+        raise ActivityError(
+            _l("An organisation is listed twice; give it one role."), field="organisations"
+        )
+
+
+def _organisation_texts(activity):
+    return sorted(
+        f"{link.organisation.name} ({ActivityOrganisationRole(link.role).value})"
+        for link in activity.organisations
+    )
+
+
+def _links_snapshot(activity):
+    return {
+        "organisations": _organisation_texts(activity),
+        "contacts": sorted(contact.full_name for contact in activity.contacts),
+        "staff": sorted(user.name for user in activity.staff),
+    }
+
+
+def _apply(activity, data):
+    for name in COLUMN_FIELDS:
+        if name in data:
+            setattr(activity, name, data[name])
+    if "organisations" in data:
+        wanted = {
+            organisation.id: (organisation, ActivityOrganisationRole(role or "participant"))
+            for organisation, role in data["organisations"]
+        }
+        for link in list(activity.organisations):
+            if link.organisation_id not in wanted:
+                activity.organisations.remove(link)
+            else:
+                link.role = wanted.pop(link.organisation_id)[1]
+        for organisation, role in wanted.values():
+            activity.organisations.append(
+                ActivityOrganisation(organisation=organisation, role=role)
+            )
+    if "contacts" in data:
+        activity.contacts = _unique(data["contacts"])
+    if "staff" in data:
+        activity.staff = _unique(data["staff"])
+
+
+def _unique(records):
+    seen, result = set(), []
+    for record in records:
+        if record is not None and record.id not in seen:
+            seen.add(record.id)
+            result.append(record)
+    return result
+
+
+def create_activity(data, *, actor):
+    _validate(data)
+    activity = Activity(status=ActivityStatus.PLANNED, is_online=False, is_public=False)
+    _apply(activity, data)
+    db.session.add(activity)
+    changes = audit.pending_changes(activity)
+    for key, values in _links_snapshot(activity).items():
+        if values:
+            changes[key] = [None, values]
+    audit.record(activity, "create", actor=actor, changes=changes)
+    return activity
+
+
+def update_activity(activity, data, *, actor):
+    merged = {name: getattr(activity, name) for name in COLUMN_FIELDS}
+    merged["organisations"] = [(link.organisation, link.role) for link in activity.organisations]
+    merged.update(data)
+    _validate(merged)
+    before = _links_snapshot(activity)
+    _apply(activity, data)
+    changes = audit.pending_changes(activity)
+    after = _links_snapshot(activity)
+    for key in before:
+        if before[key] != after[key]:
+            changes[key] = [before[key], after[key]]
+    if changes:
+        audit.record(activity, "update", actor=actor, changes=changes)
+    return activity
+
+
+def status_for_date(day, today):
+    """Completed when it happened today or earlier, else planned (the quick-log's rule)."""
+    return ActivityStatus.COMPLETED if day <= today else ActivityStatus.PLANNED
+
+
+def member_activities(association, *, limit=50):
+    """Live activities of the association's current members, newest first.
+
+    Each activity comes with the members it involves, sorted by name: [(activity, [org, …])].
+    """
+    from datetime import date
+
+    import sqlalchemy as sa
+    from sqlalchemy.orm import selectinload
+
+    from crm.organisations.models import Membership, Organisation
+
+    today = date.today()
+    member_ids = sa.select(Membership.member_id).where(
+        Membership.association_id == association.id,
+        sa.or_(Membership.until.is_(None), Membership.until >= today),
+    )
+    activities = db.session.scalars(
+        sa.select(Activity)
+        .where(
+            Activity.deleted_at.is_(None),
+            Activity.id.in_(
+                sa.select(ActivityOrganisation.activity_id)
+                .join(Organisation, Organisation.id == ActivityOrganisation.organisation_id)
+                .where(
+                    ActivityOrganisation.organisation_id.in_(member_ids),
+                    Organisation.deleted_at.is_(None),
+                )
+            ),
+        )
+        .options(
+            selectinload(Activity.organisations).selectinload(ActivityOrganisation.organisation)
+        )
+        .order_by(Activity.start_date.desc(), Activity.id.desc())
+        .limit(limit)
+    ).all()
+    ids = set(db.session.scalars(member_ids))
+    return [
+        (
+            activity,
+            sorted(
+                (
+                    link.organisation
+                    for link in activity.organisations
+                    if link.organisation_id in ids
+                ),
+                key=lambda organisation: organisation.name.lower(),
+            ),
+        )
+        for activity in activities
+    ]

@@ -1,0 +1,26 @@
+"""Forms for uploading and deleting documents."""
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from flask_wtf.file import FileField, FileRequired
+from wtforms import BooleanField, StringField, TextAreaField
+from wtforms.validators import Length, Optional
+
+
+class DocumentUploadForm(FlaskForm):
+    file = FileField(
+        _l("File"),
+        validators=[FileRequired(message=_l("Choose a file to upload."))],
+        description=_l("PDF, Word, Excel, PowerPoint, images (PNG, JPEG, GIF), text or CSV."),
+    )
+    title = StringField(
+        _l("Title"),
+        validators=[Optional(), Length(max=300)],
+        description=_l("Leave empty to use the file name."),
+    )
+    description = TextAreaField(_l("Description"), validators=[Optional(), Length(max=5000)])
+    is_public = BooleanField(_l("Public: may be shown on the public collaboration page"))
+
+
+class ConfirmDeleteForm(FlaskForm):
+    """Only the CSRF token: the button confirms."""

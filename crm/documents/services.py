@@ -1,0 +1,294 @@
+"""Storing uploaded documents safely, and deleting them.
+
+The type of a file is read from its content (its first bytes), never from the name or the
+Content-Type the browser sent; the name must agree with what the content is. Files are kept
+under UPLOAD_FOLDER, outside static/, under a random name, and only ever sent back through the
+download view as an attachment.
+"""
+
+import hashlib
+import io
+import re
+import secrets
+import unicodedata
+import zipfile
+from pathlib import Path, PurePosixPath
+
+import sqlalchemy as sa
+from flask import current_app
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from werkzeug.utils import secure_filename
+
+from crm.activities.models import Activity
+from crm.agreements.models import Agreement
+from crm.core import audit, records
+from crm.documents.models import Document
+from crm.extensions import db
+from crm.organisations.models import Organisation
+
+FALLBACK_NAME = "document"
+_STORED_NAME = re.compile(r"^[0-9a-f]{32}$")
+
+PDF = "application/pdf"
+PNG = "image/png"
+JPEG = "image/jpeg"
+GIF = "image/gif"
+DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+PPTX = "application/vnd.openxmlformats-officedocument.presentationml.presentation"
+TEXT = "text/plain"
+CSV = "text/csv"
+
+# Content type → (a reader's name for it, the file extensions it may carry).
+DOCUMENT_TYPES = {
+    PDF: (_l("PDF"), (".pdf",)),
+    PNG: (_l("PNG image"), (".png",)),
+    JPEG: (_l("JPEG image"), (".jpg", ".jpeg")),
+    GIF: (_l("GIF image"), (".gif",)),
+    DOCX: (_l("Word document"), (".docx",)),
+    XLSX: (_l("Excel workbook"), (".xlsx",)),
+    PPTX: (_l("PowerPoint presentation"), (".pptx",)),
+    TEXT: (_l("Text"), (".txt",)),
+    CSV: (_l("CSV"), (".csv",)),
+}
+
+# Magic bytes at the start of the file.
+_SIGNATURES = (
+    (b"%PDF-", PDF),
+    (b"\x89PNG\r\n\x1a\n", PNG),
+    (b"\xff\xd8\xff", JPEG),
+    (b"GIF87a", GIF),
+    (b"GIF89a", GIF),
+)
+# Office Open XML files are ZIP archives; the folder inside tells which program made them.
+_OFFICE_TYPES = {".docx": (DOCX, "word/"), ".xlsx": (XLSX, "xl/"), ".pptx": (PPTX, "ppt/")}
+_ZIP_SIGNATURE = b"PK\x03\x04"
+
+
+class DocumentError(ValueError):
+    """An upload that cannot be stored; the message is for the person who sent it."""
+
+
+audit.describe_fields(
+    "documents",
+    {
+        "title": (_l("Title"), None),
+        "description": (_l("Description"), None),
+        "original_filename": (_l("File name"), None),
+        "content_type": (_l("Type"), None),
+        "size_bytes": (_l("Size (bytes)"), None),
+        "sha256": (_l("SHA-256"), None),
+        "is_public": (_l("Public"), bool),
+    },
+)
+
+
+def type_label(content_type):
+    entry = DOCUMENT_TYPES.get(content_type)
+    return entry[0] if entry else content_type
+
+
+def allowed_types_text():
+    extensions = (ext for _label, exts in DOCUMENT_TYPES.values() for ext in exts)
+    return ", ".join(dict.fromkeys(ext.lstrip(".").upper() for ext in extensions))
+
+
+def _human_size(size):
+    for unit, factor in (("MB", 1024 * 1024), ("kB", 1024)):
+        if size >= factor:
+            return f"{size / factor:.1f}".removesuffix(".0") + " " + unit
+    return f"{size} B"
+
+
+def client_filename(raw):
+    """The last part of the name the browser sent, without folders or control characters."""
+    text = unicodedata.normalize("NFC", str(raw or ""))
+    text = "".join(char for char in text if unicodedata.category(char)[0] != "C")
+    text = PurePosixPath(text.replace("\\", "/")).name.strip().strip(".").strip()
+    return text[:200]
+
+
+def _extension(filename):
+    suffix = PurePosixPath(filename).suffix.lower()
+    return suffix if suffix[1:].isalnum() else ""
+
+
+def download_name(filename, extension):
+    """A safe name for Content-Disposition: ASCII letters, digits, dots, dashes."""
+    name = secure_filename(filename)
+    if not name or _extension(name) != extension or name == extension.lstrip("."):
+        name = FALLBACK_NAME + extension
+    return name[-255:] if len(name) > 255 else name
+
+
+def _is_office_archive(data, folder):
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            names = archive.namelist()
+    except (zipfile.BadZipFile, ValueError, OSError):
+        return False
+    return "[Content_Types].xml" in names and any(name.startswith(folder) for name in names)
+
+
+def _is_text(data):
+    if b"\x00" in data:
+        return False
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def detect_content_type(data, extension):
+    """The content type the bytes show, or None when they are none of the accepted kinds."""
+    for signature, content_type in _SIGNATURES:
+        if data.startswith(signature):
+            return content_type
+    if data.startswith(_ZIP_SIGNATURE):
+        office = _OFFICE_TYPES.get(extension)
+        if office and _is_office_archive(data, office[1]):
+            return office[0]
+        return None
+    if _is_text(data):
+        return CSV if extension == ".csv" else TEXT
+    return None
+
+
+def read_upload(file_storage, max_bytes):
+    """The upload's bytes, refusing an empty or too large file before reading it all."""
+    data = file_storage.stream.read(max_bytes + 1)
+    if not data:
+        raise DocumentError(_("The file is empty."))
+    if len(data) > max_bytes:
+        raise DocumentError(
+            _(
+                "The file is too large. The largest file you can upload is %(size)s.",
+                size=_human_size(max_bytes),
+            )
+        )
+    return data
+
+
+def checked_content_type(data, filename):
+    """The detected type, after making sure the file's name agrees with its content."""
+    extension = _extension(filename)
+    content_type = detect_content_type(data, extension)
+    if content_type is None:
+        raise DocumentError(
+            _(
+                "This kind of file cannot be uploaded. Accepted files: %(types)s.",
+                types=allowed_types_text(),
+            )
+        )
+    label, extensions = DOCUMENT_TYPES[content_type]
+    if extension not in extensions:
+        raise DocumentError(
+            _(
+                "The file's content (%(kind)s) does not match its name %(name)s. "
+                "Rename it to end in %(extension)s, or upload the right file.",
+                kind=label,
+                name=filename or "—",
+                extension=extensions[0],
+            )
+        )
+    return content_type
+
+
+def upload_folder():
+    return Path(current_app.config["UPLOAD_FOLDER"])
+
+
+def document_path(document):
+    """Where the document's bytes are on disk."""
+    if not _STORED_NAME.match(document.stored_name or ""):
+        raise ValueError(f"unexpected stored name for document {document.id}")
+    return upload_folder() / document.stored_name
+
+
+def _set_owner(document, owner):
+    if isinstance(owner, Activity):
+        document.activity = owner
+    elif isinstance(owner, Organisation):
+        document.organisation = owner
+    elif isinstance(owner, Agreement):
+        document.agreement = owner
+    else:
+        raise TypeError(f"a document cannot belong to {owner!r}")
+
+
+def document_owner(document):
+    return document.activity or document.organisation or document.agreement
+
+
+def store_document(file_storage, *, title, description, is_public, owner, actor):
+    """Check the upload, write it under a random name and add its Document; flushes.
+
+    Raises DocumentError, with nothing written, when the file is refused.
+    """
+    filename = client_filename(file_storage.filename)
+    data = read_upload(file_storage, current_app.config["MAX_UPLOAD_BYTES"])
+    content_type = checked_content_type(data, filename)
+    extension = _extension(filename)
+
+    folder = upload_folder()
+    folder.mkdir(parents=True, exist_ok=True)
+    stored_name = secrets.token_hex(16)
+    path = folder / stored_name
+    with open(path, "xb") as stream:
+        stream.write(data)
+    try:
+        document = Document(
+            title=(title or "").strip() or PurePosixPath(filename).stem or FALLBACK_NAME,
+            description=(description or "").strip() or None,
+            original_filename=download_name(filename, extension),
+            stored_name=stored_name,
+            content_type=content_type,
+            size_bytes=len(data),
+            sha256=hashlib.sha256(data).hexdigest(),
+            is_public=bool(is_public),
+            created_by_id=getattr(actor, "id", None),
+        )
+        _set_owner(document, owner)
+        db.session.add(document)
+        audit.record(document, "create", actor=actor)
+    except Exception:
+        path.unlink(missing_ok=True)
+        raise
+    return document
+
+
+def discard_file(document):
+    """Remove a stored file whose Document was never committed."""
+    try:
+        document_path(document).unlink(missing_ok=True)
+    except ValueError:
+        pass
+
+
+def delete_document(document, *, actor):
+    """Soft delete: the file stays on disk so a restore brings the document back whole."""
+    records.soft_delete(document, actor=actor)
+    db.session.flush()
+
+
+def can_delete(document, user):
+    """Coordinators delete any document; members the ones they uploaded themselves."""
+    if user.has_role("coordinator"):
+        return True
+    return user.has_role("member") and document.created_by_id == user.id
+
+
+def documents_for(owner):
+    """The owner's documents that are not deleted, newest first."""
+    column = {
+        Activity: Document.activity_id,
+        Organisation: Document.organisation_id,
+        Agreement: Document.agreement_id,
+    }[type(owner)]
+    return db.session.scalars(
+        sa.select(Document)
+        .where(column == owner.id, Document.deleted_at.is_(None))
+        .order_by(Document.created_at.desc(), Document.id.desc())
+    ).all()

@@ -1,0 +1,167 @@
+"""The calendar: the personal feed address and its renewal, the public feed itself, and one
+activity's .ics download."""
+
+import re
+from datetime import datetime, time, timedelta
+from urllib.parse import urlsplit
+
+import pytest
+from icalendar import Calendar
+
+from crm.activities.models import Activity, ActivityKind
+from crm.activities.tasks import local_today
+from crm.agreements.models import Agreement, AgreementKind
+from crm.auth.models import Role
+from crm.core.types import utcnow
+
+
+@pytest.fixture
+def calendar_data(db):
+    today = local_today()
+    seminar = Activity(
+        kind=ActivityKind.SEMINAR,
+        title="AI in diagnostics",
+        start_date=today + timedelta(days=7),
+        start_time=time(13, 0),
+        end_time=time(15, 30),
+        place="Aula Medica",
+        description="Half-day seminar.",
+    )
+    workshop = Activity(
+        kind=ActivityKind.WORKSHOP,
+        title="Data workshop",
+        start_date=today + timedelta(days=10),
+        end_date=today + timedelta(days=11),
+    )
+    deleted = Activity(
+        kind=ActivityKind.OTHER,
+        title="Deleted activity",
+        start_date=today,
+        deleted_at=utcnow(),
+    )
+    ancient = Activity(
+        kind=ActivityKind.OTHER, title="Ancient activity", start_date=today - timedelta(days=800)
+    )
+    agreement = Agreement(
+        kind=AgreementKind.FRAMEWORK,
+        title="Framework with Region",
+        end_date=today + timedelta(days=200),
+        renewal_notice_days=90,
+    )
+    db.session.add_all([seminar, workshop, deleted, ancient, agreement])
+    db.session.commit()
+    return {"seminar": seminar, "workshop": workshop, "agreement": agreement}
+
+
+def feed_path(client):
+    page = client.get("/calendar/").get_data(as_text=True)
+    url = re.search(r'id="feed-url" value="([^"]+)"', page).group(1)
+    assert url.startswith("http")
+    return urlsplit(url).path
+
+
+def events_by_summary(body):
+    calendar = Calendar.from_ical(body)
+    return {str(event["SUMMARY"]): event for event in calendar.walk("VEVENT")}
+
+
+def test_settings_page_needs_a_login_and_the_feed_does_not(client, db, login, calendar_data):
+    assert client.get("/calendar/").status_code in (302, 401)
+    user = login(Role.VIEWER)
+    path = feed_path(client)
+    db.session.refresh(user)
+    assert user.calendar_token and user.calendar_token in path
+    # The same address on the next visit.
+    assert feed_path(client) == path
+    client.post("/logout")
+    response = client.get(path)
+    assert response.status_code == 200
+    assert response.mimetype == "text/calendar"
+
+
+def test_feed_holds_activities_and_agreement_dates(client, db, login, calendar_data):
+    login(Role.MEMBER)
+    path = feed_path(client)
+    client.post("/logout")
+    events = events_by_summary(client.get(path).data)
+
+    seminar = calendar_data["seminar"]
+    event = events["AI in diagnostics"]
+    start = event.decoded("DTSTART")
+    assert isinstance(start, datetime)
+    assert start.date() == seminar.start_date and start.time() == time(13, 0)
+    assert str(start.tzinfo) == "Europe/Stockholm"
+    assert event.decoded("DTEND").time() == time(15, 30)
+    assert str(event["LOCATION"]) == "Aula Medica"
+    assert "Half-day seminar." in str(event["DESCRIPTION"])
+    assert str(event["UID"]).startswith(f"activity-{seminar.id}@")
+
+    workshop = calendar_data["workshop"]
+    all_day = events["Data workshop"]
+    assert all_day.decoded("DTSTART") == workshop.start_date
+    assert not isinstance(all_day.decoded("DTSTART"), datetime)
+    assert all_day.decoded("DTEND") == workshop.end_date + timedelta(days=1)
+
+    agreement = calendar_data["agreement"]
+    end_events = [e for s, e in events.items() if "Framework with Region" in s]
+    days = sorted(event.decoded("DTSTART") for event in end_events)
+    assert days == [agreement.end_date - timedelta(days=90), agreement.end_date]
+
+    assert "Deleted activity" not in events
+    assert "Ancient activity" not in events
+
+
+def test_uids_are_stable(client, db, login, calendar_data):
+    login(Role.MEMBER)
+    path = feed_path(client)
+    first = {str(e["UID"]) for e in Calendar.from_ical(client.get(path).data).walk("VEVENT")}
+    second = {str(e["UID"]) for e in Calendar.from_ical(client.get(path).data).walk("VEVENT")}
+    assert first == second and len(first) == 4
+
+
+def test_renewing_makes_the_old_address_stop_working(client, db, login, calendar_data):
+    login(Role.MEMBER)
+    old = feed_path(client)
+    response = client.post("/calendar/renew")
+    assert response.status_code == 302
+    new = feed_path(client)
+    assert new != old
+    assert client.get(old).status_code == 404
+    assert client.get(new).status_code == 200
+
+
+def test_unknown_token_and_inactive_user_answer_404(client, db, login, calendar_data):
+    assert client.get("/calendar/not-a-token.ics").status_code == 404
+    user = login(Role.MEMBER)
+    path = feed_path(client)
+    client.post("/logout")
+    db.session.refresh(user)
+    user.active = False
+    db.session.commit()
+    assert client.get(path).status_code == 404
+
+
+def test_one_activity_as_an_ics_download(client, db, login, calendar_data):
+    seminar = calendar_data["seminar"]
+    assert client.get(f"/calendar/activity/{seminar.id}.ics").status_code in (302, 401)
+    login(Role.VIEWER)
+    response = client.get(f"/calendar/activity/{seminar.id}.ics")
+    assert response.status_code == 200
+    assert response.mimetype == "text/calendar"
+    assert "attachment" in response.headers["Content-Disposition"]
+    (event,) = Calendar.from_ical(response.data).walk("VEVENT")
+    assert str(event["SUMMARY"]) == "AI in diagnostics"
+    assert event.decoded("DTSTART").date() == seminar.start_date
+    assert client.get("/calendar/activity/999999.ics").status_code == 404
+    seminar.deleted_at = utcnow()
+    db.session.commit()
+    assert client.get(f"/calendar/activity/{seminar.id}.ics").status_code == 404
+
+
+def test_agreement_without_end_date_has_no_events(client, db, login):
+    db.session.add(Agreement(kind=AgreementKind.NDA, title="Open-ended NDA"))
+    db.session.commit()
+    login(Role.MEMBER)
+    response = client.get(feed_path(client))
+    assert response.status_code == 200
+    assert not any("Open-ended" in summary for summary in events_by_summary(response.data))

@@ -1,0 +1,455 @@
+"""Documents: upload checked by content, stored outside static/ under random names, served as
+attachments, soft deleted."""
+
+import hashlib
+import io
+import re
+import zipfile
+from datetime import date
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from crm.activities.models import Activity, ActivityKind
+from crm.auth.models import Role
+from crm.core.models import AuditEntry
+from crm.documents import services
+from crm.documents.models import Document
+from crm.organisations.models import Organisation, OrganisationKind
+from tests.conftest import TEST_PASSWORD
+
+PDF_BYTES = b"%PDF-1.4\n1 0 obj\n<< /Type /Catalog >>\nendobj\ntrailer\n%%EOF\n"
+STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
+
+
+@pytest.fixture(autouse=True)
+def upload_folder(app, tmp_path):
+    folder = tmp_path / "uploads"
+    app.config["UPLOAD_FOLDER"] = str(folder)
+    return folder
+
+
+@pytest.fixture
+def activity(db):
+    activity = Activity(kind=ActivityKind.SEMINAR, title="Data day", start_date=date(2026, 3, 4))
+    db.session.add(activity)
+    db.session.commit()
+    return activity
+
+
+@pytest.fixture
+def organisation(db):
+    organisation = Organisation(kind=OrganisationKind.COMPANY, name="Acme Medtech AB")
+    db.session.add(organisation)
+    db.session.commit()
+    return organisation
+
+
+def upload(client, query, content, filename, **fields):
+    data = {"file": (io.BytesIO(content), filename), **fields}
+    return client.post(
+        f"/documents/new?{query}&lang=en",
+        data=data,
+        content_type="multipart/form-data",
+        headers={"Accept-Language": "en"},
+    )
+
+
+def stored_files(folder):
+    return sorted(path for path in folder.rglob("*") if path.is_file()) if folder.exists() else []
+
+
+def documents(db):
+    return db.session.scalars(sa.select(Document).order_by(Document.id)).all()
+
+
+def office_file(folder):
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("[Content_Types].xml", "<Types/>")
+        archive.writestr(f"{folder}document.xml", "<doc/>")
+    return buffer.getvalue()
+
+
+# ---------------------------------------------------------------- upload and download
+
+
+@pytest.mark.parametrize("owner_name", ["activity", "organisation"])
+def test_pdf_upload_is_stored_outside_static_under_a_random_name(
+    request, db, client, login, upload_folder, owner_name
+):
+    owner = request.getfixturevalue(owner_name)
+    user = login(Role.MEMBER)
+    query = f"{owner_name}_id={owner.id}"
+
+    response = upload(client, query, PDF_BYTES, "Annual report.pdf", description="For 2025")
+
+    assert response.status_code == 302
+    [document] = documents(db)
+    assert document.title == "Annual report"
+    assert document.description == "For 2025"
+    assert document.original_filename == "Annual_report.pdf"
+    assert document.content_type == "application/pdf"
+    assert document.size_bytes == len(PDF_BYTES)
+    assert document.sha256 == hashlib.sha256(PDF_BYTES).hexdigest()
+    assert document.is_public is False
+    assert document.created_by_id == user.id
+    assert getattr(document, f"{owner_name}_id") == owner.id
+    assert re.fullmatch(r"[0-9a-f]{32}", document.stored_name)
+
+    [path] = stored_files(upload_folder)
+    assert path.name == document.stored_name
+    assert path.read_bytes() == PDF_BYTES
+    assert STATIC_DIR not in path.resolve().parents
+    assert services.document_path(document) == path
+
+    entry = db.session.scalars(
+        sa.select(AuditEntry).where(AuditEntry.entity_type == "documents")
+    ).one()
+    assert (entry.entity_id, entry.action, entry.actor_id) == (document.id, "create", user.id)
+
+    download = client.get(f"/documents/{document.id}/download")
+    assert download.status_code == 200
+    assert download.data == PDF_BYTES
+    assert download.mimetype == "application/pdf"
+    assert download.headers["Content-Disposition"] == "attachment; filename=Annual_report.pdf"
+    assert download.headers["Content-Security-Policy"] == "sandbox"
+    assert download.headers["X-Content-Type-Options"] == "nosniff"
+
+
+def test_upload_redirects_to_the_owners_page_or_the_documents_page(
+    app, db, client, login, organisation
+):
+    login(Role.MEMBER)
+
+    response = upload(client, f"organisation_id={organisation.id}", PDF_BYTES, "a.pdf")
+
+    document = documents(db)[0]
+    if "organisations.detail" in app.view_functions:
+        assert response.headers["Location"] == f"/organisations/{organisation.id}"
+    else:
+        assert response.headers["Location"] == f"/documents/{document.id}"
+
+
+def test_upload_form_shows_and_title_defaults_to_the_file_name(db, client, login, activity):
+    login(Role.MEMBER)
+
+    page = client.get(f"/documents/new?activity_id={activity.id}&lang=en")
+    assert page.status_code == 200
+    assert b'enctype="multipart/form-data"' in page.data
+    assert b"Data day" in page.data
+
+    upload(client, f"activity_id={activity.id}", PDF_BYTES, "minutes.pdf", is_public="y")
+    [document] = documents(db)
+    assert document.title == "minutes"
+    assert document.is_public is True
+
+
+@pytest.mark.parametrize(
+    ("content", "filename", "content_type"),
+    [
+        (b"\x89PNG\r\n\x1a\n" + b"\x00" * 20, "logo.png", "image/png"),
+        (b"\xff\xd8\xff\xe0" + b"\x00" * 20, "photo.JPG", "image/jpeg"),
+        (b"GIF89a" + b"\x00" * 20, "anim.gif", "image/gif"),
+        ("namn;stad\nÅsa;Umeå\n".encode(), "list.csv", "text/csv"),
+        ("Anteckningar från mötet\n".encode(), "notes.txt", "text/plain"),
+        (office_file("word/"), "letter.docx", services.DOCX),
+        (office_file("xl/"), "budget.xlsx", services.XLSX),
+        (office_file("ppt/"), "slides.pptx", services.PPTX),
+    ],
+)
+def test_accepted_types_are_detected_by_content(
+    db, client, login, activity, content, filename, content_type
+):
+    login(Role.MEMBER)
+
+    response = upload(client, f"activity_id={activity.id}", content, filename)
+
+    assert response.status_code == 302
+    [document] = documents(db)
+    assert document.content_type == content_type
+
+
+# ---------------------------------------------------------------- refused uploads
+
+
+@pytest.mark.parametrize(
+    ("content", "filename", "message"),
+    [
+        (b"<html><script>alert(1)</script></html>", "report.pdf", b"does not match its name"),
+        (b"MZ\x90\x00\x03\x00\x00\x00\x04\x00", "report.pdf", b"cannot be uploaded"),
+        (b"MZ\x90\x00\x03\x00\x00\x00\x04\x00", "setup.exe", b"cannot be uploaded"),
+        (b"<svg onload='alert(1)'/>", "picture.svg", b"does not match its name"),
+        (PDF_BYTES, "report.html", b"does not match its name"),
+        (b"PK\x03\x04not really a zip", "letter.docx", b"cannot be uploaded"),
+        (office_file("xl/"), "letter.docx", b"cannot be uploaded"),
+        (b"caf\xe9 latin-1 text", "notes.txt", b"cannot be uploaded"),
+        (b"", "empty.pdf", b"The file is empty."),
+    ],
+)
+def test_refused_upload_says_why_and_stores_nothing(
+    db, client, login, activity, upload_folder, content, filename, message
+):
+    login(Role.MEMBER)
+
+    response = upload(client, f"activity_id={activity.id}", content, filename)
+
+    assert response.status_code == 200
+    assert message in response.data
+    assert documents(db) == []
+    assert stored_files(upload_folder) == []
+
+
+@pytest.mark.config(MAX_UPLOAD_BYTES=100)
+def test_too_large_file_is_refused(db, client, login, activity, upload_folder):
+    login(Role.MEMBER)
+
+    response = upload(client, f"activity_id={activity.id}", PDF_BYTES + b" " * 100, "big.pdf")
+
+    assert response.status_code == 200
+    assert b"The file is too large. The largest file you can upload is 100 B." in response.data
+    assert documents(db) == []
+    assert stored_files(upload_folder) == []
+
+
+def test_missing_file_is_refused(db, client, login, activity):
+    login(Role.MEMBER)
+
+    response = client.post(
+        f"/documents/new?activity_id={activity.id}&lang=en",
+        data={"title": "Nothing"},
+        content_type="multipart/form-data",
+        headers={"Accept-Language": "en"},
+    )
+
+    assert response.status_code == 200
+    assert b"Choose a file to upload." in response.data
+    assert documents(db) == []
+
+
+def test_path_traversal_in_the_file_name_is_harmless(
+    db, client, login, activity, upload_folder, tmp_path
+):
+    login(Role.MEMBER)
+
+    response = upload(client, f"activity_id={activity.id}", PDF_BYTES, "../../etc/passwd.pdf")
+
+    assert response.status_code == 302
+    [document] = documents(db)
+    assert document.original_filename == "passwd.pdf"
+    assert document.title == "passwd"
+    [path] = stored_files(tmp_path)
+    assert path.parent == upload_folder
+    assert path.name == document.stored_name
+    download = client.get(f"/documents/{document.id}/download")
+    assert download.headers["Content-Disposition"] == "attachment; filename=passwd.pdf"
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("Årsrapport 2025.pdf", "Arsrapport_2025.pdf"),
+        ("..\\..\\windows\\evil.pdf", "evil.pdf"),
+        ("報告.pdf", "document.pdf"),
+        ('a"b\r\nc.pdf', "abc.pdf"),
+    ],
+)
+def test_download_names_are_safe(raw, expected):
+    filename = services.client_filename(raw)
+    assert services.download_name(filename, ".pdf") == expected
+
+
+# ---------------------------------------------------------------- owners and roles
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "activity_id=999",
+        "organisation_id=999",
+        "agreement_id=999",
+        "activity_id=abc",
+        "activity_id=99999999999",
+        "",
+        "activity_id=1&organisation_id=1",
+    ],
+)
+def test_unknown_owner_is_404(db, client, login, query):
+    login(Role.MEMBER)
+
+    assert client.get(f"/documents/new?{query}").status_code == 404
+    assert upload(client, query, PDF_BYTES, "a.pdf").status_code == 404
+
+
+def test_deleted_owner_is_404(db, client, login, activity):
+    login(Role.MEMBER)
+    activity.deleted_at = activity.created_at
+    db.session.commit()
+
+    assert upload(client, f"activity_id={activity.id}", PDF_BYTES, "a.pdf").status_code == 404
+
+
+def test_viewer_may_not_upload(db, client, login, activity, upload_folder):
+    login(Role.VIEWER)
+
+    assert client.get(f"/documents/new?activity_id={activity.id}").status_code == 403
+    assert upload(client, f"activity_id={activity.id}", PDF_BYTES, "a.pdf").status_code == 403
+    assert documents(db) == []
+    assert stored_files(upload_folder) == []
+
+
+def test_viewer_may_download_and_see_details(db, client, auth, make_user, activity):
+    auth.login(Role.MEMBER)
+    upload(client, f"activity_id={activity.id}", PDF_BYTES, "a.pdf")
+    document = documents(db)[0]
+    auth.logout()
+    auth.login(Role.VIEWER)
+
+    assert client.get(f"/documents/{document.id}/download").status_code == 200
+    page = client.get(f"/documents/{document.id}?lang=en")
+    assert page.status_code == 200
+    assert b"a.pdf" in page.data
+    assert f"/documents/{document.id}/delete".encode() not in page.data
+
+
+# ---------------------------------------------------------------- delete
+
+
+def _stored(db, owner, actor, filename="a.pdf"):
+    from werkzeug.datastructures import FileStorage
+
+    document = services.store_document(
+        FileStorage(io.BytesIO(PDF_BYTES), filename=filename),
+        title=None,
+        description=None,
+        is_public=False,
+        owner=owner,
+        actor=actor,
+    )
+    db.session.commit()
+    return document
+
+
+def test_uploader_deletes_own_document_and_the_file_is_kept(
+    db, client, login, activity, upload_folder
+):
+    user = login(Role.MEMBER)
+    document = _stored(db, activity, user)
+
+    confirm = client.get(f"/documents/{document.id}/delete?lang=en")
+    assert confirm.status_code == 200
+    assert b"Delete document" in confirm.data
+    response = client.post(f"/documents/{document.id}/delete")
+
+    assert response.status_code == 302
+    db.session.refresh(document)
+    assert document.deleted_at is not None
+    assert document.deleted_by_id == user.id
+    assert services.document_path(document).is_file()
+    assert client.get(f"/documents/{document.id}/download").status_code == 404
+    assert client.get(f"/documents/{document.id}").status_code == 404
+    actions = db.session.scalars(
+        sa.select(AuditEntry.action).where(AuditEntry.entity_type == "documents")
+    ).all()
+    assert sorted(actions) == ["create", "delete"]
+
+
+def test_member_may_not_delete_someone_elses_document(db, client, login, make_user, activity):
+    document = _stored(db, activity, make_user(Role.MEMBER))
+    login(Role.MEMBER)
+
+    assert client.get(f"/documents/{document.id}/delete").status_code == 403
+    assert client.post(f"/documents/{document.id}/delete").status_code == 403
+    db.session.refresh(document)
+    assert document.deleted_at is None
+
+
+def test_coordinator_deletes_any_document(db, client, login, make_user, organisation):
+    document = _stored(db, organisation, make_user(Role.MEMBER))
+    login(Role.COORDINATOR)
+
+    assert client.post(f"/documents/{document.id}/delete").status_code == 302
+    db.session.refresh(document)
+    assert document.is_deleted
+
+
+def test_document_of_a_deleted_owner_is_404(db, client, login, make_user, organisation):
+    document = _stored(db, organisation, make_user(Role.MEMBER))
+    organisation.deleted_at = organisation.created_at
+    db.session.commit()
+    login(Role.VIEWER)
+
+    assert client.get(f"/documents/{document.id}/download").status_code == 404
+    assert client.get(f"/documents/{document.id}").status_code == 404
+
+
+def test_missing_file_on_disk_is_404(db, client, login, make_user, activity):
+    document = _stored(db, activity, make_user(Role.MEMBER))
+    services.document_path(document).unlink()
+    login(Role.VIEWER)
+
+    assert client.get(f"/documents/{document.id}/download").status_code == 404
+
+
+def csrf_token(html):
+    return re.search(r'name="csrf_token"[^>]*value="([^"]+)"', html).group(1)
+
+
+@pytest.mark.config(WTF_CSRF_ENABLED=True)
+def test_delete_needs_the_csrf_token(db, client, make_user, activity):
+    document = _stored(db, activity, make_user(Role.MEMBER))
+    coordinator = make_user(Role.COORDINATOR)
+    token = csrf_token(client.get("/login").get_data(as_text=True))
+    credentials = {"email": coordinator.email, "password": TEST_PASSWORD, "csrf_token": token}
+    assert client.post("/login", data=credentials).status_code == 302
+
+    refused = client.post(f"/documents/{document.id}/delete")
+
+    assert refused.status_code == 400
+    db.session.refresh(document)
+    assert document.deleted_at is None
+    # With the token from the confirmation page it goes through.
+    page = client.get(f"/documents/{document.id}/delete").get_data(as_text=True)
+    response = client.post(
+        f"/documents/{document.id}/delete", data={"csrf_token": csrf_token(page)}
+    )
+    assert response.status_code == 302
+    db.session.refresh(document)
+    assert document.is_deleted
+
+
+# ---------------------------------------------------------------- the list partial
+
+
+def test_list_partial_shows_documents_and_the_upload_link(app, db, login, make_user, activity):
+    from flask import render_template_string
+    from flask_login import login_user
+
+    member = make_user(Role.MEMBER)
+    member.language = "en"  # a signed-in user's language wins over Accept-Language
+    public = _stored(db, activity, member, filename="open.pdf")
+    public.is_public = True
+    hidden = _stored(db, activity, member, filename="gone.pdf")
+    services.delete_document(hidden, actor=member)
+    db.session.commit()
+    template = '{% include "documents/_list.html" %}'
+
+    with app.test_request_context(headers={"Accept-Language": "en"}):
+        login_user(member)
+        html = render_template_string(
+            template,
+            documents=services.documents_for(activity),
+            owner_query=f"activity_id={activity.id}",
+        )
+    assert f"/documents/{public.id}/download" in html
+    assert "gone" not in html
+    assert "Public" in html
+    assert f"/documents/new?activity_id={activity.id}" in html
+
+    viewer = make_user(Role.VIEWER)
+    with app.test_request_context(headers={"Accept-Language": "en"}):
+        login_user(viewer)
+        html = render_template_string(template, documents=[], owner_query="activity_id=1")
+    assert "No documents yet." in html
+    assert "/documents/new" not in html
