@@ -528,7 +528,9 @@ def merge(organisation_id):
         moved = services.merge_organisations(keep, remove, actor=current_user)
         db.session.commit()
         summary = ", ".join(
-            f"{count} {MERGE_TABLE_LABELS.get(table, table)}" for table, count in moved.items()
+            # "label: count" reads right for any count, where "1 tasks" would not.
+            f"{MERGE_TABLE_LABELS.get(table, table)}: {count}"
+            for table, count in moved.items()
         )
         flash(
             _(
