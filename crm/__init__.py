@@ -86,6 +86,7 @@ def register_blueprints(app):
     from crm.activities import bp as activities_bp
     from crm.activities import calendar_bp, tasks_bp
     from crm.admin import bp as admin_bp
+    from crm.agreements import bp as agreements_bp
     from crm.auth import bp as auth_bp
     from crm.core.views import bp as core_bp
     from crm.dashboard import bp as dashboard_bp
@@ -96,6 +97,8 @@ def register_blueprints(app):
     from crm.organisations import bp as organisations_bp
     from crm.organisations import contacts_bp
     from crm.public import bp as public_bp
+    from crm.reports import bp as reports_bp
+    from crm.search import bp as search_bp
 
     app.register_blueprint(core_bp)
     app.register_blueprint(public_bp)
@@ -111,6 +114,9 @@ def register_blueprints(app):
     app.register_blueprint(tasks_bp, url_prefix="/tasks")
     app.register_blueprint(calendar_bp, url_prefix="/calendar")
     app.register_blueprint(documents_bp, url_prefix="/documents")
+    app.register_blueprint(agreements_bp, url_prefix="/agreements")
+    app.register_blueprint(reports_bp, url_prefix="/reports")
+    app.register_blueprint(search_bp, url_prefix="/search")
 
 
 def register_errorhandlers(app):

@@ -18,10 +18,11 @@ from crm.agreements.models import (  # noqa: F401
     AgreementReminder,
     AgreementStatus,
     PartyRole,
+    ReminderEvent,
 )
 from crm.auth.models import Role, User, UserTopic  # noqa: F401
 from crm.core.models import AuditEntry  # noqa: F401
-from crm.documents.models import Document  # noqa: F401
+from crm.documents.models import Document, DocumentVersion  # noqa: F401
 from crm.enquiries.models import (  # noqa: F401
     ClosedReason,
     Enquiry,

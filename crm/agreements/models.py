@@ -116,13 +116,29 @@ class AgreementParty(db.Model):
     organisation = relationship("Organisation")
 
 
+class ReminderEvent(LabelledEnum):
+    NOTICE = "notice"
+    END = "end"
+
+    @staticmethod
+    def _labels():
+        return {"notice": _l("Renewal notice date"), "end": _l("End date")}
+
+
 class AgreementReminder(db.Model):
-    """A renewal reminder that has been queued; unique per end date, so it is sent once."""
+    """A reminder queued for an agreement's notice or end date.
+
+    Unique per agreement, event and date, so the daily job sends each reminder once however
+    often it runs, and again only when the date itself changes (say, after a renewal).
+    """
 
     __tablename__ = "agreement_reminders"
-    __table_args__ = (sa.UniqueConstraint("agreement_id", "end_date"),)
+    __table_args__ = (sa.UniqueConstraint("agreement_id", "event", "event_date"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    agreement_id: Mapped[int] = mapped_column(sa.ForeignKey("agreements.id", ondelete="CASCADE"))
-    end_date: Mapped[date]
+    agreement_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("agreements.id", ondelete="CASCADE"), index=True
+    )
+    event: Mapped[ReminderEvent] = mapped_column(enum_column(ReminderEvent))
+    event_date: Mapped[date]
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -86,8 +86,14 @@ def nav_items():
         ("tasks.index", _("Tasks")),
         ("organisations.index", _("Organisations")),
         ("contacts.index", _("Contacts")),
+        ("agreements.index", _("Agreements")),
+        ("reports.index", _("Reports")),
     ]
     if current_user.has_role(Role.ADMIN):
-        items += [("admin.users", _("Users")), ("mail.outbox", _("Outbox"))]
+        items += [
+            ("admin.users", _("Users")),
+            ("admin.settings", _("Settings")),
+            ("mail.outbox", _("Outbox")),
+        ]
     # A domain whose pages are not built yet has no endpoint; leave it out.
     return [item for item in items if item[0] in current_app.view_functions]

@@ -1,9 +1,12 @@
 """Uploaded files attached to an organisation, an agreement or an activity."""
 
+from datetime import datetime
+
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from crm.core.models import SoftDeleteMixin, TimestampMixin
+from crm.core.types import UTCDateTime
 from crm.extensions import db
 
 DOCUMENT_OWNER_COLUMNS = ("organisation_id", "agreement_id", "activity_id")
@@ -33,6 +36,8 @@ class Document(TimestampMixin, SoftDeleteMixin, db.Model):
     size_bytes: Mapped[int]
     sha256: Mapped[str] = mapped_column(sa.String(64))
     is_public: Mapped[bool] = mapped_column(default=False, index=True)
+    # 1 for the first file; each replacement moves the current file to DocumentVersion.
+    version: Mapped[int] = mapped_column(default=1, server_default="1")
     organisation_id: Mapped[int | None] = mapped_column(
         sa.ForeignKey("organisations.id", ondelete="CASCADE"), index=True
     )
@@ -46,6 +51,37 @@ class Document(TimestampMixin, SoftDeleteMixin, db.Model):
     organisation = relationship("Organisation")
     agreement = relationship("Agreement")
     activity = relationship("Activity")
+    previous_versions: Mapped[list["DocumentVersion"]] = relationship(
+        back_populates="document",
+        cascade="all, delete-orphan",
+        order_by="DocumentVersion.version.desc()",
+    )
 
     def __repr__(self):
         return f"<Document {self.id} {self.title!r}>"
+
+
+class DocumentVersion(db.Model):
+    """An earlier file of a document, kept when the file was replaced."""
+
+    __tablename__ = "document_versions"
+    __table_args__ = (sa.UniqueConstraint("document_id", "version"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    document_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("documents.id", ondelete="CASCADE"), index=True
+    )
+    version: Mapped[int]
+    original_filename: Mapped[str] = mapped_column(sa.String(255))
+    stored_name: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    content_type: Mapped[str] = mapped_column(sa.String(100))
+    size_bytes: Mapped[int]
+    sha256: Mapped[str] = mapped_column(sa.String(64))
+    # When and by whom this file was uploaded (not when it was replaced).
+    uploaded_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    uploaded_by_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("users.id", ondelete="SET NULL")
+    )
+
+    document: Mapped[Document] = relationship(back_populates="previous_versions")
+    uploaded_by = relationship("User", foreign_keys=[uploaded_by_id])
