@@ -96,6 +96,7 @@ def register_blueprints(app):
     from crm.mail import bp as mail_bp
     from crm.organisations import bp as organisations_bp
     from crm.organisations import contacts_bp
+    from crm.privacy import bp as privacy_bp
     from crm.public import bp as public_bp
     from crm.reports import bp as reports_bp
     from crm.search import bp as search_bp
@@ -117,6 +118,8 @@ def register_blueprints(app):
     app.register_blueprint(agreements_bp, url_prefix="/agreements")
     app.register_blueprint(reports_bp, url_prefix="/reports")
     app.register_blueprint(search_bp, url_prefix="/search")
+    # Both the public notice (/privacy) and the admin pages (/admin/privacy/...).
+    app.register_blueprint(privacy_bp)
 
 
 def register_errorhandlers(app):

@@ -45,4 +45,9 @@ from crm.organisations.models import (  # noqa: F401
     Tag,
     organisation_tags,
 )
-from crm.settings.models import ConsentText, PrivacyLogEntry, Setting  # noqa: F401
+from crm.settings.models import (  # noqa: F401
+    ConsentText,
+    PrivacyLogEntry,
+    PrivacyNotice,
+    Setting,
+)

@@ -93,6 +93,7 @@ def nav_items():
         items += [
             ("admin.users", _("Users")),
             ("admin.settings", _("Settings")),
+            ("privacy.requests", _("Privacy")),
             ("mail.outbox", _("Outbox")),
         ]
     # A domain whose pages are not built yet has no endpoint; leave it out.

@@ -74,6 +74,10 @@ class Enquiry(TimestampMixin, SoftDeleteMixin, db.Model):
         sa.ForeignKey("consent_texts.id", ondelete="RESTRICT")
     )
     consent_given_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The privacy notice version the form linked to when the enquiry was sent.
+    privacy_notice_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("privacy_notices.id", ondelete="RESTRICT")
+    )
     status: Mapped[EnquiryStatus] = mapped_column(
         enum_column(EnquiryStatus), default=EnquiryStatus.NEW
     )
@@ -95,6 +99,7 @@ class Enquiry(TimestampMixin, SoftDeleteMixin, db.Model):
     anonymised_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     consent_text = relationship("ConsentText")
+    privacy_notice = relationship("PrivacyNotice")
     assignee = relationship("User", foreign_keys=[assignee_id])
     organisation = relationship("Organisation")
     contact = relationship("Contact")

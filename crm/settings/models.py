@@ -36,6 +36,20 @@ class ConsentText(TimestampMixin, db.Model):
     body: Mapped[str] = mapped_column(sa.Text)
 
 
+class PrivacyNotice(TimestampMixin, db.Model):
+    """A version of the public privacy notice, in both languages; editing adds a new version.
+
+    Enquiries keep the version their sender was shown, so old versions are never changed.
+    """
+
+    __tablename__ = "privacy_notices"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    version: Mapped[int] = mapped_column(unique=True)
+    body_sv: Mapped[str] = mapped_column(sa.Text)
+    body_en: Mapped[str] = mapped_column(sa.Text)
+
+
 class PrivacyLogEntry(db.Model):
     """A privacy action (export, erasure, anonymisation), logged without the personal data."""
 

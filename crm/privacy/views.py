@@ -1,0 +1,3 @@
+"""The public privacy notice (/privacy) and the admins' privacy pages (/admin/privacy)."""
+
+from crm.privacy import bp  # noqa: F401
