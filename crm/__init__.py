@@ -64,7 +64,16 @@ def register_extensions(app):
 
     db.init_app(app)
     database.configure_engine_events()
-    migrate.init_app(app, db, directory=str(_project_path("migrations")), render_as_batch=True)
+    from crm.search.models import include_name
+
+    migrate.init_app(
+        app,
+        db,
+        directory=str(_project_path("migrations")),
+        render_as_batch=True,
+        # SQLite's full-text tables are made by the search migration, not by models.
+        include_name=include_name,
+    )
     mail.init_app(app)
     csrf.init_app(app)
     limiter.init_app(app)

@@ -63,12 +63,44 @@ def demo_data():
 
 @crm_cli.command("reminders")
 def reminders():
-    """E-mail each assignee their open tasks due today or overdue (once per task and day)."""
+    """E-mail each assignee their open tasks due today or overdue (once per task and day),
+    and the owner and coordinators an agreement's notice and end dates; expire ended agreements."""
     from crm.activities.tasks import send_task_reminders
+    from crm.agreements.reminders import run_agreement_reminders
 
     counts = send_task_reminders()
     db.session.commit()
     click.echo(f"Task reminders: {counts['tasks']} tasks in {counts['users']} e-mails queued.")
+    counts = run_agreement_reminders()
+    db.session.commit()
+    click.echo(
+        f"Agreement reminders: {counts['reminders']} reminders in {counts['emails']} e-mails "
+        f"queued; {counts['expired']} agreements expired."
+    )
+
+
+@crm_cli.command("retention")
+def retention():
+    """Anonymise enquiries closed more than retention_months ago (default 24), with their
+    outbox messages; records under a legal hold are skipped. Safe to run again."""
+    from crm.privacy.services import apply_retention
+
+    counts = apply_retention()
+    db.session.commit()
+    click.echo(
+        f"Anonymised {counts['enquiries']} enquiries and {counts['outbox_messages']} outbox "
+        f"messages; skipped {counts['held']} under legal hold."
+    )
+
+
+@crm_cli.command("search-reindex")
+def search_reindex():
+    """Rebuild the search index from every live record (after a bulk load or a restore)."""
+    from crm.search.index import rebuild_index
+
+    total = rebuild_index()
+    db.session.commit()
+    click.echo(f"Search index rebuilt: {total} records.")
 
 
 @crm_cli.command("send-mail")

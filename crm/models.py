@@ -45,6 +45,7 @@ from crm.organisations.models import (  # noqa: F401
     Tag,
     organisation_tags,
 )
+from crm.search.models import SearchEntry  # noqa: F401
 from crm.settings.models import (  # noqa: F401
     ConsentText,
     PrivacyLogEntry,

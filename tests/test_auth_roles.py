@@ -17,6 +17,11 @@ PUBLIC_ENDPOINTS = {
     "core.set_language",
     "contact.form",
     "calendar.feed",
+    # Answers anonymous visitors only for public documents; others go to the login page.
+    "documents.download",
+    "privacy.notice",
+    "privacy.versions",
+    "privacy.version",
 }
 STAFF_ROLES = [Role.COORDINATOR, Role.MEMBER, Role.VIEWER]
 NEW_PASSWORD = "a long enough initial password"

@@ -165,3 +165,50 @@ def test_agreement_without_end_date_has_no_events(client, db, login):
     response = client.get(feed_path(client))
     assert response.status_code == 200
     assert not any("Open-ended" in summary for summary in events_by_summary(response.data))
+
+
+def test_feed_has_notice_and_end_dates_of_agreements_but_not_terminated_or_deleted_ones(
+    client, db, login
+):
+    from crm.agreements.models import AgreementStatus
+
+    today = local_today()
+    active = Agreement(
+        kind=AgreementKind.MOU,
+        title="Active MoU",
+        status=AgreementStatus.ACTIVE,
+        end_date=today + timedelta(days=60),
+        renewal_notice_days=30,
+    )
+    terminated = Agreement(
+        kind=AgreementKind.MOU,
+        title="Terminated MoU",
+        status=AgreementStatus.TERMINATED,
+        end_date=today + timedelta(days=60),
+    )
+    deleted = Agreement(
+        kind=AgreementKind.MOU,
+        title="Deleted MoU",
+        status=AgreementStatus.ACTIVE,
+        end_date=today + timedelta(days=60),
+        deleted_at=utcnow(),
+    )
+    db.session.add_all([active, terminated, deleted])
+    db.session.commit()
+    login(Role.MEMBER)
+    path = feed_path(client)
+    client.post("/logout")
+
+    events = events_by_summary(client.get(path).data)
+
+    mine = {summary: event for summary, event in events.items() if "Active MoU" in summary}
+    assert sorted(event.decoded("DTSTART") for event in mine.values()) == [
+        today + timedelta(days=30),
+        today + timedelta(days=60),
+    ]
+    assert sorted(str(event["UID"]).split("@")[0] for event in mine.values()) == [
+        f"agreement-{active.id}-end",
+        f"agreement-{active.id}-notice",
+    ]
+    assert not any("Terminated MoU" in summary for summary in events)
+    assert not any("Deleted MoU" in summary for summary in events)

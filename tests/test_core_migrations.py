@@ -10,6 +10,7 @@ from alembic.migration import MigrationContext
 from flask_migrate import upgrade
 
 from crm.extensions import db
+from crm.search.models import include_name
 from tests.conftest import build_app
 
 
@@ -41,7 +42,9 @@ def test_upgrade_builds_the_schema_the_models_describe(empty_database_url):
     with app.app_context():
         upgrade()
         with db.engine.connect() as connection:
-            context = MigrationContext.configure(connection, opts={"compare_type": True})
+            context = MigrationContext.configure(
+                connection, opts={"compare_type": True, "include_name": include_name}
+            )
             differences = compare_metadata(context, db.metadata)
             tables = set(sa.inspect(connection).get_table_names())
         db.engine.dispose()

@@ -453,3 +453,224 @@ def test_list_partial_shows_documents_and_the_upload_link(app, db, login, make_u
         html = render_template_string(template, documents=[], owner_query="activity_id=1")
     assert "No documents yet." in html
     assert "/documents/new" not in html
+
+
+# ---------------------------------------------------------------- access when signed out
+
+
+def _public(db, owner, actor, filename="open.pdf"):
+    document = _stored(db, owner, actor, filename=filename)
+    document.is_public = True
+    db.session.commit()
+    return document
+
+
+def test_signed_out_visitor_is_sent_to_login_for_a_non_public_document(
+    db, client, make_user, activity
+):
+    document = _stored(db, activity, make_user(Role.MEMBER))
+
+    for path in (
+        f"/documents/{document.id}/download",
+        "/documents/999999/download",
+        f"/documents/{document.id}",
+    ):
+        response = client.get(path)
+        assert response.status_code == 302, path
+        assert response.headers["Location"].startswith("/login"), path
+        assert PDF_BYTES not in response.data
+
+
+def test_public_document_downloads_signed_out(db, client, make_user, organisation):
+    document = _public(db, organisation, make_user(Role.MEMBER))
+
+    response = client.get(f"/documents/{document.id}/download")
+
+    assert response.status_code == 200
+    assert response.data == PDF_BYTES
+    assert response.headers["Content-Disposition"] == "attachment; filename=open.pdf"
+    assert response.headers["Content-Security-Policy"] == "sandbox"
+    # Its details page is for staff.
+    assert client.get(f"/documents/{document.id}").status_code == 302
+
+
+def test_public_document_of_a_deleted_owner_or_deleted_itself_is_not_served(
+    db, client, make_user, organisation, activity
+):
+    member = make_user(Role.MEMBER)
+    of_deleted_owner = _public(db, organisation, member)
+    organisation.deleted_at = organisation.created_at
+    deleted = _public(db, activity, member, filename="gone.pdf")
+    services.delete_document(deleted, actor=member)
+    db.session.commit()
+
+    for document in (of_deleted_owner, deleted):
+        response = client.get(f"/documents/{document.id}/download")
+        assert response.status_code == 302
+        assert response.headers["Location"].startswith("/login")
+
+
+# ---------------------------------------------------------------- replacing the file
+
+
+def replace(client, document, content, filename):
+    return client.post(
+        f"/documents/{document.id}/replace?lang=en",
+        data={"file": (io.BytesIO(content), filename)},
+        content_type="multipart/form-data",
+        headers={"Accept-Language": "en"},
+    )
+
+
+NEW_PDF = PDF_BYTES.replace(b"Catalog", b"Catalog /Version 2")
+
+
+def test_replacing_the_file_keeps_the_earlier_version(db, client, login, activity, upload_folder):
+    user = login(Role.MEMBER)
+    document = _stored(db, activity, user, filename="contract.pdf")
+    first_name = document.stored_name
+
+    form = client.get(f"/documents/{document.id}/replace?lang=en")
+    assert form.status_code == 200
+    assert b'enctype="multipart/form-data"' in form.data
+    assert b"<label" in form.data and b"New file" in form.data
+
+    response = replace(client, document, NEW_PDF, "contract-signed.pdf")
+
+    assert response.status_code == 302
+    assert response.headers["Location"] == f"/documents/{document.id}"
+    db.session.refresh(document)
+    assert document.version == 2
+    assert document.original_filename == "contract-signed.pdf"
+    assert document.sha256 == hashlib.sha256(NEW_PDF).hexdigest()
+    assert document.stored_name != first_name
+    [earlier] = services.earlier_versions(document)
+    assert earlier.version == 1
+    assert earlier.stored_name == first_name
+    assert earlier.original_filename == "contract.pdf"
+    assert earlier.sha256 == hashlib.sha256(PDF_BYTES).hexdigest()
+    assert earlier.uploaded_by_id == user.id
+    # Both files are on disk, in the upload folder.
+    assert {path.name for path in stored_files(upload_folder)} == {first_name, document.stored_name}
+
+    assert client.get(f"/documents/{document.id}/download").data == NEW_PDF
+    old = client.get(f"/documents/{document.id}/versions/1/download")
+    assert old.status_code == 200
+    assert old.data == PDF_BYTES
+    assert old.headers["Content-Disposition"] == "attachment; filename=contract.pdf"
+    assert old.headers["Content-Security-Policy"] == "sandbox"
+    assert client.get(f"/documents/{document.id}/versions/2/download").status_code == 404
+    assert client.get(f"/documents/{document.id}/versions/99999999999/download").status_code == 404
+
+    page = client.get(f"/documents/{document.id}?lang=en").get_data(as_text=True)
+    assert "Earlier versions" in page
+    assert f"/documents/{document.id}/versions/1/download" in page
+    assert "contract.pdf" in page and "contract-signed.pdf" in page
+
+    entry = db.session.scalars(
+        sa.select(AuditEntry).where(
+            AuditEntry.entity_type == "documents", AuditEntry.action == "replace"
+        )
+    ).one()
+    assert entry.actor_id == user.id
+    assert entry.changes["version"] == [1, 2]
+    assert "stored_name" not in entry.changes
+
+    # A third file: two earlier versions, newest first; the second records its uploader.
+    login(Role.COORDINATOR)
+    assert replace(client, document, PDF_BYTES + b"%v3", "v3.pdf").status_code == 302
+    db.session.refresh(document)
+    assert document.version == 3
+    versions = services.earlier_versions(document)
+    assert [v.version for v in versions] == [2, 1]
+    assert versions[0].uploaded_by_id == user.id
+    assert len(stored_files(upload_folder)) == 3
+
+
+def test_a_refused_replacement_changes_nothing(db, client, login, activity, upload_folder):
+    user = login(Role.MEMBER)
+    document = _stored(db, activity, user)
+
+    response = replace(client, document, b"MZ\x90\x00\x03\x00\x00\x00", "report.pdf")
+
+    assert response.status_code == 200
+    assert b"cannot be uploaded" in response.data
+    db.session.refresh(document)
+    assert document.version == 1
+    assert services.earlier_versions(document) == []
+    assert len(stored_files(upload_folder)) == 1
+
+
+@pytest.mark.config(MAX_UPLOAD_BYTES=100)
+def test_a_too_large_replacement_is_refused(db, client, login, activity, upload_folder):
+    user = login(Role.MEMBER)
+    document = _stored(db, activity, user)
+
+    response = replace(client, document, PDF_BYTES + b" " * 100, "big.pdf")
+
+    assert response.status_code == 200
+    assert b"The file is too large." in response.data
+    db.session.refresh(document)
+    assert document.version == 1
+    assert len(stored_files(upload_folder)) == 1
+
+
+def test_who_may_replace_a_file(db, client, auth, make_user, activity):
+    uploader = make_user(Role.MEMBER)
+    document = _stored(db, activity, uploader)
+
+    # Signed out: to the login page.
+    response = replace(client, document, NEW_PDF, "new.pdf")
+    assert response.status_code == 302 and "/login" in response.headers["Location"]
+    for role in (Role.VIEWER, Role.MEMBER):
+        auth.login(role)
+        assert client.get(f"/documents/{document.id}/replace").status_code == 403
+        assert replace(client, document, NEW_PDF, "new.pdf").status_code == 403
+        page = client.get(f"/documents/{document.id}").get_data(as_text=True)
+        assert f"/documents/{document.id}/replace" not in page
+        auth.logout()
+    db.session.refresh(document)
+    assert document.version == 1
+
+    auth.login(Role.COORDINATOR)
+    page = client.get(f"/documents/{document.id}").get_data(as_text=True)
+    assert f"/documents/{document.id}/replace" in page
+    assert replace(client, document, NEW_PDF, "new.pdf").status_code == 302
+    db.session.refresh(document)
+    assert document.version == 2
+
+
+def test_earlier_versions_are_for_staff_only_even_of_a_public_document(
+    db, client, auth, make_user, activity
+):
+    member = make_user(Role.MEMBER)
+    document = _public(db, activity, member)
+    from werkzeug.datastructures import FileStorage
+
+    services.replace_file(
+        document, FileStorage(io.BytesIO(NEW_PDF), filename="new.pdf"), actor=member
+    )
+    db.session.commit()
+
+    old = client.get(f"/documents/{document.id}/versions/1/download")
+    assert old.status_code == 302 and old.headers["Location"].startswith("/login")
+    assert client.get(f"/documents/{document.id}/download").data == NEW_PDF
+
+    auth.login(Role.VIEWER)
+    assert client.get(f"/documents/{document.id}/versions/1/download").data == PDF_BYTES
+
+
+def test_a_deleted_documents_versions_are_gone(db, client, login, make_user, activity):
+    member = make_user(Role.MEMBER)
+    document = _stored(db, activity, member)
+    from werkzeug.datastructures import FileStorage
+
+    services.replace_file(
+        document, FileStorage(io.BytesIO(NEW_PDF), filename="new.pdf"), actor=member
+    )
+    services.delete_document(document, actor=member)
+    db.session.commit()
+    login(Role.COORDINATOR)
+
+    assert client.get(f"/documents/{document.id}/versions/1/download").status_code == 404
+    assert client.get(f"/documents/{document.id}/replace").status_code == 404

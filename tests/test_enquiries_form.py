@@ -161,7 +161,7 @@ def test_first_visit_creates_version_one_of_the_consent_text(client, db):
 def test_public_page_links_to_the_form(client):
     page = client.get("/?lang=en").get_data(as_text=True)
 
-    assert 'href="/contact"' in page
+    assert 'href="/contact?lang=en"' in page
 
 
 # --- validation -----------------------------------------------------------------------------

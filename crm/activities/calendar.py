@@ -11,7 +11,7 @@ from icalendar import Calendar, Event
 from sqlalchemy.orm import selectinload
 
 from crm.activities.models import Activity, ActivityOrganisation
-from crm.agreements.models import Agreement
+from crm.agreements.models import Agreement, AgreementStatus
 from crm.auth.models import User
 from crm.core.types import utcnow
 from crm.extensions import db
@@ -173,6 +173,8 @@ def build_feed(user, *, host, today):
         sa.select(Agreement)
         .where(
             Agreement.deleted_at.is_(None),
+            # A terminated agreement neither ends nor needs renewing any more.
+            Agreement.status != AgreementStatus.TERMINATED,
             Agreement.end_date.is_not(None),
             Agreement.end_date >= since,
         )

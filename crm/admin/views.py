@@ -3,11 +3,14 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from crm.admin import bp
+from crm.admin import services as admin_services
+from crm.admin.forms import SettingsForm
 from crm.auth import services as user_services
 from crm.auth.decorators import role_required
 from crm.auth.forms import UserCreateForm, UserEditForm
 from crm.auth.models import Role, User
 from crm.extensions import db
+from crm.settings import services as settings_services
 
 
 @bp.before_request
@@ -63,3 +66,34 @@ def edit_user(user_id):
             flash(_("User %(email)s saved.", email=user.email), "success")
             return redirect(url_for("admin.users"))
     return render_template("admin/user_form.html", form=form, user=user)
+
+
+SETTING_KEYS = [
+    "office_name",
+    "intro_sv",
+    "intro_en",
+    "data_controller",
+    "retention_months",
+    "notification_recipients",
+]
+
+
+@bp.route("/settings", methods=["GET", "POST"])
+def settings():
+    """The office's settings: its name, the public page texts, privacy and notifications."""
+    current = settings_services.get_many(SETTING_KEYS)
+    form = SettingsForm(
+        data={
+            **current,
+            "notification_recipients": "\n".join(current["notification_recipients"] or []),
+        }
+    )
+    if form.validate_on_submit():
+        changed = admin_services.update_settings(form.values(), actor=current_user)
+        db.session.commit()
+        if changed:
+            flash(_("Settings saved."), "success")
+        else:
+            flash(_("Nothing was changed."), "info")
+        return redirect(url_for("admin.settings"))
+    return render_template("admin/settings.html", form=form)

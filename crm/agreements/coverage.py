@@ -10,12 +10,15 @@ from dataclasses import dataclass
 
 import sqlalchemy as sa
 
-from crm.agreements.models import Agreement, AgreementParty, PartyRole
+from crm.agreements.models import Agreement, AgreementParty, AgreementStatus, PartyRole
 from crm.extensions import db
 from crm.organisations.models import Membership, Organisation
 
 # An observer association does not sign on its members' behalf.
 COVERING_ROLES = (PartyRole.PARTY, PartyRole.SIGNATORY)
+# A draft or an agreement still in negotiation binds no one, so it covers no member; one that
+# was signed keeps showing (with its status) after it expired or was terminated.
+NOT_YET_SIGNED = (AgreementStatus.DRAFT, AgreementStatus.NEGOTIATION)
 
 
 @dataclass(frozen=True)
@@ -61,6 +64,7 @@ def agreements_covering(organisation_id, *, limit=None):
             Membership.member_id == organisation_id,
             Agreement.covers_members.is_(True),
             Agreement.deleted_at.is_(None),
+            Agreement.status.not_in(NOT_YET_SIGNED),
             association.deleted_at.is_(None),
             AgreementParty.role.in_(COVERING_ROLES),
             _membership_overlaps_agreement(),

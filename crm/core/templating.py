@@ -1,5 +1,7 @@
 """Helpers available in every template."""
 
+from urllib.parse import urlencode
+
 from flask import current_app, request, url_for
 from flask_babel import format_date, format_datetime, format_decimal, get_locale
 from flask_babel import lazy_gettext as _l
@@ -37,8 +39,12 @@ def register(app):
 
 
 def language_switch_url(language):
-    here = request.full_path if request.endpoint else "/"
-    here = here.rstrip("?")
+    if request.endpoint:
+        # Without ?lang=, which would switch the page straight back to the other language.
+        args = [(key, value) for key, value in request.args.items(multi=True) if key != "lang"]
+        here = request.path + ("?" + urlencode(args) if args else "")
+    else:
+        here = "/"
     return url_for("core.set_language", language=language, next=here if is_safe_next(here) else "/")
 
 

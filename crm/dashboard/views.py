@@ -1,8 +1,57 @@
-from flask import render_template
+"""The overview: the signed-in person's work, what needs a coordinator, agreements coming up,
+recent activities and the figures of the last four quarters."""
 
-from crm.dashboard import bp
+from flask import current_app, render_template
+from flask_login import current_user
+
+from crm.activities.tasks import (
+    is_overdue,
+    local_today,
+    open_tasks_for,
+    subject_name,
+    subject_of,
+    subject_url,
+)
+from crm.core.types import utcnow
+from crm.dashboard import bp, services
+from crm.reports import figures
+from crm.reports.display import age_text, duration_text, figure_charts, quarter_label
+
+QUARTERS_SHOWN = 4
 
 
 @bp.route("/")
 def index():
-    return render_template("dashboard/index.html")
+    today = local_today()
+    now = utcnow()
+    quarters = figures.last_quarters(QUARTERS_SHOWN, today)
+    rows = figures.quarter_figures(quarters[0], quarters[-1])
+    tasks = open_tasks_for(current_user)
+    unassigned = services.unassigned_enquiries(current_user)
+    return render_template(
+        "dashboard/index.html",
+        my_enquiries=services.my_open_enquiries(current_user),
+        unassigned=unassigned,
+        unassigned_ages={
+            enquiry.id: age_text(now - enquiry.received_at) for enquiry in unassigned.items
+        }
+        if unassigned
+        else {},
+        tasks=[
+            (
+                task,
+                is_overdue(task, today),
+                subject_name(*subject_of(task)),
+                subject_url(*subject_of(task)),
+            )
+            for task in tasks
+        ],
+        agreement_events=services.agreement_events(today),
+        agreement_pages="agreements.detail" in current_app.view_functions,
+        activities=services.recent_activities(today),
+        rows=rows,
+        charts=figure_charts(rows),
+        duration_text=duration_text,
+        quarter_label=quarter_label,
+        today=today,
+    )

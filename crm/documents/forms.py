@@ -24,3 +24,14 @@ class DocumentUploadForm(FlaskForm):
 
 class ConfirmDeleteForm(FlaskForm):
     """Only the CSRF token: the button confirms."""
+
+
+class DocumentReplaceForm(FlaskForm):
+    file = FileField(
+        _l("New file"),
+        validators=[FileRequired(message=_l("Choose a file to upload."))],
+        description=_l(
+            "The current file is kept as an earlier version. "
+            "PDF, Word, Excel, PowerPoint, images (PNG, JPEG, GIF), text or CSV."
+        ),
+    )

@@ -23,7 +23,8 @@ from werkzeug.utils import secure_filename
 from crm.activities.models import Activity
 from crm.agreements.models import Agreement
 from crm.core import audit, records
-from crm.documents.models import Document
+from crm.core.models import AuditEntry
+from crm.documents.models import Document, DocumentVersion
 from crm.extensions import db
 from crm.organisations.models import Organisation
 
@@ -80,8 +81,10 @@ audit.describe_fields(
         "size_bytes": (_l("Size (bytes)"), None),
         "sha256": (_l("SHA-256"), None),
         "is_public": (_l("Public"), bool),
+        "version": (_l("Version"), None),
     },
 )
+audit.describe_actions({"replace": _l("replaced the file")})
 
 
 def type_label(content_type):
@@ -227,17 +230,8 @@ def store_document(file_storage, *, title, description, is_public, owner, actor)
 
     Raises DocumentError, with nothing written, when the file is refused.
     """
-    filename = client_filename(file_storage.filename)
-    data = read_upload(file_storage, current_app.config["MAX_UPLOAD_BYTES"])
-    content_type = checked_content_type(data, filename)
-    extension = _extension(filename)
-
-    folder = upload_folder()
-    folder.mkdir(parents=True, exist_ok=True)
-    stored_name = secrets.token_hex(16)
-    path = folder / stored_name
-    with open(path, "xb") as stream:
-        stream.write(data)
+    filename, extension, data, content_type = _checked_upload(file_storage)
+    stored_name, path = _write_file(data)
     try:
         document = Document(
             title=(title or "").strip() or PurePosixPath(filename).stem or FALLBACK_NAME,
@@ -259,6 +253,114 @@ def store_document(file_storage, *, title, description, is_public, owner, actor)
     return document
 
 
+def _checked_upload(file_storage):
+    """(safe file name, extension, bytes, content type) of an upload, or DocumentError."""
+    filename = client_filename(file_storage.filename)
+    data = read_upload(file_storage, current_app.config["MAX_UPLOAD_BYTES"])
+    content_type = checked_content_type(data, filename)
+    return filename, _extension(filename), data, content_type
+
+
+def _write_file(data):
+    """Write the bytes under a new random name in the upload folder; returns (name, path)."""
+    folder = upload_folder()
+    folder.mkdir(parents=True, exist_ok=True)
+    stored_name = secrets.token_hex(16)
+    path = folder / stored_name
+    with open(path, "xb") as stream:
+        stream.write(data)
+    return stored_name, path
+
+
+def version_path(version):
+    """Where an earlier file of a document is on disk."""
+    if not _STORED_NAME.match(version.stored_name or ""):
+        raise ValueError(f"unexpected stored name for document version {version.id}")
+    return upload_folder() / version.stored_name
+
+
+def current_file_uploaded(document):
+    """(when, user id) the document's current file was uploaded: its last replacement, or
+    the document's creation."""
+    entry = db.session.execute(
+        sa.select(AuditEntry.created_at, AuditEntry.actor_id)
+        .where(
+            AuditEntry.entity_type == Document.__tablename__,
+            AuditEntry.entity_id == document.id,
+            AuditEntry.action == "replace",
+        )
+        .order_by(AuditEntry.created_at.desc(), AuditEntry.id.desc())
+        .limit(1)
+    ).first()
+    if entry is not None:
+        return entry.created_at, entry.actor_id
+    return document.created_at, document.created_by_id
+
+
+def replace_file(document, file_storage, *, actor):
+    """Make the upload the document's current file; the current one becomes an earlier
+    version (its file stays on disk). Flushes; raises DocumentError, with nothing written,
+    when the file is refused."""
+    filename, extension, data, content_type = _checked_upload(file_storage)
+    # Lock the row so two replacements at once cannot both take the same version number.
+    db.session.refresh(document, with_for_update=True)
+    uploaded_at, uploaded_by_id = current_file_uploaded(document)
+    stored_name, path = _write_file(data)
+    try:
+        db.session.add(
+            DocumentVersion(
+                document_id=document.id,
+                version=document.version,
+                original_filename=document.original_filename,
+                stored_name=document.stored_name,
+                content_type=document.content_type,
+                size_bytes=document.size_bytes,
+                sha256=document.sha256,
+                uploaded_at=uploaded_at,
+                uploaded_by_id=uploaded_by_id,
+            )
+        )
+        document.original_filename = download_name(filename, extension)
+        document.stored_name = stored_name
+        document.content_type = content_type
+        document.size_bytes = len(data)
+        document.sha256 = hashlib.sha256(data).hexdigest()
+        document.version = document.version + 1
+        changes = audit.pending_changes(document)
+        changes.pop("stored_name", None)
+        audit.record(document, "replace", actor=actor, changes=changes)
+        db.session.flush()
+    except Exception:
+        path.unlink(missing_ok=True)
+        raise
+    return document
+
+
+def earlier_versions(document):
+    """The document's earlier files, newest first."""
+    return db.session.scalars(
+        sa.select(DocumentVersion)
+        .where(DocumentVersion.document_id == document.id)
+        .order_by(DocumentVersion.version.desc())
+    ).all()
+
+
+def get_version(document, number):
+    return db.session.scalar(
+        sa.select(DocumentVersion).where(
+            DocumentVersion.document_id == document.id, DocumentVersion.version == number
+        )
+    )
+
+
+def may_download_signed_out(document):
+    """A visitor who is not signed in gets public documents of records that still exist."""
+    if document is None or document.is_deleted or not document.is_public:
+        return False
+    owner = document_owner(document)
+    return owner is not None and not owner.is_deleted
+
+
 def discard_file(document):
     """Remove a stored file whose Document was never committed."""
     try:
@@ -275,9 +377,15 @@ def delete_document(document, *, actor):
 
 def can_delete(document, user):
     """Coordinators delete any document; members the ones they uploaded themselves."""
+    if not getattr(user, "is_authenticated", False):
+        return False
     if user.has_role("coordinator"):
         return True
     return user.has_role("member") and document.created_by_id == user.id
+
+
+# Who may delete a document may also replace its file.
+can_replace = can_delete
 
 
 def documents_for(owner):

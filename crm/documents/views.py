@@ -1,4 +1,5 @@
-"""Document pages: upload to an activity, organisation or agreement; details; download; delete."""
+"""Document pages: upload to an activity, organisation or agreement; details; download (public
+documents by anyone); replace the file, keeping earlier versions; delete."""
 
 from flask import abort, current_app, flash, redirect, render_template, request, send_file, url_for
 from flask_babel import gettext as _
@@ -9,10 +10,11 @@ from crm.agreements.models import Agreement
 from crm.auth.decorators import role_required
 from crm.auth.models import Role
 from crm.core import records
+from crm.core.security import public_route
 from crm.documents import bp, services
-from crm.documents.forms import ConfirmDeleteForm, DocumentUploadForm
+from crm.documents.forms import ConfirmDeleteForm, DocumentReplaceForm, DocumentUploadForm
 from crm.documents.models import Document
-from crm.extensions import db
+from crm.extensions import db, login_manager
 from crm.organisations.models import Organisation
 
 # Query argument → (model, the owner's page endpoint, its id argument).
@@ -116,26 +118,97 @@ def detail(document_id):
         owner_name=owner_name(owner),
         owner_link=owner_url(owner),
         may_delete=services.can_delete(document, current_user),
+        may_replace=services.can_replace(document, current_user),
+        versions=services.earlier_versions(document),
     )
 
 
-@bp.route("/<int:document_id>/download")
-def download(document_id):
-    document, _owner = _document_or_404(document_id)
-    path = services.document_path(document)
+def _send_stored_file(path, *, content_type, filename):
     if not path.is_file():
         abort(404)
     response = send_file(
         path,
-        mimetype=document.content_type,
+        mimetype=content_type,
         as_attachment=True,
-        download_name=document.original_filename,
+        download_name=filename,
         max_age=0,
     )
     # Even if a browser rendered the file, it would run in an origin-less sandbox.
     response.headers["Content-Security-Policy"] = "sandbox"
     response.headers["X-Content-Type-Options"] = "nosniff"
     return response
+
+
+@bp.route("/<int:document_id>/download")
+@public_route
+def download(document_id):
+    """Staff download what they may read; anyone downloads a public document."""
+    if not current_user.is_authenticated:
+        document = (
+            db.session.get(Document, document_id) if records.is_valid_id(document_id) else None
+        )
+        if not services.may_download_signed_out(document):
+            # Like every other page: sign in first (saying nothing about whether it exists).
+            return login_manager.unauthorized()
+    else:
+        document, _owner = _document_or_404(document_id)
+    return _send_stored_file(
+        services.document_path(document),
+        content_type=document.content_type,
+        filename=document.original_filename,
+    )
+
+
+@bp.route("/<int:document_id>/versions/<int:version>/download")
+def download_version(document_id, version):
+    """An earlier file of a document: staff only, whatever the document's visibility."""
+    document, _owner = _document_or_404(document_id)
+    earlier = services.get_version(document, version) if records.is_valid_id(version) else None
+    if earlier is None:
+        abort(404)
+    return _send_stored_file(
+        services.version_path(earlier),
+        content_type=earlier.content_type,
+        filename=earlier.original_filename,
+    )
+
+
+@bp.route("/<int:document_id>/replace", methods=["GET", "POST"])
+@role_required(Role.MEMBER)
+def replace(document_id):
+    document, owner = _document_or_404(document_id)
+    if not services.can_replace(document, current_user):
+        abort(403)
+    form = DocumentReplaceForm()
+    if form.validate_on_submit():
+        try:
+            services.replace_file(document, form.file.data, actor=current_user)
+        except services.DocumentError as error:
+            db.session.rollback()
+            form.file.errors.append(str(error))
+        else:
+            new_path = services.document_path(document)
+            try:
+                db.session.commit()
+            except Exception:
+                db.session.rollback()
+                new_path.unlink(missing_ok=True)
+                raise
+            flash(
+                _(
+                    "New file for %(title)s uploaded (version %(version)s).",
+                    title=document.title,
+                    version=document.version,
+                ),
+                "success",
+            )
+            return redirect(url_for("documents.detail", document_id=document.id))
+    return render_template(
+        "documents/replace.html",
+        form=form,
+        document=document,
+        owner_name=owner_name(owner),
+    )
 
 
 @bp.route("/<int:document_id>/delete", methods=["GET", "POST"])

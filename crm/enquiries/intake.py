@@ -100,6 +100,7 @@ def submit_enquiry(data, *, language, ip=None):
         language=language,
         consent_text_id=data["consent_text_id"],
         consent_given_at=now,
+        privacy_notice_id=_current_privacy_notice_id(),
         status=EnquiryStatus.NEW,
         received_at=now,
     )
@@ -122,6 +123,14 @@ def submit_enquiry(data, *, language, ip=None):
     _queue_notices(enquiry)
     db.session.flush()
     return enquiry
+
+
+def _current_privacy_notice_id():
+    """The privacy notice version the form links to now (None while the built-in one shows)."""
+    from crm.privacy.services import current_notice
+
+    notice = current_notice()
+    return notice.id if notice is not None else None
 
 
 def _free_reference(received_at, enquiry_id):

@@ -141,17 +141,17 @@ def _render_form(form, consent, *, problem=None, status=200):
         other_language=other_language,
         office_name=values["office_name"],
         data_controller=values["data_controller"],
-        privacy_url=_privacy_url(),
+        privacy_url=_privacy_url(language),
         problem=problem,
     )
     return _no_store(html, status)
 
 
-def _privacy_url():
+def _privacy_url(language):
     for endpoint in PRIVACY_ENDPOINTS:
         if endpoint in current_app.view_functions:
             try:
-                return url_for(endpoint)
+                return url_for(endpoint, lang=language)
             except BuildError:
                 continue
     return None

@@ -98,6 +98,7 @@ def index():
     export_args = request.args.to_dict(flat=False)
     export_args.pop("page", None)
     export_args.pop("per_page", None)
+    export_args.pop("mailing", None)
     return render_template(
         "contacts/index.html",
         page=page,
@@ -108,6 +109,7 @@ def index():
         legal_bases=list(LegalBasis),
         owners=db.session.scalars(sa.select(User).order_by(User.name)).all(),
         export_url=url_for("contacts.export", **export_args),
+        mailing_export_url=url_for("contacts.export", mailing="1", **export_args),
         can_import="contacts.import_csv" in current_app.view_functions,
         restore_form=ContactRestoreForm(),
     )
@@ -115,13 +117,27 @@ def index():
 
 @bp.route("/export.csv")
 def export():
-    """Every contact the list shows for these filters, in its order, as CSV."""
+    """Every contact the list shows for these filters, in its order, as CSV.
+
+    With ?mailing=1 it is a list to send to: people who asked not to be contacted, anonymised
+    contacts and contacts without an e-mail address are left out.
+    """
     filters = _filters_from_request()
     _, order = sort_order(services.CONTACT_SORTS, "name")
+    select = services.contact_select(filters)
+    mailing = request.args.get("mailing") == "1"
+    if mailing:
+        select = select.where(
+            Contact.do_not_contact.is_(False),
+            Contact.anonymised_at.is_(None),
+            Contact.deleted_at.is_(None),
+            Contact.email.is_not(None),
+            Contact.email != "",
+        )
     contacts = db.session.scalars(
-        services.contact_select(filters)
-        .options(selectinload(Contact.affiliations).selectinload(ContactAffiliation.organisation))
-        .order_by(*order)
+        select.options(
+            selectinload(Contact.affiliations).selectinload(ContactAffiliation.organisation)
+        ).order_by(*order)
     ).all()
     rows = [
         [
@@ -141,7 +157,8 @@ def export():
         ]
         for contact in contacts
     ]
-    return csv_response(f"contacts-{date.today().isoformat()}.csv", EXPORT_HEADER, rows)
+    name = "contacts-mailing" if mailing else "contacts"
+    return csv_response(f"{name}-{date.today().isoformat()}.csv", EXPORT_HEADER, rows)
 
 
 def _affiliation_text(affiliation):

@@ -22,7 +22,7 @@ from sqlalchemy.orm import selectinload
 
 from crm.activities.models import Activity, ActivityOrganisation, Task
 from crm.activities.services import member_activities
-from crm.agreements.models import Agreement, AgreementParty
+from crm.agreements.coverage import agreements_covering
 from crm.auth.decorators import role_required
 from crm.auth.models import Role, User
 from crm.core import audit, records
@@ -267,13 +267,8 @@ def _hub(organisation):
         .order_by(Contact.last_name, Contact.first_name, Contact.id)
         .limit(HUB_LIMIT)
     ).all()
-    agreements = db.session.execute(
-        sa.select(Agreement, AgreementParty.role)
-        .join(AgreementParty, AgreementParty.agreement_id == Agreement.id)
-        .where(AgreementParty.organisation_id == organisation_id, Agreement.deleted_at.is_(None))
-        .order_by(Agreement.start_date.desc(), Agreement.id.desc())
-        .limit(HUB_LIMIT)
-    ).all()
+    # Direct parties first, then the agreements of associations it belongs to (SPEC §3.5).
+    agreements = agreements_covering(organisation_id, limit=HUB_LIMIT)
     activities = db.session.execute(
         sa.select(Activity, ActivityOrganisation.role)
         .join(ActivityOrganisation, ActivityOrganisation.activity_id == Activity.id)
@@ -339,6 +334,12 @@ def detail(organisation_id):
         documents=documents_for(organisation),
         link_contacts=endpoint_exists("contacts.detail"),
         link_contact_list=endpoint_exists("contacts.index"),
+        link_agreements=endpoint_exists("agreements.detail"),
+        new_agreement_url=(
+            url_for("agreements.create", organisation_id=organisation.id)
+            if endpoint_exists("agreements.create")
+            else None
+        ),
         confirm_form=ConfirmForm(),
         member_activities=(
             member_activities(organisation, limit=HUB_LIMIT)

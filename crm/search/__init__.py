@@ -4,4 +4,5 @@ from flask import Blueprint
 
 bp = Blueprint("search", __name__)
 
-from crm.search import views  # noqa: E402, F401
+# The index model and the session event that keeps it in step with every change.
+from crm.search import index, models, views  # noqa: E402, F401

@@ -66,7 +66,7 @@ def test_create_join_an_association_and_find_it(page, member, association):
 
     # Find it with the list's search box, typed without accents.
     page.get_by_role("link", name="All organisations").click()
-    page.get_by_role("searchbox", name="Search").fill("angstrom DIAGNOSTIK")
+    page.get_by_role("searchbox", name="Search", exact=True).fill("angstrom DIAGNOSTIK")
     page.get_by_role("button", name="Filter").click()
     expect(page).to_have_url(re.compile(r"q=angstrom\+DIAGNOSTIK"))
     expect(page.get_by_text("1 organisation", exact=True)).to_be_visible()

@@ -1,0 +1,469 @@
+"""The benchmark: the CRM at SPEC §6 scale, served by gunicorn, measured with wrk.
+
+    .venv/bin/python bench/run.py --db sqlite      # or --db postgresql
+    .venv/bin/python bench/run.py --db postgresql --reuse --duration 20
+
+It builds a database (SQLite under bench/.data/, or the PostgreSQL database `crm_bench`
+on 127.0.0.1), migrates it, loads the demo data and the synthetic data set
+(bench/load_data.py), starts the app with gunicorn as production would (bench/bench_wsgi.py)
+and a bare Flask "hello" the same way (bench/hello.py), signs in, and measures each page
+with wrk at 16 connections: throughput, latency percentiles, and the ratio of the
+throughput to the hello app's. It also counts the SQL queries each page makes. Results go to
+bench/results/<db>-<time>.json and a table on standard output.
+"""
+
+import argparse
+import html.parser
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from datetime import UTC, datetime
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+BENCH = ROOT / "bench"
+DATA = BENCH / ".data"
+RESULTS = BENCH / "results"
+PYTHON = sys.executable
+VENV_BIN = Path(sys.executable).parent
+POSTGRES_ADMIN_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/crm_bench"
+SECRET_KEY = "benchmark-only-secret-key-not-for-production"  # noqa: S105
+SIGN_IN_AS = "coordinator@example.org"
+
+# The targets of issue 9: throughput as a share of the hello app's, and p99 latency.
+STAFF_TARGET = 0.33
+FORM_TARGET = 0.25
+P99_TARGET_MS = 250
+
+
+def log(message):
+    print(message, file=sys.stderr, flush=True)
+
+
+def database_url(kind):
+    if kind == "sqlite":
+        return f"sqlite:///{DATA / 'bench.sqlite3'}"
+    return POSTGRES_URL
+
+
+def reset_database(kind):
+    if kind == "sqlite":
+        DATA.mkdir(parents=True, exist_ok=True)
+        for suffix in ("", "-wal", "-shm"):
+            (DATA / f"bench.sqlite3{suffix}").unlink(missing_ok=True)
+        return
+    import sqlalchemy as sa
+
+    engine = sa.create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    with engine.connect() as connection:
+        connection.execute(sa.text("DROP DATABASE IF EXISTS crm_bench WITH (FORCE)"))
+        connection.execute(sa.text("CREATE DATABASE crm_bench"))
+    engine.dispose()
+
+
+def app_env(kind):
+    env = dict(os.environ)
+    env.update(
+        DATABASE_URL=database_url(kind),
+        SECRET_KEY=SECRET_KEY,
+        CRM_ENV="production",
+        PYTHONPATH=str(ROOT),
+    )
+    env.pop("MAIL_SERVER", None)
+    return env
+
+
+def flask(kind, *args):
+    subprocess.run(
+        [str(VENV_BIN / "flask"), "--app", "wsgi", *args],
+        cwd=ROOT,
+        env=app_env(kind),
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
+
+
+def prepare(kind, scale):
+    log(f"== Preparing the {kind} database")
+    reset_database(kind)
+    flask(kind, "db", "upgrade")
+    flask(kind, "crm", "demo-data")
+    started = time.monotonic()
+    counts = {
+        "organisations": int(100_000 * scale),
+        "contacts": int(200_000 * scale),
+        "activities": int(50_000 * scale),
+        "enquiries": int(20_000 * scale),
+    }
+    subprocess.run(
+        [PYTHON, str(BENCH / "load_data.py"), *[f"--{k}={v}" for k, v in counts.items()]],
+        cwd=ROOT,
+        env=app_env(kind),
+        check=True,
+    )
+    log(f"   loaded in {time.monotonic() - started:.0f} s")
+    return counts
+
+
+def free_port():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class Server:
+    """gunicorn serving an app module on a free port, stopped on exit."""
+
+    def __init__(self, module, env, workers):
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.process = subprocess.Popen(
+            [
+                str(VENV_BIN / "gunicorn"),
+                "--workers",
+                str(workers),
+                "--bind",
+                f"127.0.0.1:{self.port}",
+                "--log-level",
+                "warning",
+                module,
+            ],
+            cwd=ROOT,
+            env=env,
+            start_new_session=True,
+        )
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                with urllib.request.urlopen(self.url + "/", timeout=2):  # noqa: S310
+                    return
+            except urllib.error.HTTPError:
+                return
+            except OSError:
+                time.sleep(0.2)
+        self.stop()
+        raise RuntimeError(f"{module} did not start")
+
+    def stop(self):
+        if self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            self.process.wait(timeout=30)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.stop()
+
+
+class _Inputs(html.parser.HTMLParser):
+    """The values of the named inputs of a page (hidden fields and defaults)."""
+
+    def __init__(self):
+        super().__init__()
+        self.values = {}
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        if tag == "input" and attrs.get("name"):
+            self.values.setdefault(attrs["name"], attrs.get("value") or "")
+
+
+def _cookies(response):
+    jar = {}
+    for header in response.headers.get_all("Set-Cookie") or []:
+        name, _, rest = header.partition("=")
+        jar[name.strip()] = rest.split(";", 1)[0]
+    return jar
+
+
+def _cookie_header(jar):
+    return "; ".join(f"{name}={value}" for name, value in jar.items())
+
+
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args, **kwargs):
+        return None
+
+
+_opener = urllib.request.build_opener(_NoRedirect)
+
+
+def fetch(url, *, cookies=None, data=None):
+    request = urllib.request.Request(url, data=data)  # noqa: S310
+    if cookies:
+        request.add_header("Cookie", _cookie_header(cookies))
+    try:
+        response = _opener.open(request, timeout=30)
+    except urllib.error.HTTPError as error:
+        response = error
+    body = response.read().decode("utf-8", "replace")
+    return response, body
+
+
+def inputs(body):
+    parser = _Inputs()
+    parser.feed(body)
+    return parser.values
+
+
+def sign_in(base_url, password):
+    response, body = fetch(base_url + "/login")
+    jar = _cookies(response)
+    fields = inputs(body)
+    fields.update(email=SIGN_IN_AS, password=password)
+    data = urllib.parse.urlencode(fields).encode()
+    response, _body = fetch(base_url + "/login", cookies=jar, data=data)
+    jar.update(_cookies(response))
+    if response.status not in (302, 303):
+        raise RuntimeError(f"signing in failed with {response.status}")
+    return jar
+
+
+def form_bodies(base_url, kind, count):
+    """A session cookie and `count` form bodies, each with its own form token."""
+    response, body = fetch(base_url + "/contact?lang=en")
+    jar = _cookies(response)
+    fields = inputs(body)
+    sys.path.insert(0, str(ROOT))
+    os.environ.update(app_env(kind))
+    from bench.bench_wsgi import app
+    from crm.enquiries.public_forms import issue_form_token
+
+    lines = []
+    with app.app_context():
+        for number in range(count):
+            values = dict(fields)
+            values.update(
+                name=f"Bench Sender {number}",
+                email=f"bench{number}@example.org",
+                phone="",
+                organisation_name="Benchmark Company AB",
+                organisation_type="company",
+                topic="rd_collaboration",
+                message="We would like to discuss a joint research project on genomics.",
+                acknowledgement="y",
+                website="",
+                form_token=issue_form_token("en"),
+            )
+            lines.append(urllib.parse.urlencode(values))
+    path = Path(tempfile.mkstemp(prefix="crm-bench-bodies-", suffix=".txt")[1])
+    path.write_text("\n".join(lines) + "\n")
+    return jar, path
+
+
+_LATENCY = re.compile(r"^\s+(50|75|90|99)%\s+([\d.]+)(us|ms|s)\s*$", re.M)
+_UNITS = {"us": 0.001, "ms": 1.0, "s": 1000.0}
+
+
+def run_wrk(url, *, duration, connections, threads, cookies=None, script=None, env=None):
+    command = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{duration}s", "--latency"]
+    if cookies and not script:
+        command += ["-H", f"Cookie: {_cookie_header(cookies)}"]
+    if script:
+        command += ["-s", str(script)]
+    command.append(url)
+    output = subprocess.run(
+        command, capture_output=True, text=True, check=True, env={**os.environ, **(env or {})}
+    ).stdout
+    throughput = float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))
+    latency = {
+        f"p{match[0]}": round(float(match[1]) * _UNITS[match[2]], 2)
+        for match in _LATENCY.findall(output)
+    }
+    bad = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", output)
+    errors = re.search(r"Socket errors:.*", output)
+    total = re.search(r"(\d+) requests in", output)
+    return {
+        "requests_per_second": throughput,
+        "latency_ms": latency,
+        "requests": int(total.group(1)) if total else None,
+        "non_2xx_3xx": int(bad.group(1)) if bad else 0,
+        "socket_errors": errors.group(0) if errors else None,
+    }
+
+
+def count_queries(kind, paths, password):
+    """SQL statements per page, counted in-process on the same database."""
+    sys.path.insert(0, str(ROOT))
+    os.environ.update(app_env(kind))
+    import sqlalchemy as sa
+
+    from bench.bench_wsgi import app
+    from crm.extensions import db
+
+    counts = {}
+    client = app.test_client()
+    base = "https://localhost"
+    login_page = client.get("/login", base_url=base).get_data(as_text=True)
+    fields = inputs(login_page)
+    fields.update(email=SIGN_IN_AS, password=password)
+    client.post("/login", data=fields, base_url=base)
+    with app.app_context():
+        engine = db.engine
+    statements = []
+
+    def count(*_args):
+        statements.append(1)
+
+    sa.event.listen(engine, "before_cursor_execute", count)
+    try:
+        for name, path in paths.items():
+            statements.clear()
+            response = client.get(path, base_url=base)
+            counts[name] = {"status": response.status_code, "queries": len(statements)}
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", count)
+    return counts
+
+
+def deep_page(kind):
+    """The last page of the organisations list at 25 a page."""
+    import sqlalchemy as sa
+
+    engine = sa.create_engine(database_url(kind))
+    with engine.connect() as connection:
+        total = connection.execute(
+            sa.text("SELECT COUNT(*) FROM organisations WHERE deleted_at IS NULL")
+        ).scalar()
+        busiest = connection.execute(
+            sa.text(
+                "SELECT organisation_id FROM activity_organisations GROUP BY organisation_id "
+                "ORDER BY COUNT(*) DESC, organisation_id LIMIT 1"
+            )
+        ).scalar()
+    engine.dispose()
+    return max(1, (total + 24) // 25), busiest
+
+
+def main():
+    parser = argparse.ArgumentParser(description="Benchmark the CRM against a bare Flask app.")
+    parser.add_argument("--db", choices=("sqlite", "postgresql"), default="sqlite")
+    parser.add_argument("--reuse", action="store_true", help="keep the loaded database")
+    parser.add_argument("--scale", type=float, default=1.0, help="fraction of the data set")
+    parser.add_argument("--duration", type=int, default=10, help="seconds per page")
+    parser.add_argument("--connections", type=int, default=16)
+    parser.add_argument("--threads", type=int, default=2, help="wrk threads")
+    parser.add_argument(
+        "--workers", type=int, default=(os.cpu_count() or 1) * 2 + 1, help="gunicorn workers"
+    )
+    args = parser.parse_args()
+    if shutil.which("wrk") is None:
+        raise SystemExit("wrk is missing: apt-get install wrk")
+
+    from crm.demo_data import DEMO_PASSWORD
+
+    counts = None if args.reuse else prepare(args.db, args.scale)
+    last_page, busiest = deep_page(args.db)
+    pages = {
+        "organisations list": "/organisations/",
+        "organisations deep page": f"/organisations/?page={last_page}",
+        "organisation detail": f"/organisations/{busiest}",
+        "search": "/search/?q=nordic+genomics",
+        "dashboard": "/dashboard/",
+        "public page": "/",
+    }
+    wrk_options = dict(duration=args.duration, connections=args.connections, threads=args.threads)
+    results = {}
+    env = app_env(args.db)
+    log(f"== hello app ({args.workers} gunicorn workers)")
+    with Server("bench.hello:app", env, args.workers) as hello:
+        baseline = run_wrk(hello.url + "/", **wrk_options)
+    log(f"   {baseline['requests_per_second']:.0f} requests/s")
+
+    with Server("bench.bench_wsgi:app", env, args.workers) as crm:
+        cookies = sign_in(crm.url, DEMO_PASSWORD)
+        for name, path in pages.items():
+            log(f"== {name}: {path}")
+            results[name] = {
+                "path": path,
+                **run_wrk(crm.url + path, cookies=cookies, **wrk_options),
+            }
+        log("== public form POST")
+        expected = int(args.duration * 2000)
+        form_cookies, bodies = form_bodies(crm.url, args.db, expected)
+        # The form refuses what is sent faster than a person could type it.
+        time.sleep(3.5)
+        try:
+            results["public form POST"] = {
+                "path": "/contact",
+                **run_wrk(
+                    crm.url + "/contact",
+                    script=BENCH / "post_form.lua",
+                    env={
+                        "BENCH_BODIES": str(bodies),
+                        "BENCH_COOKIE": _cookie_header(form_cookies),
+                        "BENCH_THREADS": str(args.threads),
+                    },
+                    **wrk_options,
+                ),
+            }
+        finally:
+            bodies.unlink(missing_ok=True)
+
+    queries = count_queries(args.db, pages, DEMO_PASSWORD)
+    hello_rps = baseline["requests_per_second"]
+    for name, result in results.items():
+        result["ratio_to_hello"] = round(result["requests_per_second"] / hello_rps, 3)
+        result["queries"] = queries.get(name, {}).get("queries")
+        target = FORM_TARGET if name == "public form POST" else STAFF_TARGET
+        result["meets_target"] = (
+            result["ratio_to_hello"] >= target
+            and result["latency_ms"].get("p99", 1e9) < P99_TARGET_MS
+            and result["non_2xx_3xx"] == 0
+        )
+
+    report = {
+        "database": args.db,
+        "when": datetime.now(UTC).isoformat(timespec="seconds"),
+        "data": counts or "reused",
+        "gunicorn_workers": args.workers,
+        "wrk": {"connections": args.connections, "threads": args.threads, "seconds": args.duration},
+        "cpus": os.cpu_count(),
+        "hello": baseline,
+        "pages": results,
+    }
+    RESULTS.mkdir(exist_ok=True)
+    out = RESULTS / f"{args.db}-{datetime.now(UTC):%Y%m%dT%H%M%S}.json"
+    out.write_text(json.dumps(report, indent=2) + "\n")
+    print(table(report))
+    print(f"\nResults: {out.relative_to(ROOT)}")
+    return 0 if all(result["meets_target"] for result in results.values()) else 1
+
+
+def table(report):
+    hello = report["hello"]
+    lines = [
+        f"Database: {report['database']}; {report['gunicorn_workers']} gunicorn workers; "
+        f"wrk {report['wrk']['connections']} connections, {report['wrk']['seconds']} s per page",
+        "",
+        "| page | req/s | ratio | p50 ms | p99 ms | queries | non-2xx | target |",
+        "|---|---:|---:|---:|---:|---:|---:|---|",
+        f"| hello (bare Flask) | {hello['requests_per_second']:.0f} | 1.00 | "
+        f"{hello['latency_ms'].get('p50', '')} | {hello['latency_ms'].get('p99', '')} | 0 | "
+        f"{hello['non_2xx_3xx']} | |",
+    ]
+    for name, result in report["pages"].items():
+        lines.append(
+            f"| {name} | {result['requests_per_second']:.0f} | {result['ratio_to_hello']:.2f} | "
+            f"{result['latency_ms'].get('p50', '')} | {result['latency_ms'].get('p99', '')} | "
+            f"{result['queries']} | {result['non_2xx_3xx']} | "
+            f"{'met' if result['meets_target'] else 'MISSED'} |"
+        )
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

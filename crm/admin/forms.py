@@ -1,0 +1,107 @@
+"""Forms of the administration pages (users have theirs in crm.auth.forms)."""
+
+import re
+
+from email_validator import EmailNotValidError, validate_email
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import IntegerField, StringField, SubmitField, TextAreaField
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, ValidationError
+
+MAX_RECIPIENTS = 20
+_SEPARATORS = re.compile(r"[\s,;]+")
+
+
+def _strip(value):
+    return value.strip() if isinstance(value, str) else value
+
+
+def _normalise_newlines(value):
+    return value.replace("\r\n", "\n").strip() if isinstance(value, str) else value
+
+
+def split_recipients(text):
+    return [part for part in _SEPARATORS.split(text or "") if part]
+
+
+class WholeNumberField(IntegerField):
+    """An integer field whose range validator gives the one message for any bad input."""
+
+    def process_formdata(self, valuelist):
+        try:
+            super().process_formdata(valuelist)
+        except ValueError:
+            self.data = None
+
+
+class SettingsForm(FlaskForm):
+    office_name = StringField(
+        _l("Office name"),
+        filters=[_strip],
+        validators=[DataRequired(message=_l("Enter the office's name.")), Length(max=200)],
+    )
+    intro_sv = TextAreaField(
+        _l("Introduction on the public page, in Swedish"),
+        description=_l("Plain text. Leave an empty line between paragraphs."),
+        filters=[_normalise_newlines],
+        validators=[Length(max=5000)],
+    )
+    intro_en = TextAreaField(
+        _l("Introduction on the public page, in English"),
+        description=_l("Plain text. Leave an empty line between paragraphs."),
+        filters=[_normalise_newlines],
+        validators=[Length(max=5000)],
+    )
+    data_controller = TextAreaField(
+        _l("Data controller"),
+        description=_l("Who is responsible for the personal data: name and address."),
+        filters=[_normalise_newlines],
+        validators=[Length(max=1000)],
+    )
+    retention_months = WholeNumberField(
+        _l("Retention period for closed enquiries (months)"),
+        description=_l("Closed enquiries are anonymised after this many months (1–120)."),
+        validators=[
+            InputRequired(message=_l("Enter a whole number of months from 1 to 120.")),
+            NumberRange(
+                min=1, max=120, message=_l("Enter a whole number of months from 1 to 120.")
+            ),
+        ],
+    )
+    notification_recipients = TextAreaField(
+        _l("Notification recipients"),
+        description=_l(
+            "E-mail addresses told about new enquiries, separated by commas or new lines."
+        ),
+        validators=[Length(max=5000)],
+    )
+    submit = SubmitField(_l("Save settings"))
+
+    def validate_notification_recipients(self, field):
+        addresses = split_recipients(field.data)
+        if len(addresses) > MAX_RECIPIENTS:
+            raise ValidationError(_l("Enter at most %(count)s addresses.", count=MAX_RECIPIENTS))
+        cleaned = []
+        for address in addresses:
+            try:
+                result = validate_email(address, check_deliverability=False)
+            except EmailNotValidError:
+                raise ValidationError(
+                    _l("%(address)s is not a valid e-mail address.", address=address)
+                ) from None
+            if result.normalized.lower() not in (known.lower() for known in cleaned):
+                cleaned.append(result.normalized)
+        self.cleaned_recipients = cleaned
+
+    def values(self):
+        """The settings as stored: {key: value}."""
+        return {
+            "office_name": self.office_name.data,
+            "intro_sv": self.intro_sv.data or "",
+            "intro_en": self.intro_en.data or "",
+            "data_controller": self.data_controller.data or "",
+            "retention_months": self.retention_months.data,
+            "notification_recipients": getattr(
+                self, "cleaned_recipients", split_recipients(self.notification_recipients.data)
+            ),
+        }

@@ -1,0 +1,169 @@
+"""Forms of the agreement pages: the agreement form, the status buttons and confirmations."""
+
+import sqlalchemy as sa
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import (
+    BooleanField,
+    DateField,
+    FieldList,
+    Form,
+    FormField,
+    IntegerField,
+    SelectField,
+    StringField,
+    SubmitField,
+    TextAreaField,
+)
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
+
+from crm.agreements.lifecycle import next_statuses
+from crm.agreements.models import AgreementKind, AgreementStatus, PartyRole
+from crm.agreements.services import INITIAL_STATUSES
+from crm.auth.models import User
+from crm.core.records import parse_id
+from crm.extensions import db
+from crm.organisations.fields import OrganisationPickerField
+
+PARTY_ROWS = 3
+MAX_ROWS = 30
+PICKER_HINT = _l("Type part of the name and pick from the list, or type the exact name.")
+
+
+def _strip(value):
+    return value.strip() if isinstance(value, str) else value
+
+
+def _optional_id(value):
+    if value in (None, "", "None"):
+        return None
+    return parse_id(value)
+
+
+def owner_choices(current_id=None):
+    users = db.session.scalars(
+        sa.select(User)
+        .where(sa.or_(User.active.is_(True), User.id == (current_id or 0)))
+        .order_by(User.name)
+    ).all()
+    return [SelectChoice("", _l("— Nobody —"))] + [
+        SelectChoice(str(user.id), user.name) for user in users
+    ]
+
+
+def status_choices(statuses):
+    return [(status.value, status.label) for status in statuses]
+
+
+class PartyRowForm(Form):
+    """One party of the agreement and its role (nested, so no CSRF of its own)."""
+
+    organisation = OrganisationPickerField(_l("Organisation"), description=PICKER_HINT)
+    role = SelectField(_l("Role"), choices=PartyRole.choices, default=PartyRole.PARTY.value)
+
+
+class AgreementForm(FlaskForm):
+    kind = SelectField(
+        _l("Kind"),
+        choices=AgreementKind.choices,
+        validators=[InputRequired(message=_l("Choose the kind."))],
+    )
+    title = StringField(
+        _l("Title"),
+        filters=[_strip],
+        validators=[DataRequired(message=_l("Enter a title.")), Length(max=300)],
+    )
+    parties = FieldList(
+        FormField(PartyRowForm),
+        label=_l("Parties"),
+        min_entries=PARTY_ROWS,
+        max_entries=MAX_ROWS,
+    )
+    our_signatory = StringField(
+        _l("Our signatory"),
+        filters=[_strip],
+        description=_l("Who signs, or signed, for us."),
+        validators=[Length(max=200)],
+    )
+    status = SelectField(_l("Status"), default=AgreementStatus.DRAFT.value)
+    signed_date = DateField(_l("Signed on"), validators=[Optional()])
+    start_date = DateField(_l("Start date"), validators=[Optional()])
+    end_date = DateField(
+        _l("End date"),
+        description=_l("Leave empty if it runs until further notice."),
+        validators=[Optional()],
+    )
+    renewal_notice_days = IntegerField(
+        _l("Renewal notice (days)"),
+        default=90,
+        description=_l("How many days before the end date to decide on renewal."),
+        validators=[
+            InputRequired(message=_l("Enter a number of days, 0 or more.")),
+            NumberRange(min=0, max=3650, message=_l("Enter a number of days from 0 to 3650.")),
+        ],
+    )
+    owner_id = SelectField(_l("Owner"), coerce=_optional_id, validate_choice=True)
+    description = TextAreaField(_l("Description"), filters=[_strip])
+    is_public = BooleanField(_l("Show on the public website"))
+    covers_members = BooleanField(
+        _l("Covers the members of the associations that sign it"),
+    )
+    submit = SubmitField(_l("Save"))
+    # Messages about the parties as a whole (none named, one named twice), set by the view.
+    party_errors = ()
+
+    def __init__(self, *args, agreement=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.owner_id.choices = owner_choices(agreement.owner_id if agreement else None)
+        statuses = next_statuses(agreement.status) if agreement else INITIAL_STATUSES
+        self.status.choices = status_choices(statuses)
+        self.status.validate_choice = True
+
+    @classmethod
+    def for_agreement(cls, agreement):
+        form = cls(agreement=agreement, obj=agreement)
+        form.kind.data = agreement.kind.value
+        form.status.data = agreement.status.value
+        form.owner_id.data = agreement.owner_id
+        parties = sorted(agreement.parties, key=lambda party: party.organisation.name.lower())
+        while len(form.parties) < max(len(parties) + 1, PARTY_ROWS):
+            form.parties.append_entry()
+        for entry in form.parties:
+            entry.organisation.data = None
+            entry.role.data = PartyRole.PARTY.value
+        for entry, party in zip(form.parties, parties, strict=False):
+            entry.organisation.data = party.organisation
+            entry.role.data = party.role.value
+        return form
+
+    def data_for_service(self):
+        return {
+            "kind": AgreementKind(self.kind.data),
+            "title": self.title.data,
+            "status": AgreementStatus(self.status.data),
+            "our_signatory": self.our_signatory.data or None,
+            "signed_date": self.signed_date.data,
+            "start_date": self.start_date.data,
+            "end_date": self.end_date.data,
+            "renewal_notice_days": self.renewal_notice_days.data,
+            "owner_id": self.owner_id.data,
+            "description": self.description.data or None,
+            "is_public": self.is_public.data,
+            "covers_members": self.covers_members.data,
+            "parties": [
+                (entry.organisation.data, PartyRole(entry.role.data))
+                for entry in self.parties
+                if entry.organisation.data is not None
+            ],
+        }
+
+
+class StatusForm(FlaskForm):
+    """One of the detail page's status buttons: the CSRF token and the status to move to."""
+
+    status = SelectField(_l("Status"), choices=AgreementStatus.choices)
+
+
+class ConfirmForm(FlaskForm):
+    submit = SubmitField(_l("Confirm"))

@@ -1,0 +1,208 @@
+"""The daily agreement job: renewal-notice and end-date reminders, and expiry.
+
+An agreement in force (signed or active) with an end date gets two reminders: from its notice
+date (end date − renewal notice days) until the day before it ends, and on or after its end
+date. Each (agreement, event, date) is claimed by inserting an AgreementReminder row first, so
+a reminder goes out once however often — or however concurrently — the job runs, and again
+only when the date itself changes (a renewal). Agreements past their end date then expire.
+"""
+
+from datetime import timedelta
+
+import sqlalchemy as sa
+from flask import current_app, has_request_context, render_template, url_for
+from flask_babel import force_locale
+from flask_babel import gettext as _
+from werkzeug.routing import BuildError
+
+from crm.activities.tasks import local_today
+from crm.agreements.lifecycle import IN_FORCE
+from crm.agreements.models import Agreement, AgreementReminder, AgreementStatus, ReminderEvent
+from crm.auth.models import Role, User
+from crm.core import audit
+from crm.extensions import db
+from crm.mail.services import InvalidRecipient, queue_message
+
+
+def notice_date(agreement):
+    return agreement.end_date - timedelta(days=agreement.renewal_notice_days or 0)
+
+
+def due_events(agreement, today):
+    """(event, event date) pairs due today for an agreement in force with an end date."""
+    if agreement.end_date is None:
+        return []
+    if today >= agreement.end_date:
+        return [(ReminderEvent.END, agreement.end_date)]
+    notice = notice_date(agreement)
+    if notice <= today:
+        return [(ReminderEvent.NOTICE, notice)]
+    return []
+
+
+def _agreements_in_force():
+    return db.session.scalars(
+        sa.select(Agreement)
+        .where(
+            Agreement.deleted_at.is_(None),
+            Agreement.status.in_(IN_FORCE),
+            Agreement.end_date.is_not(None),
+        )
+        .order_by(Agreement.end_date, Agreement.id)
+    ).all()
+
+
+def _already_sent(agreement, event, event_date):
+    return (
+        db.session.scalar(
+            sa.select(AgreementReminder.id).where(
+                AgreementReminder.agreement_id == agreement.id,
+                AgreementReminder.event == event,
+                AgreementReminder.event_date == event_date,
+            )
+        )
+        is not None
+    )
+
+
+def _claim_reminder(agreement, event, event_date):
+    """Insert the reminder row; False when another run has claimed it already."""
+    try:
+        with db.session.begin_nested():
+            db.session.add(
+                AgreementReminder(agreement_id=agreement.id, event=event, event_date=event_date)
+            )
+    except sa.exc.IntegrityError:
+        return False
+    return True
+
+
+def recipients(agreement):
+    """The agreement's owner and every active coordinator, each once, the owner first."""
+    coordinators = db.session.scalars(
+        sa.select(User)
+        .where(User.active.is_(True), User.role == Role.COORDINATOR)
+        .order_by(User.name, User.id)
+    ).all()
+    owner = agreement.owner
+    people = ([owner] if owner is not None and owner.active else []) + list(coordinators)
+    seen = set()
+    unique = []
+    for user in people:
+        address = (user.email or "").strip().lower()
+        if user.id in seen or address in seen:
+            continue
+        seen.update({user.id, address})
+        unique.append(user)
+    return unique
+
+
+def _agreement_url(agreement):
+    endpoint = "agreements.detail"
+    values = {"agreement_id": agreement.id}
+    if endpoint in current_app.view_functions:
+        if has_request_context() or current_app.config.get("SERVER_NAME"):
+            return url_for(endpoint, _external=True, **values)
+        # A job has no host to name; the path still helps.
+        try:
+            adapter = current_app.url_map.bind(
+                "localhost", script_name=current_app.config.get("APPLICATION_ROOT") or "/"
+            )
+            return adapter.build(endpoint, values)
+        except BuildError:
+            pass
+    return f"/agreements/{agreement.id}"
+
+
+def _queue_reminder(user, agreement, event, event_date, url):
+    language = user.language if user.language in current_app.config["LANGUAGES"] else "sv"
+    with force_locale(language):
+        if event == ReminderEvent.NOTICE:
+            subject = _("Renewal notice date for agreement: %(title)s", title=agreement.title)
+        else:
+            subject = _("Agreement ends: %(title)s", title=agreement.title)
+        body = render_template(
+            "email/agreement_reminder.txt",
+            user=user,
+            agreement=agreement,
+            event=event.value,
+            event_date=event_date,
+            url=url,
+        )
+    return queue_message(
+        kind="agreement_reminder",
+        recipient=user.email,
+        subject=subject,
+        body_text=body,
+        language=language,
+    )
+
+
+def send_agreement_reminders(today=None):
+    """Queue the notice and end reminders due today that were not sent before.
+    Returns {"reminders": n, "emails": n}. Never commits."""
+    today = today or local_today()
+    counts = {"reminders": 0, "emails": 0}
+    for agreement in _agreements_in_force():
+        for event, event_date in due_events(agreement, today):
+            if _already_sent(agreement, event, event_date):
+                continue
+            if not _claim_reminder(agreement, event, event_date):
+                continue
+            counts["reminders"] += 1
+            url = _agreement_url(agreement)
+            for user in recipients(agreement):
+                try:
+                    _queue_reminder(user, agreement, event, event_date, url)
+                except InvalidRecipient:
+                    current_app.logger.warning(
+                        "Agreement reminder not queued for user %s: invalid address", user.id
+                    )
+                    continue
+                counts["emails"] += 1
+    return counts
+
+
+def expire_agreements(today=None):
+    """Agreements in force whose end date has passed become expired, each with an audit
+    entry. Returns how many expired. Never commits."""
+    today = today or local_today()
+    candidates = db.session.scalars(
+        sa.select(Agreement)
+        .where(
+            Agreement.deleted_at.is_(None),
+            Agreement.status.in_(IN_FORCE),
+            Agreement.end_date < today,
+        )
+        .order_by(Agreement.id)
+    ).all()
+    expired = 0
+    for agreement in candidates:
+        old_status = agreement.status
+        # The status condition claims the change, so two runs at once expire it only once.
+        result = db.session.execute(
+            sa.update(Agreement)
+            .where(Agreement.id == agreement.id, Agreement.status == old_status)
+            .values(status=AgreementStatus.EXPIRED)
+            .execution_options(synchronize_session=False)
+        )
+        if result.rowcount != 1:
+            continue
+        db.session.refresh(agreement)
+        audit.record(
+            agreement,
+            "update",
+            actor=None,
+            changes={"status": [old_status.value, AgreementStatus.EXPIRED.value]},
+        )
+        expired += 1
+    return expired
+
+
+def run_agreement_reminders(today=None):
+    """The daily agreement job: reminders first, then expiry.
+    Returns {"reminders": n, "emails": n, "expired": n}. Never commits."""
+    today = today or local_today()
+    counts = send_agreement_reminders(today)
+    counts["expired"] = expire_agreements(today)
+    return counts

@@ -1,0 +1,172 @@
+"""Keeping the search index in step with the records, and querying it.
+
+Every flush that inserts, changes or deletes an organisation, contact, agreement, activity
+or enquiry rewrites that record's index row in the same transaction (an `after_flush`
+session event), so a rollback undoes both. A soft-deleted record has no row; restoring it
+adds the row again.
+"""
+
+import re
+
+import sqlalchemy as sa
+from flask_sqlalchemy.session import Session
+
+from crm.activities.models import Activity
+from crm.agreements.models import Agreement
+from crm.core.text import fold, website_domain
+from crm.enquiries.models import Enquiry
+from crm.extensions import db
+from crm.organisations.models import Contact, Organisation
+from crm.search.models import TS_CONFIG, SearchEntry, body_vector
+
+_WORD = re.compile(r"[^\W_]+")
+MAX_QUERY_WORDS = 8
+
+
+def _organisation_text(organisation):
+    number = organisation.org_number or ""
+    return [
+        organisation.name,
+        number,
+        number.replace("-", ""),
+        organisation.city,
+        website_domain(organisation.website),
+    ]
+
+
+def _contact_text(contact):
+    return [contact.first_name, contact.last_name, contact.email, contact.title, contact.phone]
+
+
+def _agreement_text(agreement):
+    return [agreement.title, agreement.our_signatory, (agreement.description or "")[:1000]]
+
+
+def _activity_text(activity):
+    return [
+        activity.title,
+        activity.place,
+        (activity.public_summary or "")[:500],
+        (activity.description or "")[:1000],
+    ]
+
+
+def _enquiry_text(enquiry):
+    return [
+        enquiry.reference,
+        enquiry.name,
+        enquiry.email,
+        enquiry.organisation_name,
+        (enquiry.message or "")[:500],
+    ]
+
+
+# kind → (model, the texts a search matches)
+INDEXED = {
+    "organisation": (Organisation, _organisation_text),
+    "contact": (Contact, _contact_text),
+    "agreement": (Agreement, _agreement_text),
+    "activity": (Activity, _activity_text),
+    "enquiry": (Enquiry, _enquiry_text),
+}
+_KIND_OF_MODEL = {model: kind for kind, (model, _text) in INDEXED.items()}
+
+
+def words(text):
+    """The folded words of a text: lower case, no accents, letters and digits only."""
+    return _WORD.findall(fold(text))
+
+
+def index_body(kind, record):
+    texts = INDEXED[kind][1](record)
+    return " ".join(words(" ".join(str(text) for text in texts if text)))
+
+
+def _write(connection, kind, record, *, remove_only=False):
+    table = SearchEntry.__table__
+    connection.execute(sa.delete(table).where(table.c.kind == kind, table.c.record_id == record.id))
+    if remove_only or record.deleted_at is not None:
+        return
+    connection.execute(
+        sa.insert(table).values(kind=kind, record_id=record.id, body=index_body(kind, record))
+    )
+
+
+@sa.event.listens_for(Session, "after_flush")
+def _keep_index_in_step(session, flush_context):
+    # In after_flush, new/dirty/deleted still describe what this flush wrote.
+    pending = []
+    for record in session.new:
+        kind = _KIND_OF_MODEL.get(type(record))
+        if kind:
+            pending.append((kind, record, False))
+    for record in session.dirty:
+        kind = _KIND_OF_MODEL.get(type(record))
+        if kind and session.is_modified(record, include_collections=False):
+            pending.append((kind, record, False))
+    for record in session.deleted:
+        kind = _KIND_OF_MODEL.get(type(record))
+        if kind:
+            pending.append((kind, record, True))
+    if not pending:
+        return
+    connection = session.connection()
+    for kind, record, remove_only in pending:
+        _write(connection, kind, record, remove_only=remove_only)
+
+
+def rebuild_index(batch_size=500):
+    """Fill the index afresh from every live record (after a restore from backup, or an
+    upgrade of a database that had records before the index). Does not commit."""
+    table = SearchEntry.__table__
+    db.session.execute(sa.delete(table))
+    total = 0
+    for kind, (model, _text) in INDEXED.items():
+        rows = []
+        records = db.session.scalars(
+            sa.select(model).where(model.deleted_at.is_(None)).execution_options(yield_per=500)
+        )
+        for record in records:
+            rows.append({"kind": kind, "record_id": record.id, "body": index_body(kind, record)})
+            if len(rows) >= batch_size:
+                db.session.execute(sa.insert(table), rows)
+                total += len(rows)
+                rows = []
+        if rows:
+            db.session.execute(sa.insert(table), rows)
+            total += len(rows)
+    return total
+
+
+def query_words(query):
+    return words(query)[:MAX_QUERY_WORDS]
+
+
+def match_condition(terms):
+    """A WHERE condition on SearchEntry: every word found as the start of a word, so the
+    word being typed ("läkem") finds "Läkemedelsindustriföreningen".
+
+    The terms are letters and digits only (see `words`), so quoting them is enough.
+    """
+    if db.session.get_bind().dialect.name == "postgresql":
+        text = " & ".join(f"'{term}':*" for term in terms)
+        return body_vector().op("@@")(sa.func.to_tsquery(TS_CONFIG, text))
+    text = " ".join(f'"{term}"*' for term in terms)
+    matching = (
+        sa.select(sa.literal_column("rowid"))
+        .select_from(sa.table("search_fts"))
+        .where(sa.literal_column("search_fts").op("MATCH")(text))
+    )
+    return SearchEntry.id.in_(matching)
+
+
+def matching_ids(kind, query):
+    """Ids of the live records of `kind` the query finds (for tests and lists)."""
+    terms = query_words(query)
+    if not terms:
+        return []
+    return db.session.scalars(
+        sa.select(SearchEntry.record_id)
+        .where(SearchEntry.kind == kind, match_condition(terms))
+        .order_by(SearchEntry.record_id)
+    ).all()

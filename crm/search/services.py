@@ -1,0 +1,103 @@
+"""The search page's results: per kind, the count and the first few the user may see."""
+
+from dataclasses import dataclass, field
+
+import sqlalchemy as sa
+from flask_babel import lazy_gettext as _l
+from sqlalchemy.orm import selectinload
+
+from crm.activities.models import Activity
+from crm.agreements.models import Agreement
+from crm.auth.models import Role
+from crm.enquiries.models import Enquiry
+from crm.extensions import db
+from crm.organisations.models import Contact, Organisation
+from crm.search.index import match_condition, query_words
+from crm.search.models import SearchEntry
+
+RESULTS_PER_KIND = 10
+
+
+@dataclass
+class ResultGroup:
+    kind: str
+    label: str
+    count: int
+    records: list = field(default_factory=list)
+
+
+# kind, heading, model, order, related rows the results show
+_KINDS = [
+    (
+        "organisation",
+        _l("Organisations"),
+        Organisation,
+        (Organisation.name, Organisation.id),
+        (),
+    ),
+    (
+        "contact",
+        _l("Contacts"),
+        Contact,
+        (Contact.last_name, Contact.first_name, Contact.id),
+        (selectinload(Contact.organisation),),
+    ),
+    ("agreement", _l("Agreements"), Agreement, (Agreement.title, Agreement.id), ()),
+    (
+        "activity",
+        _l("Activities"),
+        Activity,
+        (Activity.start_date.desc(), Activity.id.desc()),
+        (),
+    ),
+    (
+        "enquiry",
+        _l("Enquiries"),
+        Enquiry,
+        (Enquiry.received_at.desc(), Enquiry.id.desc()),
+        (),
+    ),
+]
+
+
+def _enquiry_visibility(user):
+    """Coordinators and admins: every enquiry; members: those assigned to them; else none."""
+    if user.has_role(Role.COORDINATOR):
+        return sa.true()
+    if user.has_role(Role.MEMBER):
+        return Enquiry.assignee_id == user.id
+    return None
+
+
+def search(query, *, user, limit=RESULTS_PER_KIND):
+    """[ResultGroup] for each kind the user may read, in a fixed order; [] for no words."""
+    terms = query_words(query)
+    if not terms:
+        return []
+    groups = []
+    for kind, label, model, order, options in _KINDS:
+        conditions = [model.deleted_at.is_(None)]
+        if model is Enquiry:
+            visible = _enquiry_visibility(user)
+            if visible is None:
+                continue
+            conditions.append(visible)
+        # One query per kind: the first `limit` rows and, alongside, how many match in all.
+        select = (
+            sa.select(model, sa.func.count().over().label("total"))
+            .join(SearchEntry, sa.and_(SearchEntry.kind == kind, SearchEntry.record_id == model.id))
+            .where(match_condition(terms), *conditions)
+            .order_by(*order)
+            .limit(limit)
+            .options(*options)
+        )
+        rows = db.session.execute(select).all()
+        groups.append(
+            ResultGroup(
+                kind=kind,
+                label=label,
+                count=rows[0].total if rows else 0,
+                records=[row[0] for row in rows],
+            )
+        )
+    return groups

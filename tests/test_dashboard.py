@@ -1,0 +1,272 @@
+"""The overview after sign-in: my enquiries and tasks, unassigned enquiries for coordinators,
+agreements coming up, recent activities, the quarterly figures, and a constant query count."""
+
+from contextlib import contextmanager
+from datetime import timedelta
+
+import pytest
+import sqlalchemy as sa
+
+from crm.activities import services as activity_services
+from crm.activities.models import ActivityKind, ActivityOrganisationRole
+from crm.activities.tasks import create_task, local_today
+from crm.agreements.models import Agreement, AgreementKind, AgreementParty, AgreementStatus
+from crm.auth.models import Role
+from crm.core.topics import Topic
+from crm.core.types import utcnow
+from crm.enquiries.models import Enquiry, EnquiryStatus
+from crm.organisations import services as organisation_services
+from crm.organisations.models import OrganisationKind
+
+
+@pytest.fixture
+def signed_in(client, login):
+    def sign_in(role):
+        user = login(role)
+        client.get("/language/en?next=/")
+        return user
+
+    return sign_in
+
+
+@pytest.fixture
+def organisation(db):
+    organisation = organisation_services.create_organisation(
+        {"kind": OrganisationKind.COMPANY, "name": "Pharma AB", "country": "SE"}, actor=None
+    )
+    db.session.commit()
+    return organisation
+
+
+@pytest.fixture
+def make_enquiry(db):
+    counter = iter(range(1, 10_000))
+
+    def make(*, age=timedelta(hours=1), **fields):
+        number = next(counter)
+        enquiry = Enquiry(
+            reference=f"ENQ-2026-{number:05d}",
+            name=f"Sender {number}",
+            email=f"sender{number}@example.com",
+            organisation_name=f"Company {number}",
+            topic=Topic.OTHER,
+            message="Hello",
+            received_at=utcnow() - age,
+            **fields,
+        )
+        db.session.add(enquiry)
+        db.session.commit()
+        return enquiry
+
+    return make
+
+
+@pytest.fixture
+def make_activity(db):
+    def make(title, start_date, organisations=()):
+        activity = activity_services.create_activity(
+            {
+                "kind": ActivityKind.SEMINAR,
+                "title": title,
+                "start_date": start_date,
+                "organisations": [
+                    (org, ActivityOrganisationRole.PARTICIPANT) for org in organisations
+                ],
+                "contacts": [],
+                "staff": [],
+            },
+            actor=None,
+        )
+        db.session.commit()
+        return activity
+
+    return make
+
+
+@pytest.fixture
+def make_agreement(db, organisation):
+    def make(title, *, end_in_days, notice_days=0, status=AgreementStatus.ACTIVE, **fields):
+        today = local_today()
+        agreement = Agreement(
+            kind=AgreementKind.COLLABORATION,
+            title=title,
+            status=status,
+            start_date=today - timedelta(days=400),
+            end_date=today + timedelta(days=end_in_days),
+            renewal_notice_days=notice_days,
+            **fields,
+        )
+        agreement.parties.append(AgreementParty(organisation_id=organisation.id))
+        db.session.add(agreement)
+        db.session.commit()
+        return agreement
+
+    return make
+
+
+@contextmanager
+def count_queries(db):
+    statements = []
+
+    def listener(conn, cursor, statement, parameters, context, executemany):
+        statements.append(statement)
+
+    sa.event.listen(db.engine, "before_cursor_execute", listener)
+    try:
+        yield statements
+    finally:
+        sa.event.remove(db.engine, "before_cursor_execute", listener)
+
+
+def test_sign_in_leads_to_the_dashboard(client, make_user):
+    user = make_user(Role.MEMBER)
+    response = client.post(
+        "/login", data={"email": user.email, "password": "correct horse battery staple"}
+    )
+    assert response.status_code == 302
+    assert response.headers["Location"].endswith("/dashboard/")
+
+
+def test_member_sees_own_enquiries_and_tasks(client, signed_in, make_user, make_enquiry, db):
+    member = signed_in(Role.MEMBER)
+    other = make_user(Role.MEMBER)
+    mine = make_enquiry(assignee_id=member.id, status=EnquiryStatus.ASSIGNED)
+    make_enquiry(assignee_id=member.id, status=EnquiryStatus.CLOSED)
+    theirs = make_enquiry(assignee_id=other.id, status=EnquiryStatus.ASSIGNED)
+    unassigned = make_enquiry(age=timedelta(days=3, hours=2))
+    create_task(
+        title="Call back Pharma",
+        due_date=local_today() - timedelta(days=1),
+        assignee=member,
+        actor=None,
+    )
+    create_task(title="Someone else's task", assignee=other, actor=None)
+    db.session.commit()
+
+    html = client.get("/dashboard/").get_data(as_text=True)
+    assert "My open enquiries" in html
+    assert f'href="/enquiries/{mine.id}"' in html
+    assert theirs.reference not in html
+    assert "ENQ-2026-00002" not in html  # closed
+    assert "Call back Pharma" in html and "Overdue" in html
+    assert "Someone else&#39;s task" not in html and "Someone else's task" not in html
+    # Unassigned enquiries are for coordinators.
+    assert "Unassigned enquiries" not in html
+    assert unassigned.reference not in html
+
+
+def test_coordinator_sees_unassigned_enquiries_with_their_age(client, signed_in, make_enquiry):
+    signed_in(Role.COORDINATOR)
+    old = make_enquiry(age=timedelta(days=3, hours=2))
+    fresh = make_enquiry(age=timedelta(hours=5))
+    make_enquiry(age=timedelta(days=9), status=EnquiryStatus.CLOSED)
+    html = client.get("/dashboard/").get_data(as_text=True)
+    assert "Unassigned enquiries" in html
+    assert f'href="/enquiries/{old.id}"' in html and f'href="/enquiries/{fresh.id}"' in html
+    assert "3 days" in html
+    assert "5 h" in html
+    assert "ENQ-2026-00003" not in html
+    assert html.index(old.reference) < html.index(fresh.reference)
+
+
+def test_viewer_sees_no_enquiries(client, signed_in, make_user, make_enquiry):
+    signed_in(Role.VIEWER)
+    make_enquiry()
+    make_enquiry(assignee_id=make_user(Role.MEMBER).id, status=EnquiryStatus.ASSIGNED)
+    html = client.get("/dashboard/").get_data(as_text=True)
+    assert "My open enquiries" not in html
+    assert "Unassigned enquiries" not in html
+    assert "ENQ-2026" not in html
+    assert "/enquiries/" not in html
+
+
+def test_agreements_within_ninety_days(client, signed_in, make_agreement, db):
+    signed_in(Role.VIEWER)
+    today = local_today()
+    ending = make_agreement("Ending soon", end_in_days=30)
+    notice = make_agreement("Notice soon", end_in_days=110, notice_days=90)
+    make_agreement("Far away", end_in_days=120)
+    make_agreement("Notice far away", end_in_days=200, notice_days=90)
+    make_agreement("Draft ending soon", end_in_days=10, status=AgreementStatus.DRAFT)
+    make_agreement("Already ended", end_in_days=-1)
+    gone = make_agreement("Deleted ending soon", end_in_days=10)
+    gone.deleted_at = utcnow()
+    db.session.commit()
+
+    html = client.get("/dashboard/").get_data(as_text=True)
+    assert "Ending soon" in html
+    assert "Notice soon" in html
+    for title in ("Far away", "Notice far away", "Draft ending soon", "Already ended", "Deleted"):
+        assert title not in html, title
+    assert "End date" in html and "Renewal notice date" in html
+    assert html.index("Notice soon") < html.index("Ending soon")  # day 20 before day 30
+    if "agreements.detail" in client.application.view_functions:
+        assert f'href="/agreements/{ending.id}"' in html
+        assert f'href="/agreements/{notice.id}"' in html
+    del today
+
+
+def test_recent_activities_and_figures(client, signed_in, make_activity, organisation):
+    signed_in(Role.VIEWER)
+    today = local_today()
+    past = make_activity("Dialogue in the past", today - timedelta(days=3), [organisation])
+    make_activity("Seminar next month", today + timedelta(days=30))
+    html = client.get("/dashboard/").get_data(as_text=True)
+    assert f'href="/activities/{past.id}"' in html
+    assert (
+        "Seminar next month" not in html.split('id="activities-heading"')[1].split("</section>")[0]
+    )
+    assert "The last four quarters" in html
+    assert html.count("<svg") == 2
+    assert "Activities per quarter" in html and "Enquiries per quarter" in html
+    assert 'style="' not in html
+
+
+def test_empty_dashboard(client, signed_in):
+    signed_in(Role.COORDINATOR)
+    html = client.get("/dashboard/").get_data(as_text=True)
+    assert "No open enquiries are assigned to you." in html
+    assert "You have no open tasks." in html
+    assert "Every open enquiry has someone working on it." in html
+    assert "No agreement reaches its notice or end date in the next 90 days." in html
+    assert "No activities yet." in html
+
+
+def _fill(count, user, db, organisation, make_enquiry, make_activity, make_agreement):
+    today = local_today()
+    for number in range(count):
+        make_enquiry(
+            assignee_id=user.id, status=EnquiryStatus.ASSIGNED, organisation_id=organisation.id
+        )
+        make_enquiry(age=timedelta(days=number))
+        make_activity(f"Activity {number}", today - timedelta(days=number), [organisation])
+        make_agreement(f"Agreement {number}", end_in_days=number + 1, notice_days=1)
+        enquiry = make_enquiry(assignee_id=user.id, status=EnquiryStatus.IN_PROGRESS)
+        create_task(
+            title=f"Task {number}", due_date=today, assignee=user,
+            subject=enquiry, subject_kind="enquiry_id", actor=None,
+        )  # fmt: skip
+        db.session.commit()
+
+
+def test_query_count_does_not_grow_with_the_data(
+    client, signed_in, db, organisation, make_enquiry, make_activity, make_agreement
+):
+    user = signed_in(Role.COORDINATOR)
+    counts = []
+    for count in (3, 30):
+        _fill(count, user, db, organisation, make_enquiry, make_activity, make_agreement)
+        with count_queries(db) as statements:
+            response = client.get("/dashboard/")
+        assert response.status_code == 200
+        counts.append(len(statements))
+    assert counts[0] == counts[1], counts
+
+
+def test_dashboard_and_reports_render_in_swedish(client, login, make_enquiry, make_activity):
+    login(Role.ADMIN)
+    client.get("/language/sv?next=/")
+    make_enquiry(age=timedelta(days=2), assigned_at=utcnow() - timedelta(days=1))
+    make_activity("Seminarium", local_today())
+    for url in ("/dashboard/", "/reports/", "/reports/quarters.csv"):
+        assert client.get(url).status_code == 200, url
