@@ -237,8 +237,6 @@ def form_bodies(base_url, kind, count):
     response, body = fetch(base_url + "/contact?lang=en")
     jar = _cookies(response)
     fields = inputs(body)
-    sys.path.insert(0, str(ROOT))
-    os.environ.update(app_env(kind))
     from bench.bench_wsgi import app
     from crm.enquiries.public_forms import issue_form_token
 
@@ -297,8 +295,6 @@ def run_wrk(url, *, duration, connections, threads, cookies=None, script=None, e
 
 def count_queries(kind, paths, password):
     """SQL statements per page, counted in-process on the same database."""
-    sys.path.insert(0, str(ROOT))
-    os.environ.update(app_env(kind))
     import sqlalchemy as sa
 
     from bench.bench_wsgi import app
@@ -363,6 +359,8 @@ def main():
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is missing: apt-get install wrk")
 
+    # Before the app's modules are imported: config reads the environment at import time.
+    os.environ.update(app_env(args.db))
     from crm.demo_data import DEMO_PASSWORD
 
     counts = None if args.reuse else prepare(args.db, args.scale)

@@ -14,9 +14,11 @@ run. Relative dates count from the day the demo users were first created, not fr
 so a `make run` on a later day finds the same activities and enquiry references.
 """
 
+import io
 from datetime import date, time, timedelta
 
 import sqlalchemy as sa
+from werkzeug.datastructures import FileStorage
 
 from crm.activities.models import (
     Activity,
@@ -37,6 +39,8 @@ from crm.auth import services as user_services
 from crm.auth.models import Role, User, UserTopic
 from crm.core import audit
 from crm.core.types import utcnow
+from crm.documents.models import Document
+from crm.documents.services import store_document
 from crm.enquiries.models import ClosedReason, Enquiry, EnquiryComment, EnquiryStatus, Topic
 from crm.extensions import db
 from crm.organisations.models import (
@@ -886,6 +890,71 @@ ENQUIRIES = [
     },
 ]
 
+# Documents, written as small PDFs. `owner` is ("agreement" | "activity", title).
+DOCUMENTS = [
+    {
+        "title": "Strategy for collaboration with industry",
+        "filename": "gms-industry-collaboration-strategy.pdf",
+        "owner": ("activity", "Information meeting: how to collaborate with GMS"),
+        "is_public": True,
+        "description": "How Genomic Medicine Sweden works with companies (demo text).",
+        "lines": [
+            "Strategy for collaboration with industry (demo document)",
+            "Equal terms for all companies; open information and dialogue meetings;",
+            "joint research and development under agreed frameworks.",
+        ],
+    },
+    {
+        "title": "Framework agreement with the industry associations",
+        "filename": "framework-agreement-industry-associations.pdf",
+        "owner": ("agreement", FRAMEWORK),
+        "is_public": True,
+        "description": "The signed framework agreement (demo text).",
+        "lines": [
+            "Framework agreement between Genomic Medicine Sweden and",
+            "Lif, Swedish Medtech, SwedenBIO and Swedish Labtech (demo document).",
+        ],
+    },
+    {
+        "title": "NDA draft with comments",
+        "filename": "kvarnbo-nda-draft.pdf",
+        "owner": ("agreement", "Confidentiality agreement – Kvarnbo Genomik liquid-biopsy project"),
+        "is_public": False,
+        "lines": ["Confidentiality agreement, draft 2 with comments (demo document)."],
+    },
+]
+
+
+def simple_pdf(lines):
+    """A one-page PDF showing `lines` in Helvetica (ASCII only), with a correct xref table."""
+    text = " ".join(
+        f"({line.encode('ascii', 'replace').decode().replace('(', '[').replace(')', ']')}) Tj T*"
+        for line in lines
+    )
+    stream = f"BT /F1 12 Tf 16 TL 56 780 Td {text} ET".encode()
+    objects = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] "
+        b"/Resources << /Font << /F1 4 0 R >> >> /Contents 5 0 R >>",
+        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
+        b"<< /Length %d >>\nstream\n" % len(stream) + stream + b"\nendstream",
+    ]
+    out = bytearray(b"%PDF-1.4\n")
+    offsets = []
+    for number, body in enumerate(objects, start=1):
+        offsets.append(len(out))
+        out += b"%d 0 obj\n" % number + body + b"\nendobj\n"
+    xref = len(out)
+    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
+    out += b"".join(b"%010d 00000 n \n" % offset for offset in offsets)
+    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (
+        len(objects) + 1,
+        xref,
+    )
+    return bytes(out)
+
+
 TASKS = [
     {
         "title": "Send the notes from the dialogue meeting to Lif",
@@ -944,6 +1013,7 @@ class _Loader:
         self.enquiries = self._enquiries()
         self.activities = self._activities()
         self._tasks()
+        self._documents()
         db.session.flush()
         return self.created
 
@@ -1216,6 +1286,27 @@ class _Loader:
                 activity.staff.extend(self.users[email] for email in spec["staff"])
             activities[spec["title"]] = activity
         return activities
+
+    def _documents(self):
+        owners = {"agreement": self.agreements, "activity": self.activities}
+        for spec in DOCUMENTS:
+            if db.session.scalar(sa.select(Document.id).where(Document.title == spec["title"])):
+                continue
+            kind, title = spec["owner"]
+            upload = FileStorage(
+                stream=io.BytesIO(simple_pdf(spec["lines"])),
+                filename=spec["filename"],
+                content_type="application/pdf",
+            )
+            store_document(
+                upload,
+                title=spec["title"],
+                description=spec.get("description"),
+                is_public=spec["is_public"],
+                owner=owners[kind][title],
+                actor=self.admin,
+            )
+            self.created += 1
 
     def _tasks(self):
         subjects = {

@@ -64,10 +64,12 @@ def _schema(database_url):
 
 
 @pytest.fixture
-def app(request, _schema):
+def app(request, _schema, tmp_path):
     """A fresh app per test. `@pytest.mark.config(KEY=value)` overrides settings for one test."""
     marker = request.node.get_closest_marker("config")
-    overrides = marker.kwargs if marker else {}
+    # Uploaded files (demo documents too) go to the test's own folder, never instance/.
+    overrides = {"UPLOAD_FOLDER": str(tmp_path / "uploads")}
+    overrides.update(marker.kwargs if marker else {})
     app = build_app(_schema, **overrides)
     with app.app_context():
         yield app

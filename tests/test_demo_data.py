@@ -143,3 +143,16 @@ def test_a_demo_user_can_sign_in(client, loaded):
 
     assert response.status_code == 302
     assert name in client.get("/dashboard/").get_data(as_text=True)
+
+
+def test_the_public_page_offers_the_public_demo_documents_for_download(client, loaded):
+    page = client.get("/?lang=en").get_data(as_text=True)
+
+    assert "Strategy for collaboration with industry" in page
+    assert "Framework agreement with the industry associations" in page
+    assert "NDA draft" not in page
+    download = re.search(r'href="(/documents/\d+/download)"', page).group(1)
+    response = client.get(download)
+    assert response.status_code == 200
+    assert response.data.startswith(b"%PDF-1.4")
+    assert response.headers["Content-Disposition"].startswith("attachment")
