@@ -73,6 +73,11 @@ class Config:
 
     HSTS = False
 
+    # Rendered staff pages are kept per user until the data changes, at most this long
+    # (crm/core/page_cache.py); 0 turns the cache off.
+    PAGE_CACHE_SECONDS = int(os.environ.get("PAGE_CACHE_SECONDS", "60"))
+    PAGE_CACHE_ENTRIES = 1000
+
     # The public contact form: per-IP rate limit, and the least time a person needs to fill it
     # in (faster submissions are bots and are stored as nothing).
     CONTACT_RATE_LIMIT = "10 per hour"
@@ -81,6 +86,9 @@ class Config:
     # (doubled after each failure).
     OUTBOX_MAX_ATTEMPTS = 6
     OUTBOX_RETRY_SECONDS = 60
+    # How long a worker holds a message it is sending; if the worker dies, another one sends
+    # the message after this. Keep it well above MAIL_TIMEOUT.
+    OUTBOX_CLAIM_SECONDS = int(os.environ.get("OUTBOX_CLAIM_SECONDS", "600"))
 
 
 class DevelopmentConfig(Config):
@@ -100,6 +108,8 @@ class TestingConfig(Config):
     WTF_CSRF_ENABLED = False
     RATELIMIT_ENABLED = False
     CONTACT_MIN_FILL_SECONDS = 0
+    # Tests see every page rendered afresh; tests/test_core_page_cache.py turns it on.
+    PAGE_CACHE_SECONDS = 0
     MAIL_SUPPRESS_SEND = True
     MAIL_DEFAULT_SENDER = "crm@example.org"
 

@@ -276,9 +276,9 @@ def main():
         started = time.monotonic()
         load(args.organisations, args.contacts, args.activities, args.enquiries)
         db.session.commit()
-        if db.engine.dialect.name == "postgresql":
-            with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-                conn.execute(sa.text("ANALYZE"))
+        # Fresh planner statistics, as the daily job keeps them (crm.core.database.optimise).
+        with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            conn.execute(sa.text("ANALYZE"))
         print(
             f"Loaded {args.organisations} organisations, {args.contacts} contacts, "
             f"{args.activities} activities and {args.enquiries} enquiries "

@@ -144,8 +144,11 @@ def register_commands(app):
 
 
 def register_request_hooks(app):
+    from crm.core import page_cache
     from crm.core.security import require_login, set_security_headers
 
+    # The page cache first: it serves a page only to the login it was rendered for.
+    page_cache.register(app)
     app.before_request(require_login)
     app.after_request(set_security_headers)
     if not app.testing:

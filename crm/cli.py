@@ -77,6 +77,11 @@ def reminders():
         f"Agreement reminders: {counts['reminders']} reminders in {counts['emails']} e-mails "
         f"queued; {counts['expired']} agreements expired."
     )
+    # The daily job is also when SQLite's planner statistics are brought up to date.
+    from crm.core.database import refresh_planner_statistics
+
+    refresh_planner_statistics(db.session)
+    db.session.commit()
 
 
 @crm_cli.command("retention")

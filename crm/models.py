@@ -22,6 +22,7 @@ from crm.agreements.models import (  # noqa: F401
 )
 from crm.auth.models import Role, User, UserTopic  # noqa: F401
 from crm.core.models import AuditEntry  # noqa: F401
+from crm.core.page_cache import data_version_table  # noqa: F401
 from crm.documents.models import Document, DocumentVersion  # noqa: F401
 from crm.enquiries.models import (  # noqa: F401
     ClosedReason,

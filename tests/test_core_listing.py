@@ -1,5 +1,7 @@
 """Lists take any page number and id in the URL without failing."""
 
+import re
+
 import pytest
 
 from crm.core.records import parse_id
@@ -30,3 +32,34 @@ def test_tags_that_fold_to_the_same_word_are_one_tag(db, make_user):
     )
     db.session.commit()
     assert [tag.name for tag in organisation.tags] == ["oncology"]
+
+
+def test_deep_pages_found_by_id_first_hold_the_same_rows_in_the_same_order(
+    app, client, login, db, monkeypatch
+):
+    from crm.core import listing
+    from crm.organisations.models import Organisation, OrganisationKind
+
+    # Names that sort differently from their ids, and ties broken by id.
+    for number in range(60):
+        name = f"Org {(number * 37) % 20:02d}"
+        db.session.add(Organisation(kind=OrganisationKind.COMPANY, name=name))
+    db.session.commit()
+    expected = [
+        organisation.id
+        for organisation in sorted(
+            db.session.query(Organisation).all(), key=lambda org: (org.name, org.id)
+        )
+    ]
+    login("viewer")
+
+    def ids_on(page):
+        html = client.get(f"/organisations/?page={page}").get_data(as_text=True)
+        return [int(found) for found in re.findall(r'href="/organisations/(\d+)"', html)]
+
+    plain = [ids_on(page) for page in (1, 2, 3)]
+    monkeypatch.setattr(listing, "DEFERRED_JOIN_OFFSET", 0)
+    deferred = [ids_on(page) for page in (1, 2, 3)]
+
+    assert deferred == plain
+    assert [row_id for page in deferred for row_id in page] == expected

@@ -65,8 +65,9 @@ class User(UserMixin, TimestampMixin, db.Model):
     # The secret in the user's calendar-feed URL; renewing it makes the old URL stop working.
     calendar_token: Mapped[str | None] = mapped_column(sa.String(64), unique=True)
 
+    # Loaded when asked for, not with every signed-in request's user.
     topics: Mapped[list["UserTopic"]] = relationship(
-        back_populates="user", cascade="all, delete-orphan", lazy="selectin"
+        back_populates="user", cascade="all, delete-orphan"
     )
 
     def __repr__(self):

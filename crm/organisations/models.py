@@ -105,7 +105,18 @@ class Tag(db.Model):
 
 class Organisation(TimestampMixin, SoftDeleteMixin, db.Model):
     __tablename__ = "organisations"
-    __table_args__ = (sa.Index("ix_organisations_kind_name", "kind", "name"),)
+    __table_args__ = (
+        sa.Index("ix_organisations_kind_name", "kind", "name"),
+        # The list's default order over live records, so a page (deep ones too) is read
+        # from the index alone.
+        sa.Index(
+            "ix_organisations_live_name",
+            "name",
+            "id",
+            sqlite_where=sa.text("deleted_at IS NULL"),
+            postgresql_where=sa.text("deleted_at IS NULL"),
+        ),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     kind: Mapped[OrganisationKind] = mapped_column(enum_column(OrganisationKind))
@@ -207,7 +218,17 @@ class Membership(TimestampMixin, db.Model):
 
 class Contact(TimestampMixin, SoftDeleteMixin, db.Model):
     __tablename__ = "contacts"
-    __table_args__ = (sa.Index("ix_contacts_name", "last_name", "first_name"),)
+    __table_args__ = (
+        sa.Index("ix_contacts_name", "last_name", "first_name"),
+        sa.Index(
+            "ix_contacts_live_name",
+            "last_name",
+            "first_name",
+            "id",
+            sqlite_where=sa.text("deleted_at IS NULL"),
+            postgresql_where=sa.text("deleted_at IS NULL"),
+        ),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     first_name: Mapped[str] = mapped_column(sa.String(100), default="")
