@@ -83,14 +83,25 @@ def load(organisations, contacts, activities, enquiries):
     user_ids = db.session.scalars(sa.select(User.id).where(User.active)).all()
     if not user_ids:
         raise SystemExit("No users: run `flask --app wsgi crm demo-data` first.")
-    kinds = list(OrganisationKind)
+    # Mostly companies; regions, universities and the like now and then; associations are
+    # few in real life (a country has dozens, not thousands).
+    other_kinds = [
+        kind
+        for kind in OrganisationKind
+        if kind not in (OrganisationKind.COMPANY, OrganisationKind.INDUSTRY_ASSOCIATION)
+    ]
     sectors = list(Sector)
 
     first_org = _next_id(Organisation)
     org_rows, sector_rows = [], []
     for offset in range(organisations):
         org_id = first_org + offset
-        kind = OrganisationKind.COMPANY if offset % 10 else rng.choice(kinds)
+        if offset % 5000 == 0:
+            kind = OrganisationKind.INDUSTRY_ASSOCIATION
+        elif offset % 10 == 0:
+            kind = rng.choice(other_kinds)
+        else:
+            kind = OrganisationKind.COMPANY
         name = f"{rng.choice(PREFIXES)} {rng.choice(STEMS)} {org_id} AB"
         number = _org_number(org_id)
         city = rng.choice(CITIES)

@@ -142,7 +142,16 @@ def test_enquiry_keeps_the_version_shown_when_it_was_sent(login, client, db, mak
     assert "Privacy notice version 1" in detail
 
 
-def test_enquiry_before_any_version_stores_none(client, db, make_user):
+def test_enquiry_before_any_version_keeps_the_built_in_text_as_version_1(client, db, make_user):
     make_user(Role.COORDINATOR)
+    shown = client.get("/privacy?lang=en").get_data(as_text=True)
     enquiry = send_enquiry(client, "early@example.org")
-    assert enquiry.privacy_notice_id is None
+
+    notice = enquiry.privacy_notice
+    assert notice is not None and notice.version == 1
+    # The stored text is the built-in notice the sender could read, in both languages.
+    assert "Integritetsskyddsmyndigheten" in notice.body_en
+    assert "Integritetsskyddsmyndigheten" in notice.body_sv
+    assert "Your rights" in notice.body_en and "Your rights" in shown
+    # A second enquiry points at the same version.
+    assert send_enquiry(client, "later@example.org").privacy_notice_id == notice.id

@@ -126,11 +126,10 @@ def submit_enquiry(data, *, language, ip=None):
 
 
 def _current_privacy_notice_id():
-    """The privacy notice version the form links to now (None while the built-in one shows)."""
-    from crm.privacy.services import current_notice
+    """The privacy notice version the form links to now."""
+    from crm.privacy.services import notice_for_new_enquiry
 
-    notice = current_notice()
-    return notice.id if notice is not None else None
+    return notice_for_new_enquiry().id
 
 
 def _free_reference(received_at, enquiry_id):

@@ -15,6 +15,7 @@ from datetime import date, datetime, time
 from decimal import Decimal
 
 import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
 
 from crm.core import audit
 from crm.core.models import AuditEntry
@@ -23,6 +24,7 @@ from crm.enquiries.models import Enquiry, EnquiryComment
 from crm.extensions import db
 from crm.mail.models import OutboxMessage, OutboxStatus
 from crm.organisations.models import Contact
+from crm.privacy.default_notice import default_notice_text
 from crm.settings import services as settings
 from crm.settings.models import PrivacyLogEntry, PrivacyNotice
 
@@ -46,6 +48,29 @@ def current_notice():
     return db.session.scalars(
         sa.select(PrivacyNotice).order_by(PrivacyNotice.version.desc()).limit(1)
     ).first()
+
+
+def notice_for_new_enquiry():
+    """The version an enquiry sent now was shown, kept as version 1 if it is the built-in text.
+
+    So every enquiry points at a stored text, even one sent before an admin wrote a notice.
+    """
+    notice = current_notice()
+    if notice is not None:
+        return notice
+    months = retention_months()
+    try:
+        with db.session.begin_nested():
+            notice = PrivacyNotice(
+                version=1,
+                body_sv=default_notice_text("sv", retention_months=months),
+                body_en=default_notice_text("en", retention_months=months),
+            )
+            db.session.add(notice)
+    except IntegrityError:
+        # Another first enquiry stored version 1 at the same moment.
+        notice = current_notice()
+    return notice
 
 
 def notice_versions():

@@ -18,7 +18,7 @@ from flask import (
     session,
     url_for,
 )
-from flask_babel import force_locale, get_locale
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -32,6 +32,7 @@ from crm.enquiries.models import Enquiry
 from crm.extensions import db
 from crm.organisations.models import Contact
 from crm.privacy import bp, services
+from crm.privacy.default_notice import default_notice, default_notice_text
 from crm.privacy.forms import (
     ClearForm,
     EraseForm,
@@ -150,78 +151,15 @@ def edit_notice():
         if current is not None:
             form.body_sv.data, form.body_en.data = current.body_sv, current.body_en
         else:
-            form.body_sv.data = _default_notice_text("sv")
-            form.body_en.data = _default_notice_text("en")
+            months = services.retention_months()
+            form.body_sv.data = default_notice_text("sv", retention_months=months)
+            form.body_en.data = default_notice_text("en", retention_months=months)
     return render_template(
         "privacy/edit_notice.html",
         form=form,
         current=current,
         versions=services.notice_versions(),
     )
-
-
-def _default_notice_text(language):
-    """The built-in notice as plain text, a starting point for the first version."""
-    context = _notice_context(None)
-    with force_locale(language):
-        paragraphs = default_notice(context["controller"], context["retention_months"])
-    return "\n\n".join(f"{heading}\n{text}" for heading, text in paragraphs)
-
-
-def default_notice(controller, retention_months):
-    """The built-in notice: [(heading, paragraph)], in the current language."""
-    return [
-        (
-            _("Who is responsible"),
-            _(
-                "%(controller)s is the data controller for the personal data in this system. "
-                "Contact us through the contact form or the address on our website if you have "
-                "questions about how we process your personal data.",
-                controller=controller,
-            ),
-        ),
-        (
-            _("What we process and why"),
-            _(
-                "We process the names, contact details, titles and organisations of people we "
-                "collaborate with or who contact us, and what they write to us, in order to "
-                "answer enquiries, plan and follow up collaboration, and keep agreements."
-            ),
-        ),
-        (
-            _("Legal basis"),
-            _(
-                "We process the data to perform a task in the public interest and on the basis "
-                "of our legitimate interest in collaborating with industry. When you send an "
-                "enquiry, we process your data to answer it."
-            ),
-        ),
-        (
-            _("How long we keep it"),
-            _(
-                "Enquiries are anonymised %(months)s months after they are closed, unless rules "
-                "on public records require us to keep them. Contact details are kept while the "
-                "collaboration lasts.",
-                months=retention_months,
-            ),
-        ),
-        (
-            _("Your rights"),
-            _(
-                "You have the right to know what data we hold about you and to get a copy of it, "
-                "to have wrong data corrected, to have data erased or its processing restricted, "
-                "and to object to the processing."
-            ),
-        ),
-        (
-            _("Complaints"),
-            _(
-                "If you think we process your personal data wrongly, you can complain to the "
-                "Swedish Authority for Privacy Protection (Integritetsskyddsmyndigheten, IMY), "
-                "www.imy.se."
-            ),
-        ),
-    ]
 
 
 # ---------------------------------------------------------------- privacy requests
