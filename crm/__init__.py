@@ -145,8 +145,9 @@ def register_commands(app):
 
 def register_request_hooks(app):
     from crm.core import page_cache
-    from crm.core.security import require_login, set_security_headers
+    from crm.core.security import limit_form_size, require_login, set_security_headers
 
+    app.before_request(limit_form_size)
     # The page cache first: it serves a page only to the login it was rendered for.
     page_cache.register(app)
     app.before_request(require_login)

@@ -7,6 +7,7 @@ from crm.auth.models import Role
 from crm.core import page_cache
 from crm.extensions import db as _db
 from crm.organisations.models import Organisation, OrganisationKind
+from tests.conftest import TEST_PASSWORD
 
 pytestmark = pytest.mark.config(PAGE_CACHE_SECONDS=60)
 
@@ -108,7 +109,7 @@ def test_another_user_never_gets_someone_elses_page(app, make_user, organisation
     first, second = make_user(Role.MEMBER), make_user(Role.MEMBER)
     one, two = app.test_client(), app.test_client()
     for client, user in ((one, first), (two, second)):
-        client.post("/login", data={"email": user.email, "password": "correct horse battery staple"})
+        client.post("/login", data={"email": user.email, "password": TEST_PASSWORD})
         client.get("/tasks/")
     one.get("/organisations/")
     assert one.get("/organisations/").headers.get("X-Page-Cache") == "hit"

@@ -1,4 +1,4 @@
-"""Connection settings that SQLite needs on every connection."""
+"""Connection settings that SQLite needs on every connection; no NUL characters in text."""
 
 import sqlite3
 
@@ -14,6 +14,7 @@ def configure_engine_events():
     if _configured:
         return
     event.listen(Engine, "connect", _set_sqlite_pragmas)
+    event.listen(Engine, "before_cursor_execute", _drop_nul_characters, retval=True)
     _configured = True
 
 
@@ -28,6 +29,35 @@ def _set_sqlite_pragmas(dbapi_connection, connection_record):
     cursor.execute("PRAGMA busy_timeout=5000")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.close()
+
+
+def _drop_nul_characters(conn, cursor, statement, parameters, context, executemany):
+    """PostgreSQL refuses NUL in text (a form or a search with %00 would end in a 500), and no
+    text needs it: drop it from every parameter, on every database alike."""
+    if _has_nul(parameters):
+        parameters = _without_nul(parameters)
+    return statement, parameters
+
+
+def _has_nul(value):
+    """Parameters come as a dict, a sequence, or a sequence of those (executemany)."""
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_has_nul(item) for item in value.values())
+    if isinstance(value, list | tuple):
+        return any(_has_nul(item) for item in value)
+    return False
+
+
+def _without_nul(value):
+    if isinstance(value, str):
+        return value.replace("\x00", "")
+    if isinstance(value, dict):
+        return {key: _without_nul(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return type(value)(_without_nul(item) for item in value)
+    return value
 
 
 def refresh_planner_statistics(session):

@@ -1,11 +1,13 @@
 """Error pages that tell the visitor what happened and leak nothing about why."""
 
-from flask import jsonify, render_template, request
+from flask import current_app, g, jsonify, render_template, request
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
+from markupsafe import escape
+from sqlalchemy.exc import DBAPIError, OperationalError, SQLAlchemyError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
-from crm.extensions import db
+from crm.extensions import db, login_manager
 
 MESSAGES = {
     400: (
@@ -23,6 +25,10 @@ MESSAGES = {
         _l("Too many requests"),
         _l("You have made too many requests in a short time. Please wait a while and try again."),
     ),
+    503: (
+        _l("Temporarily unavailable"),
+        _l("The service is briefly unavailable. Please try again in a few minutes."),
+    ),
     500: (
         _l("Something went wrong"),
         _l("An unexpected error occurred. It has been logged. Please try again later."),
@@ -35,6 +41,10 @@ def register(app):
     app.register_error_handler(HTTPException, _http_error)
     # Flask logs an unhandled exception and then calls the 500 handler with it.
     app.register_error_handler(InternalServerError, _server_error)
+    # The database went away (restart, failover, network): a short outage, not a bug.
+    app.register_error_handler(OperationalError, _database_unavailable)
+    app.register_error_handler(DBAPIError, _database_unavailable)
+    app.teardown_appcontext(_close_session_quietly)
 
 
 def render_error(code, message=None):
@@ -76,6 +86,54 @@ def _http_error(error):
         body, code = response
         return body, code, {"Allow": ", ".join(error.valid_methods)}
     return response
+
+
+def _database_unavailable(error):
+    """503 while the database cannot be reached; other database errors stay 500s.
+
+    The engine pings pooled connections before use and drops broken ones, so the next
+    request after the database is back gets a fresh connection without a restart.
+    """
+    if not (isinstance(error, OperationalError) or error.connection_invalidated):
+        raise error  # a bug, not an outage: the usual 500, with the traceback in the log
+    _discard_transaction()
+    current_app.logger.error("Database unavailable: %s", type(error.orig).__name__)
+    body, code = _render_without_database(503)
+    return body, code, {"Retry-After": "30"}
+
+
+def _render_without_database(code):
+    """The error page, drawn for a visitor nobody can look up: the database is not there."""
+    # Flask-Login keeps the user in g; loading (or refreshing) them would query again.
+    g._login_user = login_manager.anonymous_user()
+    try:
+        return render_error(code)
+    except SQLAlchemyError:
+        title, message = MESSAGES[code]
+        page = f"<!doctype html><title>{escape(title)}</title><h1>{escape(title)}</h1>"
+        return f"{page}<p>{escape(message)}</p>", code
+
+
+def _discard_transaction():
+    try:
+        db.session.rollback()
+    except SQLAlchemyError:
+        # The connection died with the database: it is invalidated, and the next request
+        # takes a new one from the pool.
+        pass
+
+
+def _close_session_quietly(exception):
+    """End the request's session; a connection lost meanwhile is dropped, not a 500.
+
+    Runs before Flask-SQLAlchemy's own teardown (teardowns run in reverse order), which then
+    has nothing left to close.
+    """
+    try:
+        db.session.remove()
+    except SQLAlchemyError:
+        current_app.logger.warning("Database connection lost while ending a request")
+        db.session.registry.clear()
 
 
 def _server_error(error):

@@ -10,11 +10,14 @@ the URL. A cached page is served only while
 - it is younger than PAGE_CACHE_SECONDS, for what changes with the clock alone ("3 days
   ago", what is due today).
 
-Signing in, the role checks and object-level checks are not bypassed: the login check runs
-before the cache is consulted, a page is only ever served back to the user (and session) it
-was rendered for, and a change to a user (a new role, a deactivation) is a change to the
-data. Pages that show a flashed message, and anything but a 200 HTML answer to a GET, are
-never cached. PAGE_CACHE_SECONDS = 0 turns the cache off.
+Signing in, the role checks and object-level checks are not bypassed, although the cache is
+consulted before the login check (so a hit costs one query): a page is only ever served back
+to the login it was rendered for (the session's user id carries the user's session version),
+and every change to a user (signing out, a new password, a new role, deactivation) is a
+change to the data, which retires every page kept. Writes must therefore go through a
+SQLAlchemy session (as every write in this app does), whose commit raises the version.
+Pages that show a flashed message, and anything but a 200 HTML answer to a GET, are never
+cached. PAGE_CACHE_SECONDS = 0 turns the cache off.
 """
 
 import hashlib

@@ -2,7 +2,7 @@
 
 from urllib.parse import urlsplit
 
-from flask import current_app, request
+from flask import abort, current_app, request
 from flask_login import current_user
 
 from crm.extensions import login_manager
@@ -39,6 +39,21 @@ def require_login():
     if not current_user.is_authenticated:
         return login_manager.unauthorized()
     return None
+
+
+def limit_form_size():
+    """Refuse (413) a URL-encoded form larger than MAX_FORM_MEMORY_SIZE.
+
+    Werkzeug reads such a body into memory whole and applies the limit only to multipart
+    fields, so without this any form would take up to MAX_CONTENT_LENGTH (meant for uploads).
+    """
+    limit = current_app.config.get("MAX_FORM_MEMORY_SIZE")
+    if (
+        limit
+        and request.mimetype == "application/x-www-form-urlencoded"
+        and (request.content_length or 0) > limit
+    ):
+        abort(413)
 
 
 def is_safe_next(target):

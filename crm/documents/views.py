@@ -136,6 +136,9 @@ def _send_stored_file(path, *, content_type, filename):
     # Even if a browser rendered the file, it would run in an origin-less sandbox.
     response.headers["Content-Security-Policy"] = "sandbox"
     response.headers["X-Content-Type-Options"] = "nosniff"
+    if current_user.is_authenticated:
+        # What staff download may be private: never kept by a shared cache or on the disk.
+        response.headers["Cache-Control"] = "private, no-store"
     return response
 
 

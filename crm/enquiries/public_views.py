@@ -1,9 +1,11 @@
 """The public contact form: an enquiry in Swedish or English, guarded against bots."""
 
+from types import SimpleNamespace
+
 from flask import abort, current_app, make_response, render_template, request, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from werkzeug.routing import BuildError
 
 from crm.core.security import public_route
@@ -78,6 +80,9 @@ def _receive(form, language):
     data = form.data_for_service(
         consent_text_id=consent.id, submission_token=token.submission_token
     )
+    # The consent text as shown, apart from the session: if the database goes away while the
+    # enquiry is stored, the form still comes back with what was typed.
+    consent = SimpleNamespace(id=consent.id, body=consent.body)
     try:
         enquiry = intake.submit_enquiry(data, language=language, ip=request.remote_addr)
         db.session.commit()
@@ -90,7 +95,7 @@ def _receive(form, language):
             return _not_received(form, consent)
     except Exception:
         # Never a thank-you for an enquiry that was not kept (database down, outbox refused).
-        db.session.rollback()
+        _rollback_quietly()
         current_app.logger.exception("Contact form: the enquiry could not be stored")
         return _not_received(form, consent)
     return _no_store(render_template("contact/thanks.html", enquiry=enquiry))
@@ -132,7 +137,7 @@ def _render_form(form, consent, *, problem=None, status=200):
     other_language = next(
         (code for code in current_app.config["LANGUAGES"] if code != language), None
     )
-    values = settings.get_many(["office_name", "data_controller"])
+    values = _office_settings(["office_name", "data_controller"])
     html = render_template(
         "contact/form.html",
         form=form,
@@ -145,6 +150,23 @@ def _render_form(form, consent, *, problem=None, status=200):
         problem=problem,
     )
     return _no_store(html, status)
+
+
+def _office_settings(keys):
+    try:
+        return settings.get_many(keys)
+    except SQLAlchemyError:
+        # The database has gone away (so the enquiry was not stored): the built-in values,
+        # so that the visitor still gets the form back with what they typed.
+        _rollback_quietly()
+        return {key: settings.DEFAULTS.get(key) for key in keys}
+
+
+def _rollback_quietly():
+    try:
+        db.session.rollback()
+    except SQLAlchemyError:
+        pass  # the connection is gone and has been dropped from the pool
 
 
 def _privacy_url(language):

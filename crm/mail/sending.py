@@ -20,8 +20,9 @@ from crm.extensions import db
 from crm.mail.models import OutboxMessage, OutboxStatus
 from crm.mail.services import single_line, valid_address
 
-# A claimed message is not due again for this long, so another worker leaves it alone
-# while it is being sent; if this worker dies mid-send, it is retried after the lease.
+# A claimed message is not due again for this long (OUTBOX_CLAIM_SECONDS, default ten
+# minutes), so another worker leaves it alone while it is being sent; if this worker dies
+# mid-send, it is retried after the lease.
 CLAIM_LEASE = timedelta(minutes=10)
 # Seconds to wait for the mail server before counting an attempt as failed.
 DEFAULT_SMTP_TIMEOUT = 30
@@ -56,10 +57,13 @@ def send_due_messages(*, now=None, limit=100):
     if not due:
         return counts
 
+    lease = timedelta(
+        seconds=current_app.config.get("OUTBOX_CLAIM_SECONDS", CLAIM_LEASE.total_seconds())
+    )
     postman = _Postman()
     try:
         for message_id in due:
-            if not _claim(message_id, due_by=started, lease_until=clock() + CLAIM_LEASE):
+            if not _claim(message_id, due_by=started, lease_until=clock() + lease):
                 continue  # another worker has it, or sent it already
             message = db.session.get(OutboxMessage, message_id)
             if message is None:

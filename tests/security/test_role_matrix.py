@@ -1,0 +1,288 @@
+"""Who may do what (SPEC §4), for every route of the URL map and every role, on the demo data.
+
+The table below classifies every endpoint. A new route fails
+`test_every_endpoint_is_classified` until someone decides who may use it.
+"""
+
+from urllib.parse import urlsplit
+
+import pytest
+
+from tests.security.conftest import CSRF_ON, csrf_token, sign_in, staff_rules
+
+pytestmark = pytest.mark.config(**CSRF_ON)
+
+# Who may use an endpoint: the least role, by rank. PUBLIC means anonymous visitors too.
+PUBLIC, READ, MEMBER, COORDINATOR, ADMIN = 0, 1, 2, 3, 4
+RANK = {"anonymous": 0, "viewer": 1, "member": 2, "coordinator": 3, "admin": 4}
+# Enquiries: never viewers; members only those assigned to them (the demo one is theirs).
+ENQUIRY = MEMBER
+# Documents: members delete or replace only what they uploaded; the demo's are the admin's.
+OTHERS_DOCUMENT = COORDINATOR
+
+# endpoint: (least role for GET, least role for POST); None where the method does not exist.
+ACCESS = {
+    # public pages and sign-in
+    "public.index": (PUBLIC, None),
+    "contact.form": (PUBLIC, PUBLIC),
+    "auth.login": (PUBLIC, PUBLIC),
+    "core.healthz": (PUBLIC, None),
+    "core.set_language": (PUBLIC, None),
+    "privacy.notice": (PUBLIC, None),
+    "privacy.versions": (PUBLIC, None),
+    "privacy.version": (PUBLIC, None),
+    # the feed's secret token is the credential; a public document downloads signed out
+    "calendar.feed": (PUBLIC, None),
+    "documents.download": (PUBLIC, None),
+    # every signed-in person
+    "auth.logout": (None, READ),
+    "auth.change_password": (READ, READ),
+    "dashboard.index": (READ, None),
+    "search.index": (READ, None),
+    "calendar.settings": (READ, None),
+    "calendar.renew": (None, READ),
+    "calendar.activity_ics": (READ, None),
+    # organisations and memberships
+    "organisations.index": (READ, None),
+    "organisations.detail": (READ, None),
+    "organisations.export": (READ, None),
+    "organisations.typeahead": (READ, None),
+    "organisations.create": (MEMBER, MEMBER),
+    "organisations.edit": (MEMBER, MEMBER),
+    "organisations.import_csv": (MEMBER, MEMBER),
+    "organisations.import_template": (MEMBER, None),
+    "organisations.add_membership": (None, MEMBER),
+    "organisations.end_membership": (MEMBER, MEMBER),
+    "organisations.delete": (COORDINATOR, COORDINATOR),
+    "organisations.restore": (None, COORDINATOR),
+    "organisations.merge": (COORDINATOR, COORDINATOR),
+    # contacts
+    "contacts.index": (READ, None),
+    "contacts.detail": (READ, None),
+    "contacts.export": (READ, None),
+    "contacts.typeahead": (READ, None),
+    "contacts.create": (MEMBER, MEMBER),
+    "contacts.edit": (MEMBER, MEMBER),
+    "contacts.import_csv": (MEMBER, MEMBER),
+    "contacts.import_template": (MEMBER, None),
+    "contacts.delete": (COORDINATOR, COORDINATOR),
+    "contacts.restore": (None, COORDINATOR),
+    "contacts.merge": (COORDINATOR, COORDINATOR),
+    # activities and tasks
+    "activities.index": (READ, None),
+    "activities.detail": (READ, None),
+    "activities.export": (READ, None),
+    "activities.create": (MEMBER, MEMBER),
+    "activities.quick": (MEMBER, MEMBER),
+    "activities.edit": (MEMBER, MEMBER),
+    "activities.delete": (COORDINATOR, COORDINATOR),
+    "activities.restore": (None, COORDINATOR),
+    "tasks.index": (READ, None),
+    "tasks.create": (MEMBER, MEMBER),
+    "tasks.edit": (MEMBER, MEMBER),
+    "tasks.complete": (None, MEMBER),
+    "tasks.reopen": (None, MEMBER),
+    # agreements
+    "agreements.index": (READ, None),
+    "agreements.detail": (READ, None),
+    "agreements.export": (READ, None),
+    "agreements.create": (MEMBER, MEMBER),
+    "agreements.edit": (MEMBER, MEMBER),
+    "agreements.status": (None, MEMBER),
+    "agreements.delete": (COORDINATOR, COORDINATOR),
+    "agreements.restore": (None, COORDINATOR),
+    # documents
+    "documents.detail": (READ, None),
+    "documents.download_version": (READ, None),
+    "documents.upload": (MEMBER, MEMBER),
+    "documents.replace": (OTHERS_DOCUMENT, OTHERS_DOCUMENT),
+    "documents.delete": (OTHERS_DOCUMENT, OTHERS_DOCUMENT),
+    # enquiries
+    "enquiries.index": (ENQUIRY, None),
+    "enquiries.detail": (ENQUIRY, None),
+    "enquiries.export": (ENQUIRY, None),
+    "enquiries.comment": (None, ENQUIRY),
+    "enquiries.status": (None, ENQUIRY),
+    "enquiries.task": (None, ENQUIRY),
+    "enquiries.convert": (None, ENQUIRY),
+    "enquiries.assign": (None, COORDINATOR),
+    # reports
+    "reports.index": (READ, None),
+    "reports.organisations": (READ, None),
+    "reports.organisation": (READ, None),
+    "reports.organisation_csv": (READ, None),
+    "reports.quarters_csv": (READ, None),
+    # administration
+    "admin.users": (ADMIN, None),
+    "admin.create_user": (ADMIN, ADMIN),
+    "admin.edit_user": (ADMIN, ADMIN),
+    "admin.settings": (ADMIN, ADMIN),
+    "mail.outbox": (ADMIN, None),
+    "mail.detail": (ADMIN, None),
+    "mail.retry": (None, ADMIN),
+    "privacy.requests": (ADMIN, ADMIN),
+    "privacy.export": (None, ADMIN),
+    "privacy.erase": (ADMIN, ADMIN),
+    "privacy.clear": (None, ADMIN),
+    "privacy.legal_hold": (ADMIN, ADMIN),
+    "privacy.log": (ADMIN, None),
+    "privacy.edit_notice": (ADMIN, ADMIN),
+}
+# POSTs that take a record away run after the others, restores after them, sign-out last.
+LATER = {"delete": 1, "erase": 1, "clear": 1, "restore": 2, "logout": 3}
+
+
+def _phase(rule):
+    action = rule.endpoint.split(".")[1]
+    return LATER.get(action, 0)
+
+
+def _level(rule, method):
+    levels = ACCESS[rule.endpoint]
+    return levels[0] if method == "GET" else levels[1]
+
+
+def _outcome(response):
+    location = urlsplit(response.headers.get("Location", "")).path
+    if response.status_code == 302 and location == "/login":
+        return "sign in"
+    if response.status_code in (403, 404):
+        return "refused"
+    return "allowed"
+
+
+def test_every_endpoint_is_classified(app):
+    endpoints = {rule.endpoint for rule in app.url_map.iter_rules()} - {"static"}
+
+    assert sorted(endpoints - set(ACCESS)) == [], "classify the new endpoints in ACCESS"
+    assert sorted(set(ACCESS) - endpoints) == [], "remove endpoints that no longer exist"
+
+
+def test_the_table_agrees_with_the_methods_and_the_public_marks(app):
+    for rule in staff_rules(app, methods=("GET", "POST")):
+        get_level, post_level = ACCESS[rule.endpoint]
+        assert ("GET" in rule.methods) == (get_level is not None), rule.endpoint
+        assert ("POST" in rule.methods) == (post_level is not None), rule.endpoint
+        public = getattr(app.view_functions[rule.endpoint], "is_public", False)
+        assert public == (PUBLIC in (get_level, post_level)), rule.endpoint
+        if rule.rule.startswith("/admin"):
+            assert {get_level, post_level} <= {ADMIN, None}, rule.endpoint
+
+
+@pytest.mark.parametrize("role", ["admin", "coordinator", "member", "viewer", "anonymous"])
+def test_every_route_answers_each_role_as_the_spec_says(app, client, demo, role):
+    check_every_route(app, client, demo, role)
+
+
+@pytest.mark.config(**CSRF_ON, PAGE_CACHE_SECONDS=60)
+@pytest.mark.parametrize("role", ["member", "anonymous"])
+def test_the_page_cache_changes_no_answer(app, client, demo, role):
+    """As in production, with the page cache on: each role's pages are first rendered for an
+    admin in another browser, and still every answer is as the table says."""
+    admin = app.test_client()
+    sign_in(admin, demo.users["admin"].email)
+    for rule in staff_rules(app):
+        admin.get(demo.url_for_endpoint(rule))
+    check_every_route(app, client, demo, role, twice=True)
+
+
+def check_every_route(app, client, demo, role, *, twice=False):
+    if role == "anonymous":
+        token = csrf_token(client, "/login")
+    else:
+        token = sign_in(client, demo.users[role].email)
+    rank = RANK[role]
+    calls = [("GET", rule) for rule in staff_rules(app, methods=("GET",))]
+    posts = sorted(staff_rules(app, methods=("POST",)), key=_phase)
+    calls += [("POST", rule) for rule in posts]
+    wrong = []
+
+    for method, rule in calls:
+        if rule.endpoint == "auth.login" and role != "anonymous":
+            continue  # a signed-in person is sent on; covered by the redirect tests
+        url = demo.url_for_endpoint(rule)
+        data = {"csrf_token": token} if method == "POST" else None
+        if twice and method == "GET":
+            client.get(url)  # the second answer may come from the cache
+        response = client.open(url, method=method, data=data)
+        assert response.status_code < 500, f"{method} {url}: {response.status_code}"
+        level = _level(rule, method)
+        if rank >= level:
+            expected = "allowed"
+        elif role == "anonymous":
+            expected = "sign in"
+        else:
+            expected = "refused"
+        actual = _outcome(response)
+        if rule.endpoint == "auth.logout" and actual == "sign in" and expected == "allowed":
+            actual = "allowed" if client.get("/dashboard/").status_code == 302 else "kept"
+        if actual != expected:
+            wrong.append(f"{method} {url} ({rule.endpoint}): {actual}, expected {expected}")
+
+    assert wrong == []
+
+
+@pytest.mark.parametrize("role", ["member", "viewer"])
+def test_an_enquiry_not_assigned_to_a_member_is_not_found(app, client, demo, role):
+    token = sign_in(client, demo.users[role].email)
+    other = demo.other_enquiry_id
+    assert other is not None and other != demo.values["enquiry_id"]
+    wrong = []
+
+    for rule in staff_rules(app, methods=("GET", "POST")):
+        if "enquiry_id" not in rule.arguments:
+            continue
+        for method in sorted({"GET", "POST"} & rule.methods):
+            url = demo.url(rule, enquiry_id=other)
+            data = (
+                {"csrf_token": token, "body": "x", "status": "closed"} if method == "POST" else None
+            )
+            response = client.open(url, method=method, data=data)
+            allowed_codes = (404,) if role == "member" else (403, 404)
+            if response.status_code not in allowed_codes:
+                wrong.append(f"{method} {url}: {response.status_code}")
+
+    assert wrong == []
+    # Nor does the list or the export show it.
+    if role == "member":
+        listing = client.get("/enquiries/").get_data(as_text=True)
+        assert f'href="/enquiries/{other}"' not in listing
+
+
+def test_a_coordinator_reads_any_enquiry(client, demo):
+    sign_in(client, demo.users["coordinator"].email)
+
+    assert client.get(f"/enquiries/{demo.other_enquiry_id}").status_code == 200
+    assert client.get(f"/enquiries/{demo.values['enquiry_id']}").status_code == 200
+
+
+@pytest.mark.parametrize("role", ["viewer", "member"])
+def test_no_page_shows_an_enquiry_the_user_may_not_read(app, client, demo, db, role):
+    """Dashboards, task lists, search and exports: no link to, or text from, such an enquiry."""
+    import re
+
+    import sqlalchemy as sa
+
+    from crm.enquiries.models import Enquiry
+
+    sign_in(client, demo.users[role].email)
+    member_id = demo.users["member"].id
+    hidden = [
+        enquiry
+        for enquiry in db.session.scalars(sa.select(Enquiry))
+        if role == "viewer" or enquiry.assignee_id != member_id
+    ]
+    urls = [demo.url_for_endpoint(rule) for rule in staff_rules(app)]
+    urls = [url for url in urls if not url.startswith(("/enquiries", "/login", "/language"))]
+    urls += [f"/search/?q={enquiry.message[:30]}" for enquiry in hidden]
+    hidden_ids = {str(enquiry.id) for enquiry in hidden}
+    wrong = []
+
+    for url in urls:
+        text = client.get(url).get_data(as_text=True)
+        linked = set(re.findall(r"/enquiries/(\d+)", text)) & hidden_ids
+        quoted = [enquiry.id for enquiry in hidden if enquiry.message[:40] in text]
+        if linked or quoted:
+            wrong.append(f"{url}: links {sorted(linked)}, text of {quoted}")
+
+    assert wrong == []
