@@ -99,12 +99,11 @@ def clear():
 
 
 def current_data_version():
-    return (
-        db.session.execute(
-            sa.select(data_version_table.c.version).where(data_version_table.c.id == 1)
-        ).scalar()
-        or 0
-    )
+    # Plain SQL on the session's connection: this runs for every cached page, and the ORM's
+    # statement handling would cost more than the query itself.
+    connection = db.session.connection()
+    version = connection.exec_driver_sql("SELECT version FROM data_version WHERE id = 1")
+    return version.scalar() or 0
 
 
 def bump_data_version(session):
