@@ -40,11 +40,12 @@ def count_statements(client, path):
     def count(*_args):
         statements.append(1)
 
-    sa.event.listen(_db.engine, "before_cursor_execute", count)
+    # Every engine: on PostgreSQL the version is read through an engine of its own.
+    sa.event.listen(sa.engine.Engine, "before_cursor_execute", count)
     try:
         response = client.get(path)
     finally:
-        sa.event.remove(_db.engine, "before_cursor_execute", count)
+        sa.event.remove(sa.engine.Engine, "before_cursor_execute", count)
     return response, len(statements)
 
 
@@ -179,3 +180,14 @@ def test_the_public_page_is_cached_for_anonymous_visitors_too(client, db):
     assert response.status_code == 200
     assert response.headers.get("X-Page-Cache") == "hit"
     assert "/contact" in response.get_data(as_text=True)
+
+
+def test_a_version_that_cannot_be_read_means_a_fresh_page(login, client, organisation, monkeypatch):
+    sign_in(login, client, Role.MEMBER)
+    client.get("/organisations/")
+    assert client.get("/organisations/").headers.get("X-Page-Cache") == "hit"
+
+    monkeypatch.setattr(page_cache, "current_data_version", lambda: None)
+    page = client.get("/organisations/")
+    assert page.status_code == 200
+    assert "X-Page-Cache" not in page.headers

@@ -98,12 +98,45 @@ def clear():
     _pages.clear()
 
 
+_VERSION_SQL = "SELECT version FROM data_version WHERE id = 1"
+# PostgreSQL: a small engine of its own for the version read, without the pre-ping round trip
+# the app's engine makes at every checkout. A dead connection here costs nothing but a cache
+# miss: the read fails, the engine is thrown away, and the page is rendered as usual (where
+# the app's engine, with its pre-ping, deals with the database).
+_version_engines = {}
+_version_engines_lock = threading.Lock()
+
+
+def _version_engine():
+    engine = db.engine
+    if engine.dialect.name != "postgresql":
+        return None
+    # One per database, however many app objects a process makes (the tests make many).
+    key = engine.url.render_as_string(hide_password=False)
+    with _version_engines_lock:
+        version_engine = _version_engines.get(key)
+        if version_engine is None:
+            version_engine = sa.create_engine(
+                engine.url, pool_size=2, pool_pre_ping=False, isolation_level="AUTOCOMMIT"
+            )
+            _version_engines[key] = version_engine
+    return version_engine
+
+
 def current_data_version():
+    """The data version now; None when it cannot be read (then nothing is served or kept)."""
     # This runs for every cached page, so it is as cheap as a query gets: plain SQL, outside
     # the session and its transaction (no BEGIN and ROLLBACK around one read of one row).
-    with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
-        version = connection.exec_driver_sql("SELECT version FROM data_version WHERE id = 1")
-        return version.scalar() or 0
+    version_engine = _version_engine()
+    if version_engine is None:
+        with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+            return connection.exec_driver_sql(_VERSION_SQL).scalar() or 0
+    try:
+        with version_engine.connect() as connection:
+            return connection.exec_driver_sql(_VERSION_SQL).scalar() or 0
+    except sa.exc.DBAPIError:
+        version_engine.dispose()
+        return None
 
 
 def bump_data_version(session):
@@ -206,7 +239,10 @@ def serve_cached_page():
     """
     if not _enabled():
         return None
-    g.page_cache_version = current_data_version()
+    version = current_data_version()
+    if version is None:
+        return None
+    g.page_cache_version = version
     entry = _pages.get(_key())
     if entry is None:
         return None
