@@ -14,6 +14,7 @@ from crm.activities.models import (
 )
 from crm.core import audit
 from crm.core.audit import describe_fields
+from crm.core.forms import FieldError
 from crm.extensions import db
 
 describe_fields(
@@ -58,15 +59,8 @@ COLUMN_FIELDS = (
 )
 
 
-class ActivityError(ValueError):
-    """A change that cannot be made; the message is shown to the person.
-
-    `field` names the form field the message belongs to, when there is one.
-    """
-
-    def __init__(self, message, *, field=None):
-        super().__init__(message)
-        self.field = field
+class ActivityError(FieldError):
+    """An activity change that cannot be made (see FieldError)."""
 
 
 def _validate(data):

@@ -11,6 +11,7 @@ from crm.activities.task_forms import TaskActionForm, TaskForm
 from crm.auth.decorators import role_required
 from crm.auth.models import Role
 from crm.core import audit, records
+from crm.core.forms import show_error
 from crm.core.listing import paginate
 from crm.core.security import is_safe_next
 from crm.enquiries.services import can_read as can_read_enquiry
@@ -69,14 +70,6 @@ def _after_save(task):
     column, record = services.subject_of(task)
     url = services.subject_url(column, record) if record is not None else None
     return redirect(url or url_for("tasks.index"))
-
-
-def _attach_error(form, error):
-    field = getattr(form, error.field, None) if error.field else None
-    if field is not None:
-        field.errors = [*field.errors, str(error)]
-    else:
-        flash(str(error), "error")
 
 
 def _assignee(form, users):
@@ -143,7 +136,7 @@ def create():
                 actor=current_user,
             )
         except services.TaskError as error:
-            _attach_error(form, error)
+            show_error(form, error)
         else:
             db.session.commit()
             flash(_("Task saved."), "success")
@@ -177,7 +170,7 @@ def edit(task_id):
             )
         except services.TaskError as error:
             db.session.rollback()
-            _attach_error(form, error)
+            show_error(form, error)
         else:
             db.session.commit()
             flash(_("Task saved."), "success")

@@ -15,6 +15,7 @@ from crm.activities.models import TASK_SUBJECT_COLUMNS, Activity, Task, TaskRemi
 from crm.agreements.models import Agreement
 from crm.auth.models import Role, User
 from crm.core import audit
+from crm.core.forms import FieldError
 from crm.core.types import utcnow
 from crm.enquiries.models import Enquiry
 from crm.extensions import db
@@ -55,12 +56,8 @@ audit.describe_fields(
 audit.describe_actions({"complete": _l("marked done"), "reopen": _l("reopened")})
 
 
-class TaskError(ValueError):
-    """Input a task cannot be saved with; `field` names the form field it belongs to."""
-
-    def __init__(self, message, *, field=None):
-        super().__init__(message)
-        self.field = field
+class TaskError(FieldError):
+    """Input a task cannot be saved with (see FieldError)."""
 
 
 def local_today():

@@ -17,12 +17,13 @@ from crm.activities.models import (
     ActivityOrganisation,
     ActivityStatus,
 )
-from crm.activities.services import ActivityError, create_activity, update_activity
+from crm.activities.services import create_activity, update_activity
 from crm.activities.tasks import open_tasks_about
 from crm.auth.decorators import role_required
 from crm.auth.models import Role, User
 from crm.core import audit, records
 from crm.core.csv_export import csv_response
+from crm.core.forms import save_or_show_error
 from crm.core.listing import paginate, sort_order
 from crm.documents.services import documents_for
 from crm.extensions import db
@@ -232,20 +233,6 @@ def detail(activity_id):
     )
 
 
-def _save_or_error(form, save):
-    """Run `save()`; an ActivityError becomes a field error and nothing is stored."""
-    try:
-        return save()
-    except ActivityError as error:
-        db.session.rollback()
-        target = getattr(form, error.field, None) if error.field else None
-        if target is not None and hasattr(target, "errors"):
-            target.errors = [*list(target.errors), str(error)]
-        else:
-            flash(str(error), "error")
-        return None
-
-
 @bp.route("/new", methods=["GET", "POST"])
 @role_required(Role.MEMBER)
 def create():
@@ -261,7 +248,7 @@ def create():
         if contact is not None and contact.deleted_at is None:
             form.contacts[0].data = contact
     if form.validate_on_submit():
-        activity = _save_or_error(
+        activity = save_or_show_error(
             form, lambda: create_activity(form.data_for_service(), actor=current_user)
         )
         if activity is not None:
@@ -280,7 +267,7 @@ def edit(activity_id):
     else:
         form = ActivityForm.for_activity(activity)
     if form.validate_on_submit():
-        saved = _save_or_error(
+        saved = save_or_show_error(
             form, lambda: update_activity(activity, form.data_for_service(), actor=current_user)
         )
         if saved is not None:
@@ -307,7 +294,7 @@ def quick():
             if form.organisation_1.data is None and contact.organisation is not None:
                 form.organisation_1.data = contact.organisation
     if form.validate_on_submit():
-        activity = _save_or_error(
+        activity = save_or_show_error(
             form,
             lambda: create_activity(
                 form.data_for_service(staff=current_user, today=date.today()),

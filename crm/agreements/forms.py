@@ -111,7 +111,7 @@ class AgreementForm(FlaskForm):
     )
     submit = SubmitField(_l("Save"))
     # Messages about the parties as a whole (none named, one named twice), set by the view.
-    party_errors = ()
+    parties_list_errors = ()
 
     def __init__(self, *args, agreement=None, **kwargs):
         super().__init__(*args, **kwargs)

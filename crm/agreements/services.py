@@ -18,6 +18,7 @@ from crm.agreements.models import (
 )
 from crm.core import audit
 from crm.core.audit import describe_fields
+from crm.core.forms import FieldError
 from crm.extensions import db
 
 describe_fields(
@@ -65,15 +66,8 @@ INITIAL_STATUSES = (
 SIGNED_STATUSES = (AgreementStatus.SIGNED, AgreementStatus.ACTIVE, AgreementStatus.EXPIRED)
 
 
-class AgreementError(ValueError):
-    """A change that cannot be made; the message is shown to the person.
-
-    `field` names the form field the message belongs to, when there is one.
-    """
-
-    def __init__(self, message, *, field=None):
-        super().__init__(message)
-        self.field = field
+class AgreementError(FieldError):
+    """An agreement change that cannot be made (see FieldError)."""
 
 
 def renewal_notice_date(agreement):

@@ -27,6 +27,7 @@ from crm.auth.decorators import role_required
 from crm.auth.models import Role, User
 from crm.core import audit, records
 from crm.core.csv_export import csv_response
+from crm.core.forms import save_or_show_error
 from crm.core.listing import paginate, sort_order
 from crm.documents.services import documents_for
 from crm.extensions import db
@@ -41,6 +42,8 @@ LIST_SORTS = {
     "start": [Agreement.start_date.is_(None), Agreement.start_date, Agreement.id],
 }
 DEFAULT_SORT = "title"
+# Errors on the party rows as a whole are shown above them (form.parties_list_errors).
+LIST_FIELDS = ("parties",)
 FILTER_NAMES = ("kind", "status", "party", "owner", "ending", "q")
 MAX_ENDING_DAYS = 3650
 COVERED_MEMBERS_LIMIT = 200
@@ -255,23 +258,6 @@ def detail(agreement_id):
     )
 
 
-def _save_or_error(form, save):
-    """Run `save()`; an AgreementError becomes a field error and nothing is stored."""
-    try:
-        return save()
-    except AgreementError as error:
-        db.session.rollback()
-        target = getattr(form, error.field, None) if error.field else None
-        if error.field == "parties":
-            # A FieldList's errors are its rows'; the form shows this one above the rows.
-            form.party_errors = [str(error)]
-        elif target is not None and hasattr(target, "errors"):
-            target.errors = [*list(target.errors), str(error)]
-        else:
-            flash(str(error), "error")
-        return None
-
-
 @bp.route("/new", methods=["GET", "POST"])
 @role_required(Role.MEMBER)
 def create():
@@ -283,8 +269,10 @@ def create():
         if organisation is not None and organisation.deleted_at is None:
             form.parties[0].organisation.data = organisation
     if form.validate_on_submit():
-        agreement = _save_or_error(
-            form, lambda: create_agreement(form.data_for_service(), actor=current_user)
+        agreement = save_or_show_error(
+            form,
+            lambda: create_agreement(form.data_for_service(), actor=current_user),
+            list_errors=LIST_FIELDS,
         )
         if agreement is not None:
             db.session.commit()
@@ -302,8 +290,10 @@ def edit(agreement_id):
     else:
         form = AgreementForm.for_agreement(agreement)
     if form.validate_on_submit():
-        saved = _save_or_error(
-            form, lambda: update_agreement(agreement, form.data_for_service(), actor=current_user)
+        saved = save_or_show_error(
+            form,
+            lambda: update_agreement(agreement, form.data_for_service(), actor=current_user),
+            list_errors=LIST_FIELDS,
         )
         if saved is not None:
             db.session.commit()

@@ -26,6 +26,7 @@ from crm.activities.models import (
 from crm.auth.models import Role, User, UserTopic
 from crm.core import audit
 from crm.core.audit import describe_fields
+from crm.core.forms import FieldError
 from crm.core.text import fold, name_key, normalise_domain
 from crm.core.types import utcnow
 from crm.enquiries.models import ClosedReason, Enquiry, EnquiryComment, EnquiryStatus, Topic
@@ -70,15 +71,8 @@ describe_fields(
 )
 
 
-class EnquiryError(ValueError):
-    """A change that cannot be made; the message is shown to the person.
-
-    `field` names the form field the message belongs to, when there is one.
-    """
-
-    def __init__(self, message, *, field=None):
-        super().__init__(message)
-        self.field = field
+class EnquiryError(FieldError):
+    """An enquiry change that cannot be made (see FieldError)."""
 
 
 # ---------------------------------------------------------------- who may see what
