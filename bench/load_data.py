@@ -287,9 +287,13 @@ def main():
         started = time.monotonic()
         load(args.organisations, args.contacts, args.activities, args.enquiries)
         db.session.commit()
-        # Fresh planner statistics, as the daily job keeps them (crm.core.database.optimise).
+        # Fresh planner statistics, as the daily job keeps them on SQLite
+        # (crm.core.database.refresh_planner_statistics). On PostgreSQL, what autovacuum does
+        # some minutes after a bulk load: statistics, and the full-text index's pending list
+        # merged (until then every search reads that list through).
+        statement = "VACUUM ANALYZE" if db.engine.dialect.name == "postgresql" else "ANALYZE"
         with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-            conn.execute(sa.text("ANALYZE"))
+            conn.execute(sa.text(statement))
         print(
             f"Loaded {args.organisations} organisations, {args.contacts} contacts, "
             f"{args.activities} activities and {args.enquiries} enquiries "

@@ -40,6 +40,12 @@ def _finish_config(app):
     for prefix in ("postgres://", "postgresql://"):
         if uri.startswith(prefix):
             app.config["SQLALCHEMY_DATABASE_URI"] = "postgresql+psycopg://" + uri[len(prefix) :]
+    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
+        # A database file has no server that could drop a pooled connection, so the ping
+        # before each checkout would only cost a statement.
+        options = dict(app.config.get("SQLALCHEMY_ENGINE_OPTIONS") or {})
+        options.pop("pool_pre_ping", None)
+        app.config["SQLALCHEMY_ENGINE_OPTIONS"] = options
 
     env = app.config["CRM_ENV"]
     key = app.config.get("SECRET_KEY") or ""
@@ -77,6 +83,12 @@ def register_extensions(app):
     mail.init_app(app)
     csrf.init_app(app)
     limiter.init_app(app)
+    # Every limit here is a decorator on its view, which checks it itself. The before_request
+    # check Flask-Limiter adds is for application-wide and blueprint limits, which this app
+    # has none of, and would cost every request a pass over the limit configuration.
+    global_checks = app.before_request_funcs.get(None, [])
+    if limiter._check_request_limit in global_checks:  # not there when limits are off
+        global_checks.remove(limiter._check_request_limit)
     babel.init_app(app, locale_selector=_select_locale, timezone_selector=None)
 
     from crm.auth import services as auth_services
@@ -146,7 +158,9 @@ def register_commands(app):
 def register_request_hooks(app):
     from crm.core import page_cache
     from crm.core.security import limit_form_size, require_login, set_security_headers
+    from crm.core.sessions import VerifiedCookieSessionInterface
 
+    app.session_interface = VerifiedCookieSessionInterface()
     app.before_request(limit_form_size)
     # The page cache first: it serves a page only to the login it was rendered for.
     page_cache.register(app)

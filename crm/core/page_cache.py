@@ -99,44 +99,78 @@ def clear():
 
 
 _VERSION_SQL = "SELECT version FROM data_version WHERE id = 1"
-# PostgreSQL: a small engine of its own for the version read, without the pre-ping round trip
-# the app's engine makes at every checkout. A dead connection here costs nothing but a cache
-# miss: the read fails, the engine is thrown away, and the page is rendered as usual (where
-# the app's engine, with its pre-ping, deals with the database).
-_version_engines = {}
-_version_engines_lock = threading.Lock()
 
 
-def _version_engine():
-    engine = db.engine
-    if engine.dialect.name != "postgresql":
-        return None
-    # One per database, however many app objects a process makes (the tests make many).
-    key = engine.url.render_as_string(hide_password=False)
-    with _version_engines_lock:
-        version_engine = _version_engines.get(key)
-        if version_engine is None:
-            version_engine = sa.create_engine(
-                engine.url, pool_size=2, pool_pre_ping=False, isolation_level="AUTOCOMMIT"
-            )
-            _version_engines[key] = version_engine
-    return version_engine
+class _VersionReader:
+    """Reads the data version on a DB-API connection of its own, one per thread.
+
+    This runs for every cached page, so it skips everything a query through SQLAlchemy
+    costs (pool checkout and pre-ping, events, result objects): one plain statement on a
+    connection in autocommit, so that each read sees the latest commit. A failed read closes
+    the connection and counts as a cache miss; the next read opens a new one, and the page
+    is rendered as usual meanwhile (where the app's engine deals with the database).
+    """
+
+    def __init__(self):
+        self._local = threading.local()
+
+    def read(self, engine):
+        url = engine.url
+        if url.get_backend_name() == "sqlite" and url.database in (None, "", ":memory:"):
+            # A private in-memory database (the tests): only the engine's own connection
+            # reaches it.
+            with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+                return conn.exec_driver_sql(_VERSION_SQL).scalar() or 0
+        connections = getattr(self._local, "connections", None)
+        if connections is None:
+            connections = self._local.connections = {}
+        key = url.render_as_string(hide_password=False)
+        connection = connections.get(key)
+        try:
+            if connection is None:
+                connection = connections[key] = _autocommit_connection(engine)
+            cursor = connection.cursor()
+            try:
+                cursor.execute(_VERSION_SQL)
+                # fetchall, not fetchone: SQLite ends the statement (and its read snapshot)
+                # only when the rows are exhausted.
+                rows = cursor.fetchall()
+            finally:
+                cursor.close()
+        except Exception:  # noqa: BLE001  (any driver's error: the read is only an optimisation)
+            connections.pop(key, None)
+            _close_quietly(connection)
+            return None
+        return rows[0][0] if rows else 0
+
+
+def _autocommit_connection(engine):
+    dialect = engine.dialect
+    args, kwargs = dialect.create_connect_args(engine.url)
+    connection = dialect.loaded_dbapi.connect(*args, **kwargs)
+    if dialect.name == "sqlite":
+        connection.isolation_level = None  # autocommit
+        connection.execute("PRAGMA busy_timeout=5000")
+    else:
+        connection.autocommit = True
+    return connection
+
+
+def _close_quietly(connection):
+    if connection is None:
+        return
+    try:
+        connection.close()
+    except Exception:  # noqa: BLE001, S110  (closing a broken connection)
+        pass
+
+
+_version_reader = _VersionReader()
 
 
 def current_data_version():
     """The data version now; None when it cannot be read (then nothing is served or kept)."""
-    # This runs for every cached page, so it is as cheap as a query gets: plain SQL, outside
-    # the session and its transaction (no BEGIN and ROLLBACK around one read of one row).
-    version_engine = _version_engine()
-    if version_engine is None:
-        with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
-            return connection.exec_driver_sql(_VERSION_SQL).scalar() or 0
-    try:
-        with version_engine.connect() as connection:
-            return connection.exec_driver_sql(_VERSION_SQL).scalar() or 0
-    except sa.exc.DBAPIError:
-        version_engine.dispose()
-        return None
+    return _version_reader.read(db.engine)
 
 
 def bump_data_version(session):
