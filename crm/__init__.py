@@ -157,11 +157,13 @@ def register_commands(app):
 
 def register_request_hooks(app):
     from crm.core import page_cache
+    from crm.core.forms import share_wtforms_translations
     from crm.core.security import limit_form_size, require_login, set_security_headers
     from crm.core.sessions import VerifiedCookieSessionInterface
 
     app.session_interface = VerifiedCookieSessionInterface()
     app.before_request(limit_form_size)
+    app.before_request(share_wtforms_translations)
     # The page cache first: it serves a page only to the login it was rendered for.
     page_cache.register(app)
     app.before_request(require_login)

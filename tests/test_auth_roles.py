@@ -16,6 +16,7 @@ PUBLIC_ENDPOINTS = {
     "core.healthz",
     "core.set_language",
     "contact.form",
+    "contact.thanks",
     "calendar.feed",
     # Answers anonymous visitors only for public documents; others go to the login page.
     "documents.download",

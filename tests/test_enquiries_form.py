@@ -87,7 +87,7 @@ def send(client, language="en", hidden=None, **changes):
         _page, hidden = open_form(client, language)
     data = {**VALID, **hidden, **changes}
     data = {key: value for key, value in data.items() if value is not None}
-    return client.post(f"/contact?lang={language}", data=data)
+    return client.post(f"/contact?lang={language}", data=data, follow_redirects=True)
 
 
 def translated(language, text, **variables):
@@ -428,6 +428,41 @@ def test_valid_submission_stores_one_enquiry_and_two_messages(
     assert "Kvarnbo Genomik AB (Company)" in notice.body_text
 
 
+def test_the_form_answers_with_a_redirect_to_a_thank_you_page_for_its_sender_only(
+    app, client, db, consent_texts
+):
+    _page, hidden = open_form(client, "en")
+    data = {**VALID, **hidden}
+
+    response = client.post("/contact?lang=en", data=data)
+
+    assert response.status_code == 303
+    assert response.headers["Location"] == "/contact/thanks?lang=en"
+    reference = db.session.scalars(sa.select(Enquiry.reference)).one()
+    # The thank-you page, read again (a reload), shows the reference each time...
+    for _reload in range(2):
+        page = client.get(response.headers["Location"]).get_data(as_text=True)
+        assert reference in page
+        assert "anna.andersson@kvarnbo.example" in page
+    # ...to the sender only: another visitor sees no reference and no address.
+    other = app.test_client().get(response.headers["Location"])
+    assert other.status_code == 200
+    assert not REFERENCE.search(other.get_data(as_text=True))
+    assert "anna.andersson" not in other.get_data(as_text=True)
+    assert count(db, Enquiry) == 1
+
+
+def test_a_new_enquiry_is_found_by_the_search(client, login, db, consent_texts):
+    send(client, "en")
+    reference = db.session.scalars(sa.select(Enquiry.reference)).one()
+
+    login(Role.COORDINATOR)
+    page = client.get(f"/search/?q={reference}").get_data(as_text=True)
+
+    assert reference in page
+    assert "Anna Andersson" in page
+
+
 def test_english_submission_gets_an_english_receipt(client, db, consent_texts, coordinator):
     send(client, "en")
 
@@ -505,32 +540,31 @@ def test_without_coordinators_the_enquiry_is_still_received(
     assert "no coordinator to notify" in caplog.text
 
 
-def _failing_queue(fail_on_call, error):
-    real = mail_services.queue_message
-    calls = []
+def _failing_queue(fail_on_message, error):
+    """queue_messages that stores the messages before `fail_on_message`, then fails."""
+    real = mail_services.queue_messages
 
-    def queue_message(**kwargs):
-        calls.append(kwargs["kind"])
-        if len(calls) == fail_on_call:
-            raise error
-        return real(**kwargs)
+    def queue_messages(messages):
+        real(messages[: fail_on_message - 1])
+        raise error
 
-    return queue_message
+    return queue_messages
 
 
 @pytest.mark.parametrize(
-    ("fail_on_call", "error"),
+    ("fail_on_message", "error"),
     [
         (1, RuntimeError("outbox unavailable")),
+        # The receipt is written, then the coordinators' notice fails.
         (2, OperationalError("INSERT INTO outbox_messages", {}, Exception("disk full"))),
         (1, mail_services.InvalidRecipient("bad")),
     ],
 )
 def test_failure_to_queue_stores_nothing_and_shows_an_error(
-    client, db, consent_texts, coordinator, monkeypatch, fail_on_call, error
+    client, db, consent_texts, coordinator, monkeypatch, fail_on_message, error
 ):
     _page, hidden = open_form(client)
-    monkeypatch.setattr(intake.mail, "queue_message", _failing_queue(fail_on_call, error))
+    monkeypatch.setattr(intake.mail, "queue_messages", _failing_queue(fail_on_message, error))
 
     response = send(client, hidden=hidden)
 
@@ -564,7 +598,7 @@ def test_submit_enquiry_service_is_idempotent_per_token(app, db, consent_texts):
         second = intake.submit_enquiry(data, language="sv")
         db.session.commit()
 
-    assert first is second
+    assert first == second
     assert first.reference == f"ENQ-{local_year(first.received_at)}-{first.id:05d}"
     assert count(db, Enquiry) == 1
     # Only the receipt: nobody to notify.

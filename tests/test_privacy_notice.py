@@ -29,7 +29,7 @@ def send_enquiry(client, email, language="en"):
         "form_token": hidden_value(page, "form_token"),
         "consent_text_id": hidden_value(page, "consent_text_id"),
     }
-    response = client.post(f"/contact?lang={language}", data=data)
+    response = client.post(f"/contact?lang={language}", data=data, follow_redirects=True)
     assert response.status_code == 200
     return _db.session.scalars(sa.select(Enquiry).where(Enquiry.email == email)).one()
 

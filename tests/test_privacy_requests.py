@@ -46,7 +46,7 @@ def send_enquiry(client, name, email, message):
         "form_token": hidden_value(page, "form_token"),
         "consent_text_id": hidden_value(page, "consent_text_id"),
     }
-    response = client.post("/contact?lang=en", data=data)
+    response = client.post("/contact?lang=en", data=data, follow_redirects=True)
     assert response.status_code == 200, response.get_data(as_text=True)
     return _db.session.scalars(
         sa.select(Enquiry).where(sa.func.lower(Enquiry.email) == email.lower())

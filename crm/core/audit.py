@@ -85,6 +85,24 @@ def record(record, action, *, actor, changes=None):
     return entry
 
 
+def record_new(entity_type, entity_id, action, *, changes, at, actor=None):
+    """An audit entry for a record written without the ORM: one insert, no flush."""
+    db.session.execute(
+        _INSERT_ENTRY,
+        {
+            "entity_type": entity_type,
+            "entity_id": entity_id,
+            "action": action,
+            "changes": changes,
+            "actor_id": getattr(actor, "id", None),
+            "created_at": at,
+        },
+    )
+
+
+_INSERT_ENTRY = sa.insert(AuditEntry.__table__)
+
+
 def history(entity_type, entity_id):
     return db.session.scalars(
         sa.select(AuditEntry)

@@ -1,6 +1,12 @@
-"""What services and views share about form input a service refuses."""
+"""What services and views share about form input a service refuses, and WTForms' own
+messages in the visitor's language."""
 
-from flask import flash
+import threading
+
+from babel import support
+from flask import flash, request
+from flask_babel import get_locale
+from wtforms.i18n import messages_path
 
 from crm.extensions import db
 
@@ -41,3 +47,42 @@ def save_or_show_error(form, save, *, list_errors=()):
         db.session.rollback()
         show_error(form, error, list_errors=list_errors)
         return None
+
+
+class _WTFormsTranslations:
+    """WTForms' built-in messages ("Not a valid choice") in the request's language.
+
+    Flask-WTF reads WTForms' catalogue from disk for every request that builds a form; this
+    keeps one per language for the life of the process. Flask-WTF looks for it on the
+    request as `wtforms_translations` before loading its own.
+    """
+
+    _loaded = {}
+    _lock = threading.Lock()
+
+    def _translations(self):
+        language = str(get_locale() or "")
+        translations = self._loaded.get(language)
+        if translations is None:
+            with self._lock:
+                translations = self._loaded.get(language)
+                if translations is None:
+                    translations = support.Translations.load(
+                        messages_path(), [language], domain="wtforms"
+                    )
+                    self._loaded[language] = translations
+        return translations
+
+    def ugettext(self, string):
+        return self._translations().ugettext(string)
+
+    def ungettext(self, singular, plural, n):
+        return self._translations().ungettext(singular, plural, n)
+
+
+_wtforms_translations = _WTFormsTranslations()
+
+
+def share_wtforms_translations():
+    """before_request: hand Flask-WTF the catalogues kept for the process."""
+    request.wtforms_translations = _wtforms_translations

@@ -173,24 +173,23 @@ def current_data_version():
     return _version_reader.read(db.engine)
 
 
+_BUMP = (
+    data_version_table.update()
+    .where(data_version_table.c.id == 1)
+    .values(version=data_version_table.c.version + 1)
+)
+
+
 def bump_data_version(session):
     """Raise the data version inside the session's transaction (called just before commit)."""
-    result = session.execute(
-        data_version_table.update()
-        .where(data_version_table.c.id == 1)
-        .values(version=data_version_table.c.version + 1)
-    )
+    result = session.execute(_BUMP)
     if result.rowcount == 0:
         # A fresh database (or tests that emptied every table): start the count.
         try:
             with session.begin_nested():
                 session.execute(data_version_table.insert().values(id=1, version=1))
         except sa.exc.IntegrityError:
-            session.execute(
-                data_version_table.update()
-                .where(data_version_table.c.id == 1)
-                .values(version=data_version_table.c.version + 1)
-            )
+            session.execute(_BUMP)
 
 
 def _mark_written(session):

@@ -4,6 +4,9 @@ Everything here flushes and never commits; the contact view commits once, so the
 its outbox messages are stored together or not at all.
 """
 
+from dataclasses import dataclass
+from datetime import datetime
+from types import SimpleNamespace
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
@@ -57,22 +60,62 @@ def current_consent_text(language):
     return text
 
 
+_consent_texts = ConsentText.__table__
+_CONSENT_TEXT = sa.select(
+    _consent_texts.c.id, _consent_texts.c.language, _consent_texts.c.body
+).where(_consent_texts.c.id == sa.bindparam("consent_text_id"))
+
+
 def consent_text_shown(consent_text_id, language):
-    """The consent text a form said it showed, if it exists and is in the form's language."""
+    """The consent text (id, language, body) a form said it showed, if it exists and is in
+    the form's language."""
     try:
         consent_text_id = int(consent_text_id)
     except (TypeError, ValueError):
         return None
-    text = db.session.get(ConsentText, consent_text_id)
+    if not 0 < consent_text_id < 2**31:
+        return None
+    text = db.session.execute(_CONSENT_TEXT, {"consent_text_id": consent_text_id}).first()
     if text is None or text.language != language:
         return None
     return text
 
 
+@dataclass(frozen=True)
+class Received:
+    """A stored enquiry as its sender is told about it."""
+
+    id: int
+    reference: str
+    email: str
+    received_at: datetime
+
+
+# The statements of the intake, built once (it is the busiest write there is).
+_enquiries = Enquiry.__table__
+_other_enquiry = _enquiries.alias("other_enquiry")
+_FIND_BY_TOKEN = sa.select(
+    _enquiries.c.id, _enquiries.c.reference, _enquiries.c.email, _enquiries.c.received_at
+).where(_enquiries.c.submission_token == sa.bindparam("submission_token"))
+_INSERT_ENQUIRY = sa.insert(_enquiries)
+_new_reference = sa.bindparam("new_reference")
+# Set the reference unless another enquiry (imported, say) has it already.
+_SET_REFERENCE = (
+    sa.update(_enquiries)
+    .where(
+        _enquiries.c.id == sa.bindparam("enquiry_id"),
+        ~sa.select(_other_enquiry.c.id)
+        .where(_other_enquiry.c.reference == _new_reference)
+        .exists(),
+    )
+    .values(reference=_new_reference)
+)
+
+
 def find_by_submission_token(submission_token):
-    return db.session.scalars(
-        sa.select(Enquiry).where(Enquiry.submission_token == submission_token)
-    ).first()
+    """The enquiry a form token already stored, as Received, or None."""
+    row = db.session.execute(_FIND_BY_TOKEN, {"submission_token": submission_token}).first()
+    return Received(*row) if row is not None else None
 
 
 def submit_enquiry(data, *, language, ip=None):
@@ -81,74 +124,95 @@ def submit_enquiry(data, *, language, ip=None):
     `data` holds the form's fields plus `consent_text_id` and `submission_token`. A second
     submit with the same token returns the first enquiry and queues nothing. `ip` is accepted
     for the caller's convenience but deliberately not stored (data minimisation).
-    Raises mail.InvalidRecipient when the sender's address cannot take a receipt.
+    Returns Received. Raises mail.InvalidRecipient when the sender's address cannot take a
+    receipt.
+
+    This is the one write a stranger can make, and the busiest: it writes the enquiry, its
+    history entry, its search entry and its messages as plain inserts (each row once, no
+    unit of work to sort out), in the caller's transaction.
     """
     existing = find_by_submission_token(data["submission_token"])
     if existing is not None:
         return existing
 
     now = utcnow()
-    enquiry = Enquiry(
-        submission_token=data["submission_token"],
-        name=data["name"],
-        email=data["email"],
-        phone=data.get("phone"),
-        organisation_name=data.get("organisation_name"),
-        organisation_type=data.get("organisation_type"),
-        topic=data["topic"],
-        message=data["message"],
-        language=language,
-        consent_text_id=data["consent_text_id"],
-        consent_given_at=now,
-        privacy_notice_id=_current_privacy_notice_id(),
-        status=EnquiryStatus.NEW,
-        received_at=now,
-    )
-    db.session.add(enquiry)
-    db.session.flush()
-    enquiry.reference = _free_reference(now, enquiry.id)
+    values = {
+        "submission_token": data["submission_token"],
+        "name": data["name"],
+        "email": data["email"],
+        "phone": data.get("phone"),
+        "organisation_name": data.get("organisation_name"),
+        "organisation_type": data.get("organisation_type"),
+        "topic": data["topic"],
+        "message": data["message"],
+        "language": language,
+        "consent_text_id": data["consent_text_id"],
+        "consent_given_at": now,
+        "privacy_notice_id": _current_privacy_notice_id(),
+        "status": EnquiryStatus.NEW,
+        "received_at": now,
+        "created_at": now,
+        "updated_at": now,
+    }
+    enquiry_id = db.session.execute(_INSERT_ENQUIRY, values).inserted_primary_key[0]
+    reference = _assign_reference(now, enquiry_id)
+    enquiry = SimpleNamespace(id=enquiry_id, reference=reference, deleted_at=None, **values)
+    _index_for_search(enquiry)
     # The history notes the arrival, not the sender's personal data (erasure stays simple).
-    audit.record(
-        enquiry,
+    audit.record_new(
+        "enquiries",
+        enquiry_id,
         "create",
-        actor=None,
         changes={
-            "reference": [None, enquiry.reference],
-            "status": [None, enquiry.status.value],
+            "reference": [None, reference],
+            "status": [None, EnquiryStatus.NEW.value],
             "topic": [None, enquiry.topic.value],
             "language": [None, language],
         },
+        at=now,
     )
-    _queue_receipt(enquiry)
-    _queue_notices(enquiry)
-    db.session.flush()
-    return enquiry
+    texts = settings.get_many(["office_name", "notification_recipients"])
+    mail.queue_messages(
+        [_receipt(enquiry, texts["office_name"])]
+        + _notices(enquiry, texts["office_name"], texts["notification_recipients"])
+    )
+    return Received(enquiry_id, reference, enquiry.email, now)
+
+
+def _index_for_search(enquiry):
+    # Imported here: the search module reads every indexed model, and this module is
+    # imported while the models are still being defined.
+    from crm.search.index import add_entry
+
+    add_entry("enquiry", enquiry)
 
 
 def _current_privacy_notice_id():
     """The privacy notice version the form links to now."""
-    from crm.privacy.services import notice_for_new_enquiry
+    from crm.privacy.services import notice_id_for_new_enquiry
 
-    return notice_for_new_enquiry().id
+    return notice_id_for_new_enquiry()
 
 
-def _free_reference(received_at, enquiry_id):
+def _assign_reference(received_at, enquiry_id):
     """ENQ-<year>-<number>, the number from the id so that concurrent submits never collide.
 
-    Imported or demo enquiries may have taken numbers of their own; step past them.
+    Imported or demo enquiries may have taken numbers of their own; step past them. Each
+    try is one statement: set the reference unless another enquiry has it.
     """
     year = received_at.astimezone(ZoneInfo(current_app.config["BABEL_DEFAULT_TIMEZONE"])).year
     number = enquiry_id
     while True:
         reference = f"ENQ-{year}-{number:05d}"
-        taken = db.session.scalar(sa.select(Enquiry.id).where(Enquiry.reference == reference))
-        if taken is None:
+        result = db.session.execute(
+            _SET_REFERENCE, {"enquiry_id": enquiry_id, "new_reference": reference}
+        )
+        if result.rowcount:
             return reference
         number += 1
 
 
-def _queue_receipt(enquiry):
-    office_name = settings.get("office_name")
+def _receipt(enquiry, office_name):
     with force_locale(enquiry.language):
         subject = _("We have received your enquiry %(reference)s", reference=enquiry.reference)
         body = render_template(
@@ -157,7 +221,7 @@ def _queue_receipt(enquiry):
             topic=str(enquiry.topic.label),
             office_name=office_name,
         )
-    mail.queue_message(
+    return dict(
         kind="enquiry_receipt",
         recipient=enquiry.email,
         subject=subject,
@@ -167,17 +231,17 @@ def _queue_receipt(enquiry):
     )
 
 
-def _queue_notices(enquiry):
-    recipients = notice_recipients()
+def _notices(enquiry, office_name, configured_recipients):
+    recipients = notice_recipients(configured_recipients)
     if not recipients:
         current_app.logger.warning(
             "Enquiry %s: no coordinator to notify (set notification_recipients or add an "
             "active coordinator)",
             enquiry.reference,
         )
-        return
+        return []
     link = _staff_link(enquiry)
-    office_name = settings.get("office_name")
+    messages = []
     for address, language in recipients:
         with force_locale(language):
             topic = str(enquiry.topic.label)
@@ -194,29 +258,45 @@ def _queue_notices(enquiry):
                 link=link,
                 office_name=office_name,
             )
-        mail.queue_message(
-            kind="enquiry_notice",
-            recipient=address,
-            subject=subject,
-            body_text=body,
-            language=language,
-            enquiry_id=enquiry.id,
+        messages.append(
+            dict(
+                kind="enquiry_notice",
+                recipient=address,
+                subject=subject,
+                body_text=body,
+                language=language,
+                enquiry_id=enquiry.id,
+            )
         )
+    return messages
 
 
-def notice_recipients():
-    """[(address, language)] to tell about a new enquiry: the notification_recipients setting,
-    else every active coordinator. A bad address in the setting is skipped with a warning, so
-    a settings mistake never stops the public form."""
+_UNREAD = object()
+_users = User.__table__
+_ACTIVE_COORDINATORS = (
+    sa.select(_users.c.email, _users.c.language)
+    .where(_users.c.role == Role.COORDINATOR, _users.c.active.is_(True))
+    .order_by(_users.c.id)
+)
+
+
+def notice_recipients(configured=_UNREAD):
+    """[(address, language)] to tell about a new enquiry: the notification_recipients setting
+    (read here unless given), else every active coordinator. A bad address in the setting is
+    skipped with a warning, so a settings mistake never stops the public form."""
     default_language = current_app.config["BABEL_DEFAULT_LOCALE"]
-    configured = settings.get("notification_recipients") or []
+    if configured is _UNREAD:
+        configured = settings.get("notification_recipients")
+    configured = configured or []
     if isinstance(configured, str):
         configured = [configured]
     recipients = {}
     if configured:
         addresses = [str(address).strip().lower() for address in configured]
-        users = db.session.scalars(sa.select(User).where(User.email.in_(addresses))).all()
-        languages = {user.email.lower(): user.language for user in users}
+        users = db.session.execute(
+            sa.select(User.email, User.language).where(User.email.in_(addresses))
+        ).all()
+        languages = {email.lower(): language for email, language in users}
         for address in addresses:
             if not mail.valid_address(address):
                 current_app.logger.warning(
@@ -225,14 +305,10 @@ def notice_recipients():
                 continue
             recipients.setdefault(address, languages.get(address) or default_language)
     else:
-        coordinators = db.session.scalars(
-            sa.select(User)
-            .where(User.role == Role.COORDINATOR, User.active.is_(True))
-            .order_by(User.id)
-        ).all()
-        for user in coordinators:
-            if mail.valid_address(user.email):
-                recipients.setdefault(user.email.lower(), user.language or default_language)
+        coordinators = db.session.execute(_ACTIVE_COORDINATORS).all()
+        for email, language in coordinators:
+            if mail.valid_address(email):
+                recipients.setdefault(email.lower(), language or default_language)
     languages = current_app.config["LANGUAGES"]
     return [
         (address, language if language in languages else default_language)

@@ -2,7 +2,16 @@
 
 from types import SimpleNamespace
 
-from flask import abort, current_app, make_response, render_template, request, url_for
+from flask import (
+    abort,
+    current_app,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
@@ -20,6 +29,8 @@ PRIVACY_ENDPOINTS = ("public.privacy", "privacy.notice")
 # A filled-in form is a few kilobytes (a 5,000-character message of emoji, URL-encoded, is
 # 60 kB); anything much larger is not a person's enquiry and is refused before it is read.
 MAX_REQUEST_BYTES = 128 * 1024
+# Where the thank-you page finds the reference of what its visitor sent.
+RECEIPT_KEY = "contact_receipt"
 
 
 @contact_bp.before_request
@@ -51,7 +62,8 @@ def _receive(form, language):
     if form.honeypot_filled:
         # A bot: it sees what a person would, and nothing is kept.
         current_app.logger.info("Contact form: honeypot filled in, submission discarded")
-        return _no_store(render_template("contact/thanks.html", enquiry=None))
+        session.pop(RECEIPT_KEY, None)
+        return _to_thanks(language)
 
     token = read_form_token(form.form_token.data)
     consent = None
@@ -84,13 +96,13 @@ def _receive(form, language):
     # enquiry is stored, the form still comes back with what was typed.
     consent = SimpleNamespace(id=consent.id, body=consent.body)
     try:
-        enquiry = intake.submit_enquiry(data, language=language, ip=request.remote_addr)
+        received = intake.submit_enquiry(data, language=language, ip=request.remote_addr)
         db.session.commit()
     except IntegrityError:
         # The same form sent twice at once: the other request stored it first.
         db.session.rollback()
-        enquiry = intake.find_by_submission_token(token.submission_token)
-        if enquiry is None:
+        received = intake.find_by_submission_token(token.submission_token)
+        if received is None:
             current_app.logger.exception("Contact form: the enquiry could not be stored")
             return _not_received(form, consent)
     except Exception:
@@ -98,7 +110,24 @@ def _receive(form, language):
         _rollback_quietly()
         current_app.logger.exception("Contact form: the enquiry could not be stored")
         return _not_received(form, consent)
-    return _no_store(render_template("contact/thanks.html", enquiry=enquiry))
+    # Post/redirect/get: reloading the thank-you page shows it again rather than offering to
+    # send the form twice. The reference travels in the sender's own session, so the page
+    # shows it to them and to nobody else.
+    session[RECEIPT_KEY] = {"reference": received.reference, "email": received.email}
+    return _to_thanks(language)
+
+
+@contact_bp.route("/contact/thanks")
+@public_route
+def thanks():
+    """Public: the page after sending the form, with the reference number it was given."""
+    return _no_store(render_template("contact/thanks.html", receipt=session.get(RECEIPT_KEY)))
+
+
+def _to_thanks(language):
+    response = redirect(url_for("contact.thanks", lang=language), 303)
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 def _not_received(form, consent):

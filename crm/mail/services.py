@@ -6,8 +6,11 @@ delivers what is due (see crm/mail/sending.py).
 
 import re
 
+import sqlalchemy as sa
+
+from crm.core.types import utcnow
 from crm.extensions import db
-from crm.mail.models import OutboxMessage
+from crm.mail.models import OutboxMessage, OutboxStatus
 
 # A plausible single address: no spaces, no CR/LF, no commas or angle brackets that could
 # smuggle in a second recipient or a header.
@@ -41,21 +44,60 @@ def queue_message(
 ):
     """Add one message to the outbox (flushes, never commits). Headers are made single-line;
     a recipient that is not exactly one address is refused."""
+    message = OutboxMessage(
+        **_message_values(
+            kind=kind,
+            recipient=recipient,
+            subject=subject,
+            body_text=body_text,
+            body_html=body_html,
+            language=language,
+            enquiry_id=enquiry_id,
+            reply_to=reply_to,
+        )
+    )
+    db.session.add(message)
+    db.session.flush()
+    return message
+
+
+def queue_messages(messages):
+    """Add several messages (dicts of queue_message's arguments) in one insert, checked as
+    queue_message checks them; in the caller's transaction."""
+    rows = [_message_values(**message) for message in messages]
+    if rows:
+        now = utcnow()
+        for row in rows:
+            row.update(status=OutboxStatus.PENDING, attempts=0, next_attempt_at=now, created_at=now)
+        db.session.execute(_INSERT_MESSAGE, rows)
+
+
+_INSERT_MESSAGE = sa.insert(OutboxMessage.__table__)
+
+
+def _message_values(
+    *,
+    kind,
+    recipient,
+    subject,
+    body_text,
+    body_html=None,
+    language="sv",
+    enquiry_id=None,
+    reply_to=None,
+):
     recipient = (recipient or "").strip()
     if not valid_address(recipient):
         raise InvalidRecipient(recipient)
     if reply_to is not None and not valid_address(reply_to.strip()):
         reply_to = None
-    message = OutboxMessage(
-        kind=kind,
-        recipient=recipient,
-        subject=single_line(subject),
-        body_text=body_text,
-        body_html=body_html,
-        language=language,
-        enquiry_id=enquiry_id,
-        reply_to=reply_to.strip() if reply_to else None,
-    )
-    db.session.add(message)
-    db.session.flush()
-    return message
+    return {
+        "kind": kind,
+        "recipient": recipient,
+        "subject": single_line(subject),
+        "body_text": body_text,
+        "body_html": body_html,
+        "language": language,
+        "enquiry_id": enquiry_id,
+        "reply_to": reply_to.strip() if reply_to else None,
+    }

@@ -50,6 +50,15 @@ def current_notice():
     ).first()
 
 
+_NEWEST_NOTICE_ID = sa.select(PrivacyNotice.id).order_by(PrivacyNotice.version.desc()).limit(1)
+
+
+def notice_id_for_new_enquiry():
+    """The id of notice_for_new_enquiry(), without loading the texts when there is one."""
+    notice_id = db.session.execute(_NEWEST_NOTICE_ID).scalar()
+    return notice_id if notice_id is not None else notice_for_new_enquiry().id
+
+
 def notice_for_new_enquiry():
     """The version an enquiry sent now was shown, kept as version 1 if it is the built-in text.
 

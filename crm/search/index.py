@@ -92,6 +92,17 @@ def _write(connection, kind, record, *, remove_only=False):
     )
 
 
+def add_entry(kind, record):
+    """Index a record written without the ORM (so without the flush event below): `record`
+    has the attributes INDEXED reads, and its id. In the caller's transaction."""
+    db.session.execute(
+        _INSERT_ENTRY, {"kind": kind, "record_id": record.id, "body": index_body(kind, record)}
+    )
+
+
+_INSERT_ENTRY = sa.insert(SearchEntry.__table__)
+
+
 @sa.event.listens_for(Session, "after_flush")
 def _keep_index_in_step(session, flush_context):
     # In after_flush, new/dirty/deleted still describe what this flush wrote.

@@ -21,10 +21,16 @@ def get(key):
     return setting.value if setting is not None else DEFAULTS.get(key)
 
 
+# Built once: the public form and most pages read settings on every request.
+_SELECT_MANY = sa.select(Setting.key, Setting.value).where(
+    Setting.key.in_(sa.bindparam("keys", expanding=True))
+)
+
+
 def get_many(keys):
-    rows = db.session.scalars(sa.select(Setting).where(Setting.key.in_(keys))).all()
+    rows = db.session.execute(_SELECT_MANY, {"keys": list(keys)}).all()
     values = {key: DEFAULTS.get(key) for key in keys}
-    values.update({row.key: row.value for row in rows})
+    values.update({key: value for key, value in rows})
     return values
 
 

@@ -139,7 +139,7 @@ def test_public_form_keeps_what_was_typed_when_the_database_goes_away(app, db, c
     outage = TotalOutage("INSERT INTO enquiries")
     event.listen(db.engine, "before_cursor_execute", outage.check)
     try:
-        response = client.post("/contact?lang=en", data=data)
+        response = client.post("/contact?lang=en", data=data, follow_redirects=True)
     finally:
         event.remove(db.engine, "before_cursor_execute", outage.check)
 
@@ -155,6 +155,6 @@ def test_public_form_keeps_what_was_typed_when_the_database_goes_away(app, db, c
     assert f'value="{data["form_token"]}"' in page
 
     # Once the database is back, the same form is received, once.
-    response = client.post("/contact?lang=en", data=data)
+    response = client.post("/contact?lang=en", data=data, follow_redirects=True)
     assert "Thank you for your enquiry" in response.get_data(as_text=True)
     assert count(db, Enquiry) == 1

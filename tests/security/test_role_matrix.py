@@ -25,6 +25,7 @@ ACCESS = {
     # public pages and sign-in
     "public.index": (PUBLIC, None),
     "contact.form": (PUBLIC, PUBLIC),
+    "contact.thanks": (PUBLIC, None),
     "auth.login": (PUBLIC, PUBLIC),
     "core.healthz": (PUBLIC, None),
     "core.set_language": (PUBLIC, None),
