@@ -172,8 +172,10 @@ def test_app_survives_a_database_restart_and_keeps_what_it_acknowledged(
                     break
                 time.sleep(0.1)
             else:
+                # What the form said the last time, to explain a failure.
+                said = re.findall(r'role="alert">\s*(?:<p>)?([^<]+)', page)
                 with lock:
-                    unfinished.append(data["email"])
+                    unfinished.append((data["email"], status, said or page[:2000]))
             sent += 1
 
     def staff():
