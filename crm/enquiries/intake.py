@@ -127,9 +127,12 @@ def submit_enquiry(data, *, language, ip=None):
     Returns Received. Raises mail.InvalidRecipient when the sender's address cannot take a
     receipt.
 
-    This is the one write a stranger can make, and the busiest: it writes the enquiry, its
-    history entry, its search entry and its messages as plain inserts (each row once, no
-    unit of work to sort out), in the caller's transaction.
+    This is the one write a stranger can make, and the busiest. Everything that only reads or
+    renders (the settings, the recipients, the e-mails) is done before the first write, so
+    the transaction holds its locks (all of SQLite's database) only for a burst of plain
+    inserts: the enquiry, its history entry, its search entry and its messages, each row
+    once. The e-mails are rendered with a marker where the reference and the staff link go,
+    filled in once the insert has given the enquiry its id.
     """
     existing = find_by_submission_token(data["submission_token"])
     if existing is not None:
@@ -154,6 +157,13 @@ def submit_enquiry(data, *, language, ip=None):
         "created_at": now,
         "updated_at": now,
     }
+    texts = settings.get_many(["office_name", "notification_recipients"])
+    draft = SimpleNamespace(reference=_REFERENCE_MARK, **values)
+    messages = [_receipt(draft, texts["office_name"])] + _notices(
+        draft, texts["office_name"], texts["notification_recipients"], link=_LINK_MARK
+    )
+
+    # The writes.
     enquiry_id = db.session.execute(_INSERT_ENQUIRY, values).inserted_primary_key[0]
     reference = _assign_reference(now, enquiry_id)
     enquiry = SimpleNamespace(id=enquiry_id, reference=reference, deleted_at=None, **values)
@@ -171,11 +181,14 @@ def submit_enquiry(data, *, language, ip=None):
         },
         at=now,
     )
-    texts = settings.get_many(["office_name", "notification_recipients"])
-    mail.queue_messages(
-        [_receipt(enquiry, texts["office_name"])]
-        + _notices(enquiry, texts["office_name"], texts["notification_recipients"])
-    )
+    link = _staff_link(enquiry)
+    for message in messages:
+        message["enquiry_id"] = enquiry_id
+        for key in ("subject", "body_text"):
+            message[key] = (
+                message[key].replace(_REFERENCE_MARK, reference).replace(_LINK_MARK, link)
+            )
+    mail.queue_messages(messages)
     return Received(enquiry_id, reference, enquiry.email, now)
 
 
@@ -185,6 +198,12 @@ def _index_for_search(enquiry):
     from crm.search.index import add_entry
 
     add_entry("enquiry", enquiry)
+
+
+# Stand-ins for what is known only once the enquiry is inserted. Control characters, which
+# no field of the form accepts, so that nothing a sender types is taken for them.
+_REFERENCE_MARK = "\x1freference\x1f"
+_LINK_MARK = "\x1flink\x1f"
 
 
 def _current_privacy_notice_id():
@@ -227,20 +246,18 @@ def _receipt(enquiry, office_name):
         subject=subject,
         body_text=body,
         language=enquiry.language,
-        enquiry_id=enquiry.id,
+        enquiry_id=None,  # filled in with the reference
     )
 
 
-def _notices(enquiry, office_name, configured_recipients):
+def _notices(enquiry, office_name, configured_recipients, *, link):
     recipients = notice_recipients(configured_recipients)
     if not recipients:
         current_app.logger.warning(
-            "Enquiry %s: no coordinator to notify (set notification_recipients or add an "
-            "active coordinator)",
-            enquiry.reference,
+            "New enquiry: no coordinator to notify (set notification_recipients or add an "
+            "active coordinator)"
         )
         return []
-    link = _staff_link(enquiry)
     messages = []
     for address, language in recipients:
         with force_locale(language):
@@ -265,7 +282,7 @@ def _notices(enquiry, office_name, configured_recipients):
                 subject=subject,
                 body_text=body,
                 language=language,
-                enquiry_id=enquiry.id,
+                enquiry_id=None,  # filled in with the reference
             )
         )
     return messages
