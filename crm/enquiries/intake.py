@@ -246,7 +246,6 @@ def _receipt(enquiry, office_name):
         subject=subject,
         body_text=body,
         language=enquiry.language,
-        enquiry_id=None,  # filled in with the reference
     )
 
 
@@ -282,13 +281,11 @@ def _notices(enquiry, office_name, configured_recipients, *, link):
                 subject=subject,
                 body_text=body,
                 language=language,
-                enquiry_id=None,  # filled in with the reference
             )
         )
     return messages
 
 
-_UNREAD = object()
 _users = User.__table__
 _ACTIVE_COORDINATORS = (
     sa.select(_users.c.email, _users.c.language)
@@ -297,13 +294,11 @@ _ACTIVE_COORDINATORS = (
 )
 
 
-def notice_recipients(configured=_UNREAD):
-    """[(address, language)] to tell about a new enquiry: the notification_recipients setting
-    (read here unless given), else every active coordinator. A bad address in the setting is
-    skipped with a warning, so a settings mistake never stops the public form."""
+def notice_recipients(configured):
+    """[(address, language)] to tell about a new enquiry: `configured` (the
+    notification_recipients setting), else every active coordinator. A bad address in the
+    setting is skipped with a warning, so a settings mistake never stops the public form."""
     default_language = current_app.config["BABEL_DEFAULT_LOCALE"]
-    if configured is _UNREAD:
-        configured = settings.get("notification_recipients")
     configured = configured or []
     if isinstance(configured, str):
         configured = [configured]

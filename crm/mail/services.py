@@ -8,9 +8,8 @@ import re
 
 import sqlalchemy as sa
 
-from crm.core.types import utcnow
 from crm.extensions import db
-from crm.mail.models import OutboxMessage, OutboxStatus
+from crm.mail.models import OutboxMessage
 
 # A plausible single address: no spaces, no CR/LF, no commas or angle brackets that could
 # smuggle in a second recipient or a header.
@@ -31,31 +30,11 @@ def valid_address(address):
     return bool(address) and len(address) <= 254 and bool(_ADDRESS.match(address))
 
 
-def queue_message(
-    *,
-    kind,
-    recipient,
-    subject,
-    body_text,
-    body_html=None,
-    language="sv",
-    enquiry_id=None,
-    reply_to=None,
-):
-    """Add one message to the outbox (flushes, never commits). Headers are made single-line;
-    a recipient that is not exactly one address is refused."""
-    message = OutboxMessage(
-        **_message_values(
-            kind=kind,
-            recipient=recipient,
-            subject=subject,
-            body_text=body_text,
-            body_html=body_html,
-            language=language,
-            enquiry_id=enquiry_id,
-            reply_to=reply_to,
-        )
-    )
+def queue_message(**message):
+    """Add one message to the outbox (flushes, never commits). The arguments, and the checks
+    made on them, are those of _message_values: headers are made single-line, and a
+    recipient that is not exactly one address is refused."""
+    message = OutboxMessage(**_message_values(**message))
     db.session.add(message)
     db.session.flush()
     return message
@@ -66,9 +45,7 @@ def queue_messages(messages):
     queue_message checks them; in the caller's transaction."""
     rows = [_message_values(**message) for message in messages]
     if rows:
-        now = utcnow()
-        for row in rows:
-            row.update(status=OutboxStatus.PENDING, attempts=0, next_attempt_at=now, created_at=now)
+        # The columns' own defaults (pending, no attempts, due now) fill in the rest.
         db.session.execute(_INSERT_MESSAGE, rows)
 
 
