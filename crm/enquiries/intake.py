@@ -292,6 +292,9 @@ _ACTIVE_COORDINATORS = (
     .where(_users.c.role == Role.COORDINATOR, _users.c.active.is_(True))
     .order_by(_users.c.id)
 )
+_USERS_BY_ADDRESS = sa.select(_users.c.email, _users.c.language).where(
+    _users.c.email.in_(sa.bindparam("addresses", expanding=True))
+)
 
 
 def notice_recipients(configured):
@@ -305,9 +308,7 @@ def notice_recipients(configured):
     recipients = {}
     if configured:
         addresses = [str(address).strip().lower() for address in configured]
-        users = db.session.execute(
-            sa.select(User.email, User.language).where(User.email.in_(addresses))
-        ).all()
+        users = db.session.execute(_USERS_BY_ADDRESS, {"addresses": addresses}).all()
         languages = {email.lower(): language for email, language in users}
         for address in addresses:
             if not mail.valid_address(address):
