@@ -63,6 +63,13 @@ class Config:
     PERMANENT_SESSION_LIFETIME = 8 * 60 * 60
     WTF_CSRF_TIME_LIMIT = None  # the token lives as long as the session
 
+    # How many reverse proxies stand in front of the app (0, the default: none). With 1 or
+    # more, the client address, scheme and host are taken from the X-Forwarded-For, -Proto and
+    # -Host headers those proxies set, so rate limits count visitors rather than the proxy and
+    # links in e-mails carry the public address. Never more than there really are: a visitor
+    # could then write their own X-Forwarded-For and dodge the limits.
+    TRUSTED_PROXIES = int(os.environ.get("TRUSTED_PROXIES", "0"))
+
     RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", "memory://")
     RATELIMIT_ENABLED = True
     RATELIMIT_HEADERS_ENABLED = False

@@ -6,6 +6,7 @@ from pathlib import Path
 from flask import Flask, current_app, has_request_context, request, session
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from config import (
     INSTANCE_DIR,
@@ -24,6 +25,7 @@ def create_app(config_class=DevelopmentConfig):
     )
     app.config.from_object(config_class)
     _finish_config(app)
+    _trust_proxies(app)
 
     register_extensions(app)
     register_blueprints(app)
@@ -32,6 +34,13 @@ def create_app(config_class=DevelopmentConfig):
     register_request_hooks(app)
     register_template_helpers(app)
     return app
+
+
+def _trust_proxies(app):
+    """Behind TRUSTED_PROXIES reverse proxies, see the client as they report it."""
+    proxies = app.config.get("TRUSTED_PROXIES") or 0
+    if proxies:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies)
 
 
 def _finish_config(app):

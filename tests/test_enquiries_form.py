@@ -305,6 +305,61 @@ def test_rate_limit_answers_429_with_a_friendly_page(client, db, consent_texts, 
     assert client.get("/contact").status_code == 200
 
 
+def send_from(client, address, **headers):
+    """Send the form as a visitor at `address` would through a reverse proxy, which writes
+    the address into X-Forwarded-For (the connection itself comes from the proxy)."""
+    forwarded = {"X-Forwarded-For": address, **headers}
+    response = client.get("/contact?lang=en", headers=forwarded)
+    page = response.get_data(as_text=True)
+    hidden = {name: hidden_value(page, name) for name in ("form_token", "consent_text_id")}
+    return client.post(
+        "/contact?lang=en", data={**VALID, **hidden}, headers=forwarded, follow_redirects=True
+    )
+
+
+@pytest.mark.config(RATELIMIT_ENABLED=True, CONTACT_RATE_LIMIT="2 per minute")
+def test_without_trusted_proxies_a_forwarded_address_does_not_escape_the_rate_limit(
+    client, db, consent_texts, fresh_limiter
+):
+    for address in ("198.51.100.1", "198.51.100.2"):
+        assert send_from(client, address).status_code == 200
+
+    # Anyone can write the header: without a proxy that sets it, it is not believed.
+    assert send_from(client, "198.51.100.3").status_code == 429
+    assert count(db, Enquiry) == 2
+
+
+@pytest.mark.config(RATELIMIT_ENABLED=True, CONTACT_RATE_LIMIT="2 per minute", TRUSTED_PROXIES=1)
+def test_behind_a_trusted_proxy_each_visitor_has_their_own_rate_limit(
+    client, db, consent_texts, fresh_limiter
+):
+    for _attempt in range(2):
+        assert send_from(client, "198.51.100.1").status_code == 200
+    assert send_from(client, "198.51.100.1").status_code == 429
+
+    # Another visitor behind the same proxy can still send an enquiry.
+    assert send_from(client, "198.51.100.2").status_code == 200
+    assert count(db, Enquiry) == 3
+
+
+@pytest.mark.config(TRUSTED_PROXIES=1)
+def test_behind_a_trusted_proxy_the_notice_links_to_the_public_address(
+    client, db, consent_texts, coordinator
+):
+    response = send_from(
+        client,
+        "198.51.100.1",
+        **{"X-Forwarded-Proto": "https", "X-Forwarded-Host": "crm.example.org"},
+    )
+
+    assert response.status_code == 200
+    enquiry = db.session.scalars(sa.select(Enquiry)).one()
+    notice = db.session.scalars(
+        sa.select(OutboxMessage).where(OutboxMessage.kind == "enquiry_notice")
+    ).one()
+    assert f"https://crm.example.org/enquiries/{enquiry.id}" in notice.body_text
+
+
 @pytest.mark.config(WTF_CSRF_ENABLED=True)
 def test_post_without_csrf_token_is_refused(client, db, consent_texts):
     page, hidden = open_form(client)
