@@ -90,9 +90,11 @@ class Config:
     CONTACT_RATE_LIMIT = "10 per hour"
     CONTACT_MIN_FILL_SECONDS = 3
     # The outbox worker: tries per message before it is marked failed, and the first retry delay
-    # (doubled after each failure).
+    # (doubled after each failure). While the mail server cannot be reached at all, messages
+    # are not tried and never fail: they wait, at most OUTBOX_MAX_RETRY_SECONDS between looks.
     OUTBOX_MAX_ATTEMPTS = 6
     OUTBOX_RETRY_SECONDS = 60
+    OUTBOX_MAX_RETRY_SECONDS = 60 * 60
     # How long a worker holds a message it is sending; if the worker dies, another one sends
     # the message after this. Keep it well above MAIL_TIMEOUT.
     OUTBOX_CLAIM_SECONDS = int(os.environ.get("OUTBOX_CLAIM_SECONDS", "600"))

@@ -130,7 +130,7 @@ def test_server_down_keeps_messages_queued_until_it_is_back(app, db, smtp, queue
     retry_at = start + timedelta(seconds=app.config["OUTBOX_RETRY_SECONDS"])
     for message in messages(db):
         assert message.status == OutboxStatus.PENDING
-        assert message.attempts == 1
+        assert message.attempts == 0  # the server was never asked to take it
         assert message.next_attempt_at == retry_at
         assert "ConnectionRefusedError" in message.last_error
     # Not due again before the back-off has passed, even with the server up.
@@ -147,7 +147,9 @@ def test_server_down_keeps_messages_queued_until_it_is_back(app, db, smtp, queue
 
 
 def test_back_off_doubles_after_each_failure(app, db, smtp, queue):
-    queue("anna@example.com")
+    smtp.start()
+    smtp.handler.refuse["busy@example.com"] = "450 4.2.1 <busy@example.com>: try again later"
+    queue("busy@example.com")
     delay = app.config["OUTBOX_RETRY_SECONDS"]
     now = utcnow()
 
@@ -157,6 +159,33 @@ def test_back_off_doubles_after_each_failure(app, db, smtp, queue):
         assert message.attempts == attempt
         assert message.next_attempt_at == now + timedelta(seconds=delay * 2 ** (attempt - 1))
         now = message.next_attempt_at
+
+
+def test_a_mail_outage_of_two_days_fails_no_message(app, db, smtp, queue):
+    queue("anna@example.com")
+    [message] = messages(db)
+    now = message.created_at
+    gaps = []
+
+    while now < message.created_at + timedelta(days=2):
+        assert send_due_messages(now=now) == {"sent": 0, "retried": 1, "failed": 0}
+        [message] = messages(db)
+        gaps.append(message.next_attempt_at - now)
+        now = message.next_attempt_at
+
+    # Never failed and never counted as tried: the server was not there to try.
+    assert (message.status, message.attempts) == (OutboxStatus.PENDING, 0)
+    # The worker looks again after 1, 1, 2, 4 … minutes, and then every hour.
+    first = timedelta(seconds=app.config["OUTBOX_RETRY_SECONDS"])
+    hour = timedelta(seconds=app.config["OUTBOX_MAX_RETRY_SECONDS"])
+    assert gaps[:4] == [first, first, 2 * first, 4 * first]
+    assert gaps == sorted(gaps) and max(gaps) == hour
+    assert len(gaps) < 60  # two days of looking, not a busy loop
+
+    smtp.start()
+    assert send_due_messages(now=now) == {"sent": 1, "retried": 0, "failed": 0}
+    assert send_due_messages(now=now + timedelta(days=1))["sent"] == 0
+    assert smtp.handler.recipients == ["anna@example.com"]
 
 
 def test_server_going_down_mid_round_loses_nothing(db, smtp, queue):
@@ -180,7 +209,9 @@ def test_server_going_down_mid_round_loses_nothing(db, smtp, queue):
 
 @pytest.mark.config(OUTBOX_MAX_ATTEMPTS=3)
 def test_message_fails_after_the_last_attempt(db, smtp, queue):
-    queue("anna@example.com")
+    smtp.start()
+    smtp.handler.refuse["busy@example.com"] = "450 4.2.1 <busy@example.com>: try again later"
+    queue("busy@example.com")
     now = utcnow()
     outcomes = []
 
@@ -193,8 +224,8 @@ def test_message_fails_after_the_last_attempt(db, smtp, queue):
     assert [counts["failed"] for counts in outcomes] == [0, 0, 1, 0]
     [message] = messages(db)
     assert (message.status, message.attempts) == (OutboxStatus.FAILED, 3)
-    # A failed message stays failed even when the server is back.
-    smtp.start()
+    # A failed message stays failed even when the server would take it now.
+    del smtp.handler.refuse["busy@example.com"]
     assert send_due_messages(now=now)["sent"] == 0
     assert smtp.handler.envelopes == []
 

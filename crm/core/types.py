@@ -1,5 +1,6 @@
 """Column types that behave the same on SQLite and PostgreSQL."""
 
+import functools
 from datetime import UTC, datetime
 from enum import StrEnum
 
@@ -38,12 +39,20 @@ class LabelledEnum(StrEnum):
 
     @property
     def label(self):
-        return self._labels()[self.value]
+        return _labels_of(type(self))[self.value]
 
     @classmethod
     def choices(cls):
         """Options for a WTForms SelectField."""
         return [SelectChoice(member.value, member.label) for member in cls]
+
+
+@functools.cache
+def _labels_of(enum_class):
+    # Built once per enum: the lazy strings are translated each time they are shown, so one
+    # map serves every language (building it for each label made a list of n options cost
+    # n² lazy strings).
+    return enum_class._labels()
 
 
 def enum_column(enum_class, **kwargs):

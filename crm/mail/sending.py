@@ -73,11 +73,21 @@ def send_due_messages(*, now=None, limit=100):
                 message.status = OutboxStatus.SENT
                 message.sent_at = clock()
                 counts["sent"] += 1
+            elif error is postman.unreachable:
+                _wait_for_the_server(message, error, now=clock())
+                counts["retried"] += 1
             else:
                 counts[_record_failure(message, error, now=clock())] += 1
             db.session.commit()
     finally:
         postman.close()
+    if postman.unreachable is not None:
+        # Once per round, not per message: an outage would otherwise fill the log.
+        current_app.logger.warning(
+            "Outbox: the mail server cannot be reached (%s); %s messages wait for it",
+            describe_error(postman.unreachable),
+            counts["retried"],
+        )
     return counts
 
 
@@ -118,8 +128,23 @@ def _claim(message_id, *, due_by, lease_until):
     return result.rowcount == 1
 
 
+def _wait_for_the_server(message, error, *, now):
+    """The mail server could not be reached, so the message was not tried: it waits for the
+    server however long the outage lasts, and this does not count towards failing it.
+
+    It waits as long again as it has waited so far (so the gaps double, as for a failed
+    attempt), at least OUTBOX_RETRY_SECONDS and at most OUTBOX_MAX_RETRY_SECONDS.
+    """
+    config = current_app.config
+    waited = (now - message.created_at).total_seconds()
+    delay = min(max(config["OUTBOX_RETRY_SECONDS"], waited), config["OUTBOX_MAX_RETRY_SECONDS"])
+    message.next_attempt_at = now + timedelta(seconds=delay)
+    message.last_error = describe_error(error)[:500]
+
+
 def _record_failure(message, error, *, now):
-    """Count a failed attempt: "retried" later with back-off, or "failed" for good."""
+    """Count a failed attempt at this message: "retried" later with back-off, or "failed" for
+    good after OUTBOX_MAX_ATTEMPTS or a permanent refusal."""
     config = current_app.config
     message.attempts += 1
     message.last_error = describe_error(error)[:500]
