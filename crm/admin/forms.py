@@ -105,3 +105,27 @@ class SettingsForm(FlaskForm):
                 self, "cleaned_recipients", split_recipients(self.notification_recipients.data)
             ),
         }
+
+
+# The text sits above the form's checkbox: a paragraph or two, with the notice linked below it.
+MAX_CONSENT_TEXT = 3000
+
+
+class ConsentTextForm(FlaskForm):
+    body_sv = TextAreaField(
+        _l("Consent text in Swedish"),
+        filters=[_normalise_newlines],
+        validators=[
+            DataRequired(message=_l("Write the consent text in Swedish.")),
+            Length(max=MAX_CONSENT_TEXT, message=_l("Write at most %(max)d characters.")),
+        ],
+    )
+    body_en = TextAreaField(
+        _l("Consent text in English"),
+        filters=[_normalise_newlines],
+        validators=[
+            DataRequired(message=_l("Write the consent text in English.")),
+            Length(max=MAX_CONSENT_TEXT, message=_l("Write at most %(max)d characters.")),
+        ],
+    )
+    submit = SubmitField(_l("Publish as a new version"))

@@ -1,14 +1,15 @@
-from flask import abort, flash, redirect, render_template, url_for
+from flask import abort, current_app, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
 from crm.admin import bp
 from crm.admin import services as admin_services
-from crm.admin.forms import SettingsForm
+from crm.admin.forms import ConsentTextForm, SettingsForm
 from crm.auth import services as user_services
 from crm.auth.decorators import role_required
 from crm.auth.forms import UserCreateForm, UserEditForm
 from crm.auth.models import Role, User
+from crm.enquiries.intake import default_consent_body
 from crm.extensions import db
 from crm.settings import services as settings_services
 
@@ -97,3 +98,51 @@ def settings():
             flash(_("Nothing was changed."), "info")
         return redirect(url_for("admin.settings"))
     return render_template("admin/settings.html", form=form)
+
+
+@bp.route("/consent-texts", methods=["GET", "POST"])
+def consent_texts():
+    """The consent text above the contact form's checkbox: publish a new version per language."""
+    languages = current_app.config["LANGUAGES"]
+    newest = {language: settings_services.newest_consent_text(language) for language in languages}
+    form = ConsentTextForm()
+    if form.validate_on_submit():
+        published = []
+        for language in languages:
+            body = getattr(form, f"body_{language}").data
+            if newest[language] is None or newest[language].body != body:
+                published.append(
+                    settings_services.publish_consent_text(language, body, actor=current_user)
+                )
+        db.session.commit()
+        if published:
+            names = _language_names()
+            versions = ", ".join(
+                _(
+                    "%(language)s version %(version)s",
+                    language=names.get(text.language, text.language),
+                    version=text.version,
+                )
+                for text in published
+            )
+            flash(_("Published: %(versions)s.", versions=versions), "success")
+        else:
+            flash(_("The consent text is unchanged; no new version was published."), "info")
+        return redirect(url_for("admin.consent_texts"))
+    if not form.is_submitted():
+        for language in languages:
+            text = newest[language]
+            getattr(form, f"body_{language}").data = (
+                text.body if text is not None else default_consent_body(language)
+            )
+    return render_template(
+        "admin/consent_texts.html",
+        form=form,
+        newest=newest,
+        versions=settings_services.consent_text_versions(),
+        language_names=_language_names(),
+    )
+
+
+def _language_names():
+    return {"sv": _("Swedish"), "en": _("English")}

@@ -3,8 +3,10 @@
 import sqlalchemy as sa
 from flask_babel import get_locale
 
+from crm.core import audit
+from crm.core.types import utcnow
 from crm.extensions import db
-from crm.settings.models import Setting
+from crm.settings.models import ConsentText, Setting
 
 DEFAULTS = {
     "office_name": "Industry collaboration office",
@@ -50,3 +52,41 @@ def put(key, value, *, actor=None):
     setting.value = value
     setting.updated_by_id = getattr(actor, "id", None)
     return setting
+
+
+# ---------------------------------------------------------------- consent texts
+
+
+def newest_consent_text(language):
+    """The consent text the contact form shows now in `language`, or None before the first."""
+    return db.session.scalars(
+        sa.select(ConsentText)
+        .where(ConsentText.language == language)
+        .order_by(ConsentText.version.desc())
+        .limit(1)
+    ).first()
+
+
+def consent_text_versions():
+    """Every published consent text, newest first within each language."""
+    return db.session.scalars(
+        sa.select(ConsentText).order_by(ConsentText.language, ConsentText.version.desc())
+    ).all()
+
+
+def publish_consent_text(language, body, *, actor):
+    """Add the next version in `language`. Earlier versions are never changed: each enquiry
+    keeps the text its sender agreed to. Flushes; the caller commits."""
+    newest = newest_consent_text(language)
+    text = ConsentText(version=(newest.version + 1) if newest else 1, language=language, body=body)
+    db.session.add(text)
+    db.session.flush()
+    audit.record_new(
+        "consent_texts",
+        text.id,
+        "create",
+        changes={"language": [None, language], "version": [None, text.version]},
+        at=utcnow(),
+        actor=actor,
+    )
+    return text

@@ -118,6 +118,7 @@ ACCESS = {
     "admin.create_user": (ADMIN, ADMIN),
     "admin.edit_user": (ADMIN, ADMIN),
     "admin.settings": (ADMIN, ADMIN),
+    "admin.consent_texts": (ADMIN, ADMIN),
     "mail.outbox": (ADMIN, None),
     "mail.detail": (ADMIN, None),
     "mail.retry": (None, ADMIN),
