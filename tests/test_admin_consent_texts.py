@@ -125,3 +125,20 @@ def test_only_admins_may_publish(client, db, login, role):
     assert client.get(URL).status_code == 403
     assert client.post(URL, data={"body_sv": "a", "body_en": "b"}).status_code == 403
     assert texts(db) == []
+
+
+@pytest.mark.parametrize(
+    ("page", "current"),
+    [
+        ("/admin/users", "/admin/users"),
+        ("/admin/settings", "/admin/settings"),
+        (URL, "/admin/settings"),
+        ("/organisations/", "/organisations/"),
+    ],
+)
+def test_the_navigation_marks_one_entry_as_the_current_page(client, login, page, current):
+    login("admin")
+
+    html = client.get(page).get_data(as_text=True)
+
+    assert re.findall(r'<a href="([^"]+)" aria-current="page"', html) == [current]

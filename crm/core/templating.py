@@ -24,6 +24,7 @@ def register(app):
         current_language=lambda: str(get_locale() or current_app.config["LANGUAGES"][0]),
         language_switch_url=language_switch_url,
         nav_items=nav_items,
+        is_current_section=is_current_section,
         url_with=url_with,
         audit_action_label=audit.action_label,
         audit_field_label=audit.field_label,
@@ -104,3 +105,18 @@ def nav_items():
         ]
     # A domain whose pages are not built yet has no endpoint; leave it out.
     return [item for item in items if item[0] in current_app.view_functions]
+
+
+# Blueprints with more than one entry in the navigation: which pages belong to which entry.
+_NAV_SECTIONS = {
+    "admin.users": ("admin.users", "admin.create_user", "admin.edit_user"),
+    "admin.settings": ("admin.settings", "admin.consent_texts"),
+}
+
+
+def is_current_section(endpoint):
+    """Whether the page being shown belongs to the navigation entry `endpoint`."""
+    here = request.endpoint or ""
+    if endpoint in _NAV_SECTIONS:
+        return here in _NAV_SECTIONS[endpoint]
+    return here.split(".")[0] == endpoint.split(".")[0]
