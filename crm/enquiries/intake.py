@@ -47,12 +47,7 @@ def current_consent_text(language):
     add version 1; the loser's commit fails on the unique (version, language) and it reads
     the winner's row after a rollback.
     """
-    text = db.session.scalars(
-        sa.select(ConsentText)
-        .where(ConsentText.language == language)
-        .order_by(ConsentText.version.desc())
-        .limit(1)
-    ).first()
+    text = settings.newest_consent_text(language)
     if text is None:
         text = ConsentText(version=1, language=language, body=default_consent_body(language))
         db.session.add(text)
