@@ -34,6 +34,11 @@ class Config:
     SECRET_KEY = os.environ.get("SECRET_KEY")
     SQLALCHEMY_DATABASE_URI = os.environ.get("DATABASE_URL") or default_sqlite_url()
     SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+    # The address people reach the app at, such as https://crm.example.org (a path is allowed
+    # when the app is served under one). Every link in e-mails and feeds is built from it,
+    # never from a request's Host header; in production it is required, and the app answers
+    # only for its host (other Host headers get 400).
+    PUBLIC_URL = os.environ.get("PUBLIC_URL")
 
     MAIL_SERVER = os.environ.get("MAIL_SERVER", "localhost")
     MAIL_PORT = int(os.environ.get("MAIL_PORT", "25"))
@@ -103,6 +108,7 @@ class Config:
 class DevelopmentConfig(Config):
     CRM_ENV = "development"
     DEBUG = True
+    PUBLIC_URL = os.environ.get("PUBLIC_URL") or "http://127.0.0.1:5000"
     # Where the generated key is kept when SECRET_KEY is not set.
     SECRET_KEY_FILE = INSTANCE_DIR / "secret_key"
     # Development mail goes nowhere unless a server is configured.
@@ -114,6 +120,7 @@ class TestingConfig(Config):
     TESTING = True
     SECRET_KEY = "testing-secret-key-not-for-production"  # noqa: S105
     SQLALCHEMY_DATABASE_URI = os.environ.get("TEST_DATABASE_URL") or "sqlite://"
+    PUBLIC_URL = "http://localhost"
     WTF_CSRF_ENABLED = False
     RATELIMIT_ENABLED = False
     CONTACT_MIN_FILL_SECONDS = 0

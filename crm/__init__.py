@@ -2,6 +2,7 @@
 
 import logging
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from flask import Flask, current_app, has_request_context, request, session
 from flask_babel import lazy_gettext as _l
@@ -67,9 +68,32 @@ def _finish_config(app):
     elif not key:
         raise RuntimeError("SECRET_KEY is not set")
 
+    _check_public_url(app, env)
+
     if app.config["SQLALCHEMY_DATABASE_URI"] == default_sqlite_url():
         # The default database lives under instance/, which a fresh clone does not have.
         INSTANCE_DIR.mkdir(exist_ok=True)
+
+
+def _check_public_url(app, env):
+    """PUBLIC_URL names every link in e-mails and feeds; production needs it and answers
+    only for its host, so a forged Host header gets 400 rather than a page."""
+    from crm.core.links import parse_public_url
+
+    value = app.config.get("PUBLIC_URL")
+    if not value and env != "production":
+        return
+    if not value:
+        raise RuntimeError(
+            "PUBLIC_URL must be set in production: the address people reach the app at, "
+            "such as https://crm.example.org"
+        )
+    try:
+        app.config["PUBLIC_URL"] = parse_public_url(value)
+    except ValueError as error:
+        raise RuntimeError(str(error)) from None
+    if env == "production" and app.config.get("TRUSTED_HOSTS") is None:
+        app.config["TRUSTED_HOSTS"] = [urlsplit(app.config["PUBLIC_URL"]).hostname]
 
 
 def register_extensions(app):

@@ -23,6 +23,7 @@ def test_production_with_a_real_key_sets_secure_cookies(tmp_path):
     config = _config(
         ProductionConfig,
         SECRET_KEY="f" * 64,
+        PUBLIC_URL="https://localhost",
         SQLALCHEMY_DATABASE_URI=f"sqlite:///{tmp_path}/x.db",
     )
     app = create_app(config)

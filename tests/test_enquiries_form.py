@@ -342,14 +342,15 @@ def test_behind_a_trusted_proxy_each_visitor_has_their_own_rate_limit(
     assert count(db, Enquiry) == 3
 
 
-@pytest.mark.config(TRUSTED_PROXIES=1)
+@pytest.mark.config(TRUSTED_PROXIES=1, PUBLIC_URL="https://crm.example.org")
 def test_behind_a_trusted_proxy_the_notice_links_to_the_public_address(
     client, db, consent_texts, coordinator
 ):
+    # Links come from PUBLIC_URL, not from the host the proxy reached the app at.
     response = send_from(
         client,
         "198.51.100.1",
-        **{"X-Forwarded-Proto": "https", "X-Forwarded-Host": "crm.example.org"},
+        **{"X-Forwarded-Proto": "http", "X-Forwarded-Host": "app-1.internal"},
     )
 
     assert response.status_code == 200

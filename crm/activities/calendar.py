@@ -5,7 +5,7 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
-from flask import current_app, url_for
+from flask import current_app
 from flask_babel import gettext as _
 from icalendar import Calendar, Event
 from sqlalchemy.orm import selectinload
@@ -13,6 +13,7 @@ from sqlalchemy.orm import selectinload
 from crm.activities.models import Activity, ActivityOrganisation
 from crm.agreements.models import Agreement, AgreementStatus
 from crm.auth.models import User
+from crm.core.links import external_url, public_host
 from crm.core.types import utcnow
 from crm.extensions import db
 
@@ -67,9 +68,7 @@ def _new_calendar():
 
 
 def _activity_url(activity):
-    if "activities.detail" not in current_app.view_functions:
-        return None
-    return url_for("activities.detail", activity_id=activity.id, _external=True)
+    return external_url("activities.detail", activity_id=activity.id)
 
 
 def _activity_times(activity):
@@ -91,9 +90,9 @@ def _activity_times(activity):
     return start, end
 
 
-def activity_event(activity, host):
+def activity_event(activity):
     event = Event()
-    event.add("uid", f"activity-{activity.id}@{host}")
+    event.add("uid", f"activity-{activity.id}@{public_host()}")
     event.add("dtstamp", utcnow())
     start, end = _activity_times(activity)
     event.add("dtstart", start)
@@ -117,12 +116,12 @@ def activity_event(activity, host):
     return event
 
 
-def agreement_events(agreement, host):
+def agreement_events(agreement):
     """All-day events on the agreement's end date and on its renewal notice date."""
     events = []
     day = timedelta(days=1)
     end = Event()
-    end.add("uid", f"agreement-{agreement.id}-end@{host}")
+    end.add("uid", f"agreement-{agreement.id}-end@{public_host()}")
     end.add("dtstamp", utcnow())
     end.add("dtstart", agreement.end_date)
     end.add("dtend", agreement.end_date + day)
@@ -130,7 +129,7 @@ def agreement_events(agreement, host):
     events.append(end)
     notice_date = agreement.end_date - timedelta(days=agreement.renewal_notice_days or 0)
     notice = Event()
-    notice.add("uid", f"agreement-{agreement.id}-notice@{host}")
+    notice.add("uid", f"agreement-{agreement.id}-notice@{public_host()}")
     notice.add("dtstamp", utcnow())
     notice.add("dtstart", notice_date)
     notice.add("dtend", notice_date + day)
@@ -153,7 +152,7 @@ def _activity_options():
     return (selectinload(Activity.organisations).selectinload(ActivityOrganisation.organisation),)
 
 
-def build_feed(user, *, host, today):
+def build_feed(user, *, today):
     """The user's feed as iCalendar bytes: activities from a year back onward and agreement
     end and notice dates (the feed is the office's calendar, the same for everyone)."""
     since = today - FEED_HISTORY
@@ -168,7 +167,7 @@ def build_feed(user, *, host, today):
         .order_by(Activity.start_date, Activity.id)
     ).all()
     for activity in activities:
-        calendar.add_component(activity_event(activity, host))
+        calendar.add_component(activity_event(activity))
     agreements = db.session.scalars(
         sa.select(Agreement)
         .where(
@@ -181,15 +180,15 @@ def build_feed(user, *, host, today):
         .order_by(Agreement.end_date, Agreement.id)
     ).all()
     for agreement in agreements:
-        for event in agreement_events(agreement, host):
+        for event in agreement_events(agreement):
             calendar.add_component(event)
     calendar.add_missing_timezones()
     return calendar.to_ical()
 
 
-def build_activity_ics(activity, *, host):
+def build_activity_ics(activity):
     calendar = _new_calendar()
     calendar.add("method", "PUBLISH")
-    calendar.add_component(activity_event(activity, host))
+    calendar.add_component(activity_event(activity))
     calendar.add_missing_timezones()
     return calendar.to_ical()

@@ -1,9 +1,7 @@
 """The calendar: the personal feed address, renewing it, the feed itself and one activity's
 .ics file."""
 
-from urllib.parse import urlsplit
-
-from flask import Response, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import Response, abort, current_app, flash, redirect, render_template, url_for
 from flask_babel import force_locale
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -14,14 +12,11 @@ from crm.activities import calendar_bp as bp
 from crm.activities.models import Activity
 from crm.activities.tasks import local_today
 from crm.core import records
+from crm.core.links import external_url
 from crm.core.security import public_route
 from crm.extensions import db
 
 ICS_TYPE = "text/calendar; charset=utf-8"
-
-
-def _host():
-    return urlsplit(request.host_url).hostname or "localhost"
 
 
 @bp.route("/")
@@ -30,7 +25,7 @@ def settings():
     db.session.commit()
     return render_template(
         "calendar/settings.html",
-        feed_url=url_for("calendar.feed", token=token, _external=True),
+        feed_url=external_url("calendar.feed", token=token),
         form=FlaskForm(),
     )
 
@@ -55,7 +50,7 @@ def feed(token):
         abort(404)
     language = user.language if user.language in current_app.config["LANGUAGES"] else "sv"
     with force_locale(language):
-        body = services.build_feed(user, host=_host(), today=local_today())
+        body = services.build_feed(user, today=local_today())
     response = Response(body, mimetype="text/calendar")
     response.headers["Content-Type"] = ICS_TYPE
     # The address is a secret: keep the feed out of shared caches.
@@ -66,7 +61,7 @@ def feed(token):
 @bp.route("/activity/<int:activity_id>.ics")
 def activity_ics(activity_id):
     activity = records.get_visible_or_404(Activity, activity_id)
-    body = services.build_activity_ics(activity, host=_host())
+    body = services.build_activity_ics(activity)
     response = Response(body, mimetype="text/calendar")
     response.headers["Content-Type"] = ICS_TYPE
     response.headers["Content-Disposition"] = f'attachment; filename="activity-{activity.id}.ics"'

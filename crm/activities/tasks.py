@@ -5,7 +5,7 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
-from flask import current_app, has_request_context, render_template, url_for
+from flask import current_app, render_template, url_for
 from flask_babel import force_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -16,6 +16,7 @@ from crm.agreements.models import Agreement
 from crm.auth.models import Role, User
 from crm.core import audit
 from crm.core.forms import FieldError
+from crm.core.links import external_url
 from crm.core.types import utcnow
 from crm.enquiries.models import Enquiry
 from crm.extensions import db
@@ -268,10 +269,7 @@ def due_tasks_for(user, today=None):
 
 
 def _tasks_url():
-    if has_request_context() or current_app.config.get("SERVER_NAME"):
-        return url_for("tasks.index", _external=True)
-    # A job has no host to name; the path still helps.
-    return "/tasks/"
+    return external_url("tasks.index")
 
 
 def _claim_reminder(task, day):

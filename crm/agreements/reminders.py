@@ -10,16 +10,16 @@ only when the date itself changes (a renewal). Agreements past their end date th
 from datetime import timedelta
 
 import sqlalchemy as sa
-from flask import current_app, has_request_context, render_template, url_for
+from flask import current_app, render_template
 from flask_babel import force_locale
 from flask_babel import gettext as _
-from werkzeug.routing import BuildError
 
 from crm.activities.tasks import local_today
 from crm.agreements.lifecycle import IN_FORCE
 from crm.agreements.models import Agreement, AgreementReminder, AgreementStatus, ReminderEvent
 from crm.auth.models import Role, User
 from crm.core import audit
+from crm.core.links import external_url
 from crm.extensions import db
 from crm.mail.services import InvalidRecipient, queue_message
 
@@ -98,20 +98,7 @@ def recipients(agreement):
 
 
 def _agreement_url(agreement):
-    endpoint = "agreements.detail"
-    values = {"agreement_id": agreement.id}
-    if endpoint in current_app.view_functions:
-        if has_request_context() or current_app.config.get("SERVER_NAME"):
-            return url_for(endpoint, _external=True, **values)
-        # A job has no host to name; the path still helps.
-        try:
-            adapter = current_app.url_map.bind(
-                "localhost", script_name=current_app.config.get("APPLICATION_ROOT") or "/"
-            )
-            return adapter.build(endpoint, values)
-        except BuildError:
-            pass
-    return f"/agreements/{agreement.id}"
+    return external_url("agreements.detail", agreement_id=agreement.id)
 
 
 def _queue_reminder(user, agreement, event, event_date, url):

@@ -5,7 +5,7 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 from markupsafe import escape
 from sqlalchemy.exc import DBAPIError, OperationalError, SQLAlchemyError
-from werkzeug.exceptions import HTTPException, InternalServerError
+from werkzeug.exceptions import HTTPException, InternalServerError, SecurityError
 
 from crm.extensions import db, login_manager
 
@@ -39,6 +39,7 @@ MESSAGES = {
 def register(app):
     app.register_error_handler(CSRFError, _csrf_error)
     app.register_error_handler(HTTPException, _http_error)
+    app.register_error_handler(SecurityError, _untrusted_host)
     # Flask logs an unhandled exception and then calls the 500 handler with it.
     app.register_error_handler(InternalServerError, _server_error)
     # The database went away (restart, failover, network): a short outage, not a bug.
@@ -86,6 +87,17 @@ def _http_error(error):
         body, code = response
         return body, code, {"Allow": ", ".join(error.valid_methods)}
     return response
+
+
+def _untrusted_host(error):
+    """400 for a Host header other than PUBLIC_URL's (production's TRUSTED_HOSTS).
+
+    No URL can be built for such a request, so the usual page, with its links, cannot be
+    drawn; this one names nothing of the site.
+    """
+    title, message = MESSAGES[400]
+    page = f"<!doctype html><title>{escape(title)}</title><h1>{escape(title)}</h1>"
+    return f"{page}<p>{escape(message)}</p>", 400
 
 
 def _database_unavailable(error):

@@ -10,6 +10,7 @@ from flask_login import current_user
 from markupsafe import escape
 
 from crm.core import audit
+from crm.core.links import external_url
 from crm.core.security import is_safe_next
 
 
@@ -26,6 +27,7 @@ def register(app):
         nav_items=nav_items,
         is_current_section=is_current_section,
         url_with=url_with,
+        external_url=external_url,
         audit_action_label=audit.action_label,
         audit_field_label=audit.field_label,
         audit_value=audit.display_value,

@@ -10,13 +10,13 @@ from types import SimpleNamespace
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
-from flask import current_app, render_template, url_for
+from flask import current_app, render_template
 from flask_babel import force_locale
 from flask_babel import gettext as _
-from werkzeug.routing import BuildError
 
 from crm.auth.models import Role, User
 from crm.core import audit
+from crm.core.links import external_url
 from crm.core.types import utcnow
 from crm.enquiries.models import Enquiry, EnquiryStatus
 from crm.extensions import db
@@ -334,12 +334,4 @@ def _organisation_type_label(value):
 
 
 def _staff_link(enquiry):
-    """The enquiry's staff page; a plain path if the triage pages are not there yet."""
-    try:
-        return url_for("enquiries.detail", enquiry_id=enquiry.id, _external=True)
-    except (BuildError, RuntimeError):
-        try:
-            root = url_for("public.index", _external=True).rstrip("/")
-        except (BuildError, RuntimeError):
-            root = ""
-        return f"{root}/enquiries/{enquiry.id}"
+    return external_url("enquiries.detail", enquiry_id=enquiry.id)

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 import sqlalchemy as sa
-from flask import current_app, has_request_context, render_template, url_for
+from flask import current_app, render_template
 from flask_babel import force_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -27,6 +27,7 @@ from crm.auth.models import Role, User, UserTopic
 from crm.core import audit
 from crm.core.audit import describe_fields
 from crm.core.forms import FieldError
+from crm.core.links import external_url
 from crm.core.text import fold, name_key, normalise_domain
 from crm.core.types import utcnow
 from crm.enquiries.models import ClosedReason, Enquiry, EnquiryComment, EnquiryStatus, Topic
@@ -353,10 +354,7 @@ def assign_enquiry(enquiry, assignee, *, actor):
 
 
 def _enquiry_url(enquiry):
-    if has_request_context() or current_app.config.get("SERVER_NAME"):
-        return url_for("enquiries.detail", enquiry_id=enquiry.id, _external=True)
-    # Outside a request (a job) there is no host to name; the path still helps.
-    return f"/enquiries/{enquiry.id}"
+    return external_url("enquiries.detail", enquiry_id=enquiry.id)
 
 
 def _queue_assigned_message(enquiry, assignee, *, actor):

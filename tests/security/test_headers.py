@@ -103,6 +103,7 @@ def production_app(app, _schema, tmp_path):
         {
             "SQLALCHEMY_DATABASE_URI": _schema,
             "SECRET_KEY": "p" * 64,
+            "PUBLIC_URL": "https://localhost",
             "RATELIMIT_ENABLED": False,
             "UPLOAD_FOLDER": str(tmp_path / "uploads"),
         },
