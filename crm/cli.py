@@ -50,6 +50,11 @@ def demo_data():
     """Load the demo data set (idempotent: running it again changes nothing)."""
     from crm import demo_data as demo
 
+    if current_app.config["CRM_ENV"] == "production":
+        # Its users all share one published password: on a real site, anyone could sign in.
+        raise click.ClickException(
+            "The demo data is not loaded in production: its users have a published password."
+        )
     created = demo.load()
     db.session.commit()
     if created:

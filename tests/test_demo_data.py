@@ -3,14 +3,17 @@ import re
 import pytest
 import sqlalchemy as sa
 
-from crm import demo_data
+from config import ProductionConfig
+from crm import create_app, demo_data
 from crm.activities.models import Activity, ActivityKind
 from crm.agreements.models import Agreement, AgreementKind, AgreementStatus
 from crm.auth.models import Role, User
 from crm.core.text import luhn_valid
 from crm.core.types import utcnow
 from crm.enquiries.models import Enquiry, EnquiryStatus
+from crm.extensions import db as _db
 from crm.organisations.models import Organisation, OrganisationKind
+from tests.conftest import _empty_tables
 
 
 def run_demo_data(runner):
@@ -156,3 +159,28 @@ def test_the_public_page_offers_the_public_demo_documents_for_download(client, l
     assert response.status_code == 200
     assert response.data.startswith(b"%PDF-1.4")
     assert response.headers["Content-Disposition"].startswith("attachment")
+
+
+def test_production_refuses_the_demo_data_and_its_known_passwords(_schema):
+    # No `app` fixture: the command would run in its app context instead of production's.
+    config = type(
+        "ProductionOnTestDatabase",
+        (ProductionConfig,),
+        {
+            "SQLALCHEMY_DATABASE_URI": _schema,
+            "SECRET_KEY": "p" * 64,
+            "PUBLIC_URL": "https://crm.example.org",
+        },
+    )
+    production = create_app(config)
+
+    result = production.test_cli_runner().invoke(args=["crm", "demo-data"])
+
+    with production.app_context():
+        users = _db.session.scalar(sa.select(sa.func.count()).select_from(User))
+        _db.session.remove()
+        _empty_tables()  # should the command have loaded anything, the next test starts clean
+        _db.engine.dispose()
+    assert result.exit_code != 0
+    assert "not loaded in production" in result.output
+    assert users == 0
