@@ -10,10 +10,8 @@ from flask_login import current_user
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from config import (
-    INSTANCE_DIR,
     DevelopmentConfig,
     TestingConfig,
-    default_sqlite_url,
     development_secret_key,
 )
 
@@ -70,9 +68,10 @@ def _finish_config(app):
 
     _check_public_url(app, env)
 
-    if app.config["SQLALCHEMY_DATABASE_URI"] == default_sqlite_url():
-        # The default database lives under instance/, which a fresh clone does not have.
-        INSTANCE_DIR.mkdir(exist_ok=True)
+    from crm.core.database import create_private_sqlite_file
+
+    # Also makes instance/, which a fresh clone does not have, for the default database.
+    create_private_sqlite_file(app.config["SQLALCHEMY_DATABASE_URI"])
 
 
 def _check_public_url(app, env):

@@ -1,10 +1,15 @@
 """Every database connection is set up as the app relies on."""
 
+import os
+import stat
+
 import pytest
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
 from config import DevelopmentConfig
+from crm import create_app
+from crm.extensions import db as _db
 from crm.organisations.models import Contact, Membership, Organisation, OrganisationKind
 
 
@@ -67,3 +72,33 @@ def test_organisation_numbers_are_unique_when_set(db):
     )
     db.session.commit()
     assert db.session.scalar(sa.select(sa.func.count(Organisation.id))) == 2
+
+
+@pytest.fixture
+def usual_umask():
+    """The umask most servers run with, which leaves new files readable by everyone."""
+    previous = os.umask(0o022)
+    yield
+    os.umask(previous)
+
+
+def test_a_new_sqlite_database_is_readable_by_its_owner_only(tmp_path, usual_umask):
+    path = tmp_path / "instance" / "crm.sqlite3"
+    config = type(
+        "Config",
+        (DevelopmentConfig,),
+        {"SECRET_KEY": "x" * 40, "SQLALCHEMY_DATABASE_URI": f"sqlite:///{path}"},
+    )
+    app = create_app(config)
+    with app.app_context():
+        with _db.engine.begin() as connection:
+            connection.exec_driver_sql("CREATE TABLE t (x)")
+            connection.exec_driver_sql("INSERT INTO t VALUES (1)")
+        written = sorted(file.name for file in path.parent.iterdir())
+        modes = {file.name: stat.S_IMODE(file.stat().st_mode) for file in path.parent.iterdir()}
+        _db.engine.dispose()
+
+    # The write-ahead log holds the newest rows until a checkpoint: it must be private too.
+    assert written == ["crm.sqlite3", "crm.sqlite3-shm", "crm.sqlite3-wal"]
+    assert set(modes.values()) == {0o600}
+    assert stat.S_IMODE(path.parent.stat().st_mode) == 0o700

@@ -3,7 +3,9 @@ attachments, soft deleted."""
 
 import hashlib
 import io
+import os
 import re
+import stat
 import zipfile
 from datetime import date
 from pathlib import Path
@@ -674,3 +676,19 @@ def test_a_deleted_documents_versions_are_gone(db, client, login, make_user, act
 
     assert client.get(f"/documents/{document.id}/versions/1/download").status_code == 404
     assert client.get(f"/documents/{document.id}/replace").status_code == 404
+
+
+def test_uploaded_files_are_readable_by_their_owner_only(
+    db, client, login, activity, upload_folder
+):
+    previous = os.umask(0o022)  # the usual server umask, which leaves files world-readable
+    try:
+        login(Role.MEMBER)
+        response = upload(client, f"activity_id={activity.id}", PDF_BYTES, "NDA.pdf")
+    finally:
+        os.umask(previous)
+
+    assert response.status_code == 302
+    [path] = stored_files(upload_folder)
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert stat.S_IMODE(upload_folder.stat().st_mode) == 0o700

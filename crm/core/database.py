@@ -1,6 +1,8 @@
 """Connection settings that SQLite needs on every connection; no NUL characters in text."""
 
+import os
 import sqlite3
+from pathlib import Path
 
 import sqlalchemy as sa
 from sqlalchemy import event
@@ -16,6 +18,26 @@ def configure_engine_events():
     event.listen(Engine, "connect", _set_sqlite_pragmas)
     event.listen(Engine, "before_cursor_execute", _drop_nul_characters, retval=True)
     _configured = True
+
+
+def create_private_sqlite_file(uri):
+    """Create a SQLite database file (and its folder) readable by its owner only.
+
+    sqlite3 would create it with the process's umask, usually world-readable, and the file
+    holds everything: people's names and addresses, enquiries, password hashes. SQLite gives
+    its -wal and -shm files the database file's permissions. An existing file is left as its
+    operator set it.
+    """
+    url = sa.engine.make_url(uri)
+    if url.get_backend_name() != "sqlite" or url.database in (None, "", ":memory:"):
+        return
+    if url.database.startswith("file:") or url.query.get("mode") == "memory":
+        return
+    path = Path(url.database)
+    if path.exists():
+        return
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))
 
 
 def _set_sqlite_pragmas(dbapi_connection, connection_record):

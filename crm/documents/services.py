@@ -8,6 +8,7 @@ download view as an attachment.
 
 import hashlib
 import io
+import os
 import re
 import secrets
 import unicodedata
@@ -264,10 +265,12 @@ def _checked_upload(file_storage):
 def _write_file(data):
     """Write the bytes under a new random name in the upload folder; returns (name, path)."""
     folder = upload_folder()
-    folder.mkdir(parents=True, exist_ok=True)
+    # Owner only, folder and files: documents can be confidential (agreements, NDAs), and
+    # other accounts on the server have no business reading them.
+    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
     stored_name = secrets.token_hex(16)
     path = folder / stored_name
-    with open(path, "xb") as stream:
+    with os.fdopen(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "wb") as stream:
         stream.write(data)
     return stored_name, path
 
