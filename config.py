@@ -88,7 +88,8 @@ class Config:
     # Rendered staff pages are kept per user until the data changes, at most this long
     # (crm/core/page_cache.py); 0 turns the cache off.
     PAGE_CACHE_SECONDS = int(os.environ.get("PAGE_CACHE_SECONDS", "60"))
-    PAGE_CACHE_ENTRIES = 1000
+    # The most each process keeps, in bytes of HTML; the least recently used pages go first.
+    PAGE_CACHE_BYTES = int(os.environ.get("PAGE_CACHE_BYTES", str(32 * 1024 * 1024)))
 
     # The public contact form: per-IP rate limit, and the least time a person needs to fill it
     # in (faster submissions are bots and are stored as nothing).

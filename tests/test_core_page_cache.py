@@ -199,3 +199,19 @@ def test_a_version_that_cannot_be_read_means_a_fresh_page(login, client, organis
     page = client.get("/organisations/")
     assert page.status_code == 200
     assert "X-Page-Cache" not in page.headers
+
+
+@pytest.mark.config(PAGE_CACHE_SECONDS=60, PAGE_CACHE_BYTES=100_000)
+def test_unique_query_strings_cannot_fill_memory(login, client, organisation):
+    """Every query string is a page of its own: the cache stays within its bytes."""
+    sign_in(login, client, Role.MEMBER)
+    first = client.get("/organisations/?q=0")
+    page_bytes = len(first.get_data())
+    urls = [f"/organisations/?q={number}" for number in range(1, 3 * 100_000 // page_bytes + 2)]
+    for url in urls:
+        client.get(url)
+
+    assert page_cache.size_bytes() <= 100_000
+    # The least recently used pages made room; the newest is served from the cache.
+    assert "X-Page-Cache" not in client.get("/organisations/?q=0").headers
+    assert client.get(urls[-1]).headers["X-Page-Cache"] == "hit"

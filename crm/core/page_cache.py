@@ -66,10 +66,16 @@ data_version_table = sa.Table(
 
 
 class _Pages:
-    """A small thread-safe LRU of (data version, stored at, body) by key."""
+    """A small thread-safe LRU of (data version, stored at, body) by key, bounded in bytes.
+
+    Bounded by the bytes of the bodies it holds, not by a count of pages: every distinct
+    query string is a page of its own, so a visitor (or a crawler) asking for endless
+    variants must not be able to fill the process's memory.
+    """
 
     def __init__(self):
         self._entries = OrderedDict()
+        self._bytes = 0
         self._lock = threading.Lock()
 
     def get(self, key):
@@ -79,16 +85,28 @@ class _Pages:
                 self._entries.move_to_end(key)
             return entry
 
-    def put(self, key, entry, limit):
+    def put(self, key, entry, max_bytes):
+        size = len(entry[2])
+        if size > max_bytes:
+            return
         with self._lock:
+            previous = self._entries.pop(key, None)
+            if previous is not None:
+                self._bytes -= len(previous[2])
             self._entries[key] = entry
-            self._entries.move_to_end(key)
-            while len(self._entries) > limit:
-                self._entries.popitem(last=False)
+            self._bytes += size
+            while self._bytes > max_bytes:
+                _key, (_version, _at, body) = self._entries.popitem(last=False)
+                self._bytes -= len(body)
+
+    @property
+    def size_bytes(self):
+        return self._bytes
 
     def clear(self):
         with self._lock:
             self._entries.clear()
+            self._bytes = 0
 
 
 _pages = _Pages()
@@ -96,6 +114,11 @@ _pages = _Pages()
 
 def clear():
     _pages.clear()
+
+
+def size_bytes():
+    """The bytes of the pages this process keeps now."""
+    return _pages.size_bytes
 
 
 _VERSION_SQL = "SELECT version FROM data_version WHERE id = 1"
@@ -311,9 +334,7 @@ def keep_page(response):
     body = response.get_data()
     if len(body) <= MAX_PAGE_BYTES:
         _pages.put(
-            _key(),
-            (version, time.monotonic(), body),
-            current_app.config.get("PAGE_CACHE_ENTRIES", 1000),
+            _key(), (version, time.monotonic(), body), current_app.config["PAGE_CACHE_BYTES"]
         )
     return response
 
