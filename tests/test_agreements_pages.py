@@ -56,7 +56,7 @@ def make_agreement(db):
 def signed_in(client, login):
     def sign_in(role):
         user = login(role)
-        client.get("/language/en?next=/")
+        client.post("/language/en?next=/")
         return user
 
     return sign_in

@@ -13,7 +13,7 @@ NEW_PASSWORD = "a brand new long passphrase"
 
 
 def use_english(client):
-    client.get("/language/en?next=/")
+    client.post("/language/en?next=/")
 
 
 def sign_in(client, email, password=TEST_PASSWORD, url="/login"):

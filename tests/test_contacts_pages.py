@@ -24,7 +24,7 @@ from crm.organisations.models import (
 
 @pytest.fixture
 def english(client):
-    client.get("/language/en?next=/")
+    client.post("/language/en?next=/")
 
 
 @pytest.fixture

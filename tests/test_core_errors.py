@@ -99,7 +99,7 @@ def test_pages_carry_security_headers_and_load_nothing_from_third_parties(client
 
 
 def test_language_switch_to_english(client):
-    response = client.get("/language/en?next=/login")
+    response = client.post("/language/en?next=/login")
 
     assert response.status_code == 302
     assert response.headers["Location"] == "/login"
@@ -109,16 +109,16 @@ def test_language_switch_to_english(client):
 
 
 def test_language_switch_to_swedish(client):
-    client.get("/language/en?next=/")
+    client.post("/language/en?next=/")
 
-    client.get("/language/sv?next=/login")
+    client.post("/language/sv?next=/login")
 
     assert '<html lang="sv">' in client.get("/login", headers=ENGLISH).get_data(as_text=True)
 
 
 @pytest.mark.parametrize("target", ["https://evil.example", "//evil.example", "/\\evil.example"])
 def test_language_switch_never_redirects_off_site(client, target):
-    response = client.get("/language/sv", query_string={"next": target})
+    response = client.post("/language/sv", query_string={"next": target})
 
     assert response.status_code == 302
     location = response.headers["Location"]

@@ -143,7 +143,7 @@ def test_a_signed_out_visitor_is_sent_to_sign_in_not_served_the_page(auth, clien
 
 def test_a_flashed_message_is_shown_once(login, client, organisation):
     sign_in(login, client, Role.COORDINATOR)
-    client.get("/language/en?next=/")
+    client.post("/language/en?next=/")
     response = client.post(
         f"/organisations/{organisation.id}/delete", data={}, follow_redirects=False
     )

@@ -23,7 +23,7 @@ from crm.organisations.models import OrganisationKind
 def signed_in(client, login):
     def sign_in(role):
         user = login(role)
-        client.get("/language/en?next=/")
+        client.post("/language/en?next=/")
         return user
 
     return sign_in
@@ -265,7 +265,7 @@ def test_query_count_does_not_grow_with_the_data(
 
 def test_dashboard_and_reports_render_in_swedish(client, login, make_enquiry, make_activity):
     login(Role.ADMIN)
-    client.get("/language/sv?next=/")
+    client.post("/language/sv?next=/")
     make_enquiry(age=timedelta(days=2), assigned_at=utcnow() - timedelta(days=1))
     make_activity("Seminarium", local_today())
     for url in ("/dashboard/", "/reports/", "/reports/quarters.csv"):

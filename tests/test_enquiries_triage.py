@@ -65,7 +65,7 @@ def signed_in(client, login):
 
     def sign_in(role_or_user):
         user = login(role_or_user)
-        client.get("/language/en?next=/")
+        client.post("/language/en?next=/")
         return user
 
     return sign_in

@@ -78,7 +78,7 @@ def actor(make_user):
 @pytest.fixture
 def member(client, login):
     user = login(Role.MEMBER)
-    client.get("/language/en?next=/")
+    client.post("/language/en?next=/")
     return user
 
 

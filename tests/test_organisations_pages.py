@@ -40,7 +40,7 @@ def signed_in(client, login):
 
     def sign_in(role):
         user = login(role)
-        client.get("/language/en?next=/")
+        client.post("/language/en?next=/")
         return user
 
     return sign_in
@@ -611,7 +611,7 @@ def test_members_see_edit_but_not_delete(client, signed_in, make_organisation):
 
 def test_soft_delete_hides_and_restore_brings_back(client, db, login, make_organisation):
     coordinator = login("coordinator")
-    client.get("/language/en?next=/")
+    client.post("/language/en?next=/")
     roche = make_organisation("Roche AB")
 
     confirm = client.get(f"/organisations/{roche.id}/delete")

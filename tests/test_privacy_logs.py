@@ -127,7 +127,7 @@ def contacts(db):
 
 def test_mailing_export_leaves_out_do_not_contact_and_anonymised(login, client, contacts):
     login(Role.VIEWER)
-    client.get("/language/en?next=/")
+    client.post("/language/en?next=/")
     page = client.get("/contacts/").get_data(as_text=True)
     assert "Export for a mailing" in page
 

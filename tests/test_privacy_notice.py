@@ -69,7 +69,7 @@ def test_enquiry_form_links_to_the_notice_in_its_language(client):
 
 def test_admin_publishes_versions_and_old_ones_stay_readable(login, client, db):
     admin = login(Role.ADMIN)
-    client.get("/language/en?next=/")
+    client.post("/language/en?next=/")
     page = client.get("/admin/privacy/notice").get_data(as_text=True)
     assert "Saving publishes version 1" in page
     # The editor starts from the built-in text.
@@ -105,7 +105,7 @@ def test_saving_an_unchanged_notice_adds_no_version(login, client, db):
 
 def test_notice_needs_both_languages(login, client, db):
     login(Role.ADMIN)
-    client.get("/language/en?next=/")
+    client.post("/language/en?next=/")
     response = publish(client, "Svensk text.", "  ")
 
     assert response.status_code == 200

@@ -400,7 +400,7 @@ def test_log_page_lists_actions_without_the_address(people, login, client):
 
 def test_log_page_has_an_empty_state(login, client):
     login(Role.ADMIN)
-    client.get("/language/en?next=/")
+    client.post("/language/en?next=/")
     assert "Nothing has been logged yet." in client.get("/admin/privacy/log").get_data(as_text=True)
 
 

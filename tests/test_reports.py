@@ -246,7 +246,7 @@ def csv_cells(response):
 def signed_in(client, login):
     def sign_in(role):
         user = login(role)
-        client.get("/language/en?next=/")
+        client.post("/language/en?next=/")
         return user
 
     return sign_in

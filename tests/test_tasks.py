@@ -185,7 +185,7 @@ def test_edit_complete_and_reopen_with_history(client, db, login):
         .order_by(AuditEntry.id)
     ).all()
     assert actions == ["create", "update", "complete", "reopen"]
-    client.get("/language/en?next=/")
+    client.post("/language/en?next=/")
     page = client.get(f"/tasks/{task.id}/edit").get_data(as_text=True)
     assert "History" in page and "reopened" in page
 
@@ -231,7 +231,7 @@ def test_my_tasks_puts_overdue_first_and_marks_them(client, db, login, make_user
     assert [task.title for task in services.overdue_tasks_for(user)] == ["Overdue task"]
     assert services.is_overdue(later) is False
 
-    client.get("/language/en?next=/")
+    client.post("/language/en?next=/")
     page = client.get("/tasks/").get_data(as_text=True)
     positions = [page.index(title) for title in ("Overdue task", "Due today task", "Later task")]
     assert positions == sorted(positions)

@@ -6,7 +6,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
 from crm.core.security import is_safe_next, public_route
-from crm.extensions import db
+from crm.extensions import csrf, db
 
 bp = Blueprint("core", __name__)
 
@@ -24,10 +24,19 @@ def healthz():
     return jsonify(status="ok", database="ok")
 
 
-@bp.route("/language/<language>")
+@bp.route("/language/<language>", methods=["POST"])
 @public_route
+@csrf.exempt
 def set_language(language):
-    """Public: switch the interface language and go back to where the visitor was."""
+    """Public: switch the interface language and go back to where the visitor was.
+
+    Only by POST: a GET (a link, a prefetch, an <img> on another site) must not change a
+    stored preference. A signed-in user's choice is saved on their account, so their form
+    carries the CSRF token; a visitor has no account and often no session yet, and the page
+    they read must not need one (the public page is cached for every visitor alike).
+    """
+    if current_user.is_authenticated and current_app.config.get("WTF_CSRF_ENABLED", True):
+        csrf.protect()
     if language in current_app.config["LANGUAGES"]:
         session["lang"] = language
         if current_user.is_authenticated and current_user.language != language:

@@ -33,7 +33,7 @@ def member(make_user):
 
 
 def sign_in(page, user):
-    page.goto("/language/en?next=/login")
+    page.goto("/login?lang=en")
     page.get_by_label("E-mail").fill(user.email)
     page.get_by_label("Password", exact=True).fill(TEST_PASSWORD)
     page.get_by_role("button", name="Sign in").click()

@@ -85,3 +85,40 @@ def test_the_refusal_explains_itself(client, demo):
     assert token
     assert response.status_code == 400
     assert "The form had expired or was sent from elsewhere." in response.get_data(as_text=True)
+
+
+def test_the_language_switch_changes_a_stored_preference_only_by_a_genuine_post(client, demo, db):
+    member = demo.users["member"]
+    member.language = "sv"
+    db.session.commit()
+    sign_in(client, member.email)
+
+    # A link, a prefetch, an image on another site: nothing changes.
+    assert client.get("/language/en?next=/dashboard/").status_code == 405
+    # A form on another site, without the token.
+    assert client.post("/language/en?next=/dashboard/").status_code == 400
+    db.session.refresh(member)
+    assert member.language == "sv"
+
+    # The switch in the page header is a form with the token.
+    page = client.get("/dashboard/").get_data(as_text=True)
+    assert '<form method="post" action="/language/en?next=/dashboard/"' in page
+    response = client.post(
+        "/language/en?next=/dashboard/", data={"csrf_token": csrf_token(client, "/dashboard/")}
+    )
+    assert response.status_code == 302
+    assert response.headers["Location"] == "/dashboard/"
+    db.session.refresh(member)
+    assert member.language == "en"
+    assert '<html lang="en">' in client.get("/dashboard/").get_data(as_text=True)
+
+
+def test_a_visitor_switches_language_without_a_session(client, demo):
+    """The public page carries no token for visitors; their switch only changes the page."""
+    page = client.get("/").get_data(as_text=True)
+    assert 'action="/language/en?next=/"' in page
+
+    response = client.post("/language/en?next=/")
+
+    assert response.status_code == 302
+    assert '<html lang="en">' in client.get("/").get_data(as_text=True)
