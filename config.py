@@ -95,6 +95,11 @@ class Config:
     # in (faster submissions are bots and are stored as nothing).
     CONTACT_RATE_LIMIT = "10 per hour"
     CONTACT_MIN_FILL_SECONDS = 3
+    # Receipts the form sends to one address in any 24 hours. Anyone can type someone else's
+    # address into the form, so without a cap the office's mail server could be made to send
+    # them receipt after receipt. Enquiries over the cap are still stored and the coordinators
+    # still told; only the receipt is left out (0: no receipts at all).
+    CONTACT_RECEIPTS_PER_ADDRESS_PER_DAY = 3
     # The outbox worker: tries per message before it is marked failed, and the first retry delay
     # (doubled after each failure). While the mail server cannot be reached at all, messages
     # are not tried and never fail: they wait, at most OUTBOX_MAX_RETRY_SECONDS between looks.

@@ -440,7 +440,6 @@ def test_valid_submission_stores_one_enquiry_and_two_messages(
     enquiry = db.session.scalars(sa.select(Enquiry)).one()
     assert REFERENCE.fullmatch(enquiry.reference)
     assert enquiry.reference in page
-    assert "anna.andersson@kvarnbo.example" in page
     assert enquiry.name == "Anna Andersson"
     assert enquiry.email == "anna.andersson@kvarnbo.example"
     assert enquiry.phone == "+46 70-123 45 67"
@@ -471,9 +470,11 @@ def test_valid_submission_stores_one_enquiry_and_two_messages(
     assert receipt.subject == translated(
         "sv", "We have received your enquiry %(reference)s", reference=enquiry.reference
     )
-    for text in (enquiry.reference, VALID["message"], "GMS Industry Collaboration"):
+    for text in (enquiry.reference, "GMS Industry Collaboration"):
         assert text in receipt.body_text
     assert translated("sv", "Clinical studies") in receipt.body_text
+    # Nothing the sender typed (tests/test_enquiries_receipts.py).
+    assert VALID["message"] not in receipt.body_text and "Anna" not in receipt.body_text
 
     assert notice.recipient == "coordinator@example.org"
     assert notice.language == "en"
@@ -499,7 +500,6 @@ def test_the_form_answers_with_a_redirect_to_a_thank_you_page_for_its_sender_onl
     for _reload in range(2):
         page = client.get(response.headers["Location"]).get_data(as_text=True)
         assert reference in page
-        assert "anna.andersson@kvarnbo.example" in page
     # ...to the sender only: another visitor sees no reference and no address.
     other = app.test_client().get(response.headers["Location"])
     assert other.status_code == 200

@@ -5,7 +5,7 @@ its outbox messages are stored together or not at all.
 """
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from types import SimpleNamespace
 from zoneinfo import ZoneInfo
 
@@ -21,6 +21,7 @@ from crm.core.types import utcnow
 from crm.enquiries.models import Enquiry, EnquiryStatus
 from crm.extensions import db
 from crm.mail import services as mail
+from crm.mail.models import OutboxMessage
 from crm.organisations.models import OrganisationKind
 from crm.settings import services as settings
 from crm.settings.models import ConsentText
@@ -76,22 +77,24 @@ def consent_text_shown(consent_text_id, language):
     return text
 
 
+_RECEIPT_KIND = "enquiry_receipt"
+
+
 @dataclass(frozen=True)
 class Received:
     """A stored enquiry as its sender is told about it."""
 
     id: int
     reference: str
-    email: str
     received_at: datetime
 
 
 # The statements of the intake, built once (it is the busiest write there is).
 _enquiries = Enquiry.__table__
 _other_enquiry = _enquiries.alias("other_enquiry")
-_FIND_BY_TOKEN = sa.select(
-    _enquiries.c.id, _enquiries.c.reference, _enquiries.c.email, _enquiries.c.received_at
-).where(_enquiries.c.submission_token == sa.bindparam("submission_token"))
+_FIND_BY_TOKEN = sa.select(_enquiries.c.id, _enquiries.c.reference, _enquiries.c.received_at).where(
+    _enquiries.c.submission_token == sa.bindparam("submission_token")
+)
 _INSERT_ENQUIRY = sa.insert(_enquiries)
 _new_reference = sa.bindparam("new_reference")
 # Set the reference unless another enquiry (imported, say) has it already.
@@ -104,6 +107,18 @@ _SET_REFERENCE = (
         .exists(),
     )
     .values(reference=_new_reference)
+)
+_outbox = OutboxMessage.__table__
+# Receipts queued to one address since a moment. The kind is written out, not bound, so that
+# the partial index ix_outbox_messages_receipts (whose condition it is) can serve the count.
+_RECEIPTS_SINCE = (
+    sa.select(sa.func.count())
+    .select_from(_outbox)
+    .where(
+        _outbox.c.kind == sa.literal_column(f"'{_RECEIPT_KIND}'"),
+        _outbox.c.recipient == sa.bindparam("recipient"),
+        _outbox.c.created_at > sa.bindparam("since"),
+    )
 )
 
 
@@ -121,6 +136,10 @@ def submit_enquiry(data, *, language, ip=None):
     for the caller's convenience but deliberately not stored (data minimisation).
     Returns Received. Raises mail.InvalidRecipient when the sender's address cannot take a
     receipt.
+
+    Anyone can type someone else's address into the form, so the receipt carries nothing the
+    sender typed, and an address is sent at most CONTACT_RECEIPTS_PER_ADDRESS_PER_DAY of them
+    in 24 hours; past that the enquiry is stored and notified as ever, without a receipt.
 
     This is the one write a stranger can make, and the busiest. Everything that only reads or
     renders (the settings, the recipients, the e-mails) is done before the first write, so
@@ -154,7 +173,12 @@ def submit_enquiry(data, *, language, ip=None):
     }
     texts = settings.get_many(["office_name", "notification_recipients"])
     draft = SimpleNamespace(reference=_REFERENCE_MARK, **values)
-    messages = [_receipt(draft, texts["office_name"])] + _notices(
+    # Receipts to an address are counted by the address as stored, so it is stored lower-case
+    # (as the form sends it anyway): the cap then holds however the address is written.
+    receipt_to = (data["email"] or "").strip().lower()
+    send_receipt = _receipts_left(receipt_to, now)
+    messages = [_receipt(draft, receipt_to, texts["office_name"])] if send_receipt else []
+    messages += _notices(
         draft, texts["office_name"], texts["notification_recipients"], link=_LINK_MARK
     )
 
@@ -184,7 +208,24 @@ def submit_enquiry(data, *, language, ip=None):
                 message[key].replace(_REFERENCE_MARK, reference).replace(_LINK_MARK, link)
             )
     mail.queue_messages(messages)
-    return Received(enquiry_id, reference, enquiry.email, now)
+    if not send_receipt:
+        # Not the address: the log is no place for it, and the reference finds the enquiry.
+        current_app.logger.warning(
+            "Contact form: the sender's address has had its receipts for today; %s is stored "
+            "without one",
+            reference,
+        )
+    return Received(enquiry_id, reference, now)
+
+
+def _receipts_left(address, now):
+    """Whether `address` may have another receipt: fewer than the cap in the last 24 hours."""
+    limit = current_app.config["CONTACT_RECEIPTS_PER_ADDRESS_PER_DAY"]
+    if limit <= 0:
+        return False
+    since = now - timedelta(hours=24)
+    sent = db.session.execute(_RECEIPTS_SINCE, {"recipient": address, "since": since}).scalar()
+    return sent < limit
 
 
 def _index_for_search(enquiry):
@@ -226,18 +267,22 @@ def _assign_reference(received_at, enquiry_id):
         number += 1
 
 
-def _receipt(enquiry, office_name):
+def _receipt(enquiry, recipient, office_name):
+    """The sender's receipt. It goes to whatever address was typed, so it holds only the
+    office's own words: the template is given no field the sender wrote (name, message,
+    organisation, phone), only the reference, the topic's label and the date."""
     with force_locale(enquiry.language):
         subject = _("We have received your enquiry %(reference)s", reference=enquiry.reference)
         body = render_template(
             "email/enquiry_receipt.txt",
-            enquiry=enquiry,
+            reference=enquiry.reference,
             topic=str(enquiry.topic.label),
+            received_at=enquiry.received_at,
             office_name=office_name,
         )
     return dict(
-        kind="enquiry_receipt",
-        recipient=enquiry.email,
+        kind=_RECEIPT_KIND,
+        recipient=recipient,
         subject=subject,
         body_text=body,
         language=enquiry.language,

@@ -112,8 +112,9 @@ def _receive(form, language):
         return _not_received(form, consent)
     # Post/redirect/get: reloading the thank-you page shows it again rather than offering to
     # send the form twice. The reference travels in the sender's own session, so the page
-    # shows it to them and to nobody else.
-    session[RECEIPT_KEY] = {"reference": received.reference, "email": received.email}
+    # shows it to them and to nobody else. Only the reference: the session cookie is signed,
+    # not encrypted, so whoever holds it can read what is in it.
+    session[RECEIPT_KEY] = {"reference": received.reference}
     return _to_thanks(language)
 
 
