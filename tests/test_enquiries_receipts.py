@@ -62,6 +62,9 @@ def test_the_receipt_holds_only_the_offices_words(client, login, db, coordinator
     for text in ("GMS Industry Collaboration", enquiry.reference):
         assert text in body
     assert translated(language, "Clinical studies") in body
+    # Links to the office's own pages, at its public address, in the sender's language.
+    assert f"http://localhost/?lang={language}" in body
+    assert f"http://localhost/privacy?lang={language}" in body
     assert (
         translated(language, "If you did not send this enquiry, you can ignore this message.")
         in body

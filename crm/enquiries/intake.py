@@ -270,7 +270,8 @@ def _assign_reference(received_at, enquiry_id):
 def _receipt(enquiry, recipient, office_name):
     """The sender's receipt. It goes to whatever address was typed, so it holds only the
     office's own words: the template is given no field the sender wrote (name, message,
-    organisation, phone), only the reference, the topic's label and the date."""
+    organisation, phone), only the reference, the topic's label, the date and links to the
+    office's own pages."""
     with force_locale(enquiry.language):
         subject = _("We have received your enquiry %(reference)s", reference=enquiry.reference)
         body = render_template(
@@ -279,6 +280,8 @@ def _receipt(enquiry, recipient, office_name):
             topic=str(enquiry.topic.label),
             received_at=enquiry.received_at,
             office_name=office_name,
+            public_link=external_url("public.index", lang=enquiry.language),
+            privacy_link=external_url("privacy.notice", lang=enquiry.language),
         )
     return dict(
         kind=_RECEIPT_KIND,
