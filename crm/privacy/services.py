@@ -9,8 +9,9 @@ for what hangs off it (an enquiry's outbox messages and comments, a record's his
 import calendar
 import enum
 import re
+import secrets
 from dataclasses import dataclass, field
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 
 import sqlalchemy as sa
@@ -24,6 +25,7 @@ from crm.extensions import db
 from crm.mail.models import OutboxMessage, OutboxStatus
 from crm.organisations.models import Contact
 from crm.privacy.default_notice import default_notice_text
+from crm.privacy.models import PrivacySearch
 from crm.settings import services as settings
 from crm.settings.models import PrivacyLogEntry, PrivacyNotice
 
@@ -45,6 +47,8 @@ OWN_PERSON_FIELDS = {
 }
 # Columns left out of an export: derived from the others, or internal.
 EXPORT_SKIPPED_COLUMNS = {"search_text", "submission_token"}
+# How long an admin's search stays at hand for its export and erasure.
+SEARCH_LIFETIME = timedelta(hours=1)
 
 
 # ---------------------------------------------------------------- the notice
@@ -266,6 +270,46 @@ def _jsonable(value):
     if isinstance(value, Decimal):
         return str(value)
     return str(value)
+
+
+# ---------------------------------------------------------------- the admin's current search
+
+
+def start_search(address, *, actor):
+    """Keep `address` as `actor`'s current search, instead of any earlier one; returns the
+    random token that stands for it in the session (see PrivacySearch)."""
+    _forget_searches(PrivacySearch.user_id == actor.id)
+    token = secrets.token_urlsafe(32)
+    db.session.add(PrivacySearch(token=token, user_id=actor.id, email=normalise_address(address)))
+    db.session.flush()
+    return token
+
+
+def current_search(token, *, actor):
+    """The address of `actor`'s search that `token` stands for, unless it has expired."""
+    if not isinstance(token, str):
+        return None
+    return db.session.scalar(
+        sa.select(PrivacySearch.email).where(
+            PrivacySearch.token == token,
+            PrivacySearch.user_id == actor.id,
+            PrivacySearch.created_at > utcnow() - SEARCH_LIFETIME,
+        )
+    )
+
+
+def end_search(token, *, actor):
+    if isinstance(token, str):
+        _forget_searches(sa.and_(PrivacySearch.token == token, PrivacySearch.user_id == actor.id))
+
+
+def _forget_searches(condition):
+    """Delete the searches matching `condition`, and every expired one with them."""
+    db.session.execute(
+        sa.delete(PrivacySearch).where(
+            sa.or_(condition, PrivacySearch.created_at <= utcnow() - SEARCH_LIFETIME)
+        )
+    )
 
 
 # ---------------------------------------------------------------- legal holds
@@ -498,6 +542,10 @@ def erase(address, *, actor):
             entry.changes = scrubbed
             counts["audit_entries"] += 1
     counts["held"] = len(held)
+    if not held:
+        # Nothing holds the address any more, so neither may the searches for it; with records
+        # left under a hold, the search stays for the admin to come back to.
+        _forget_searches(PrivacySearch.email == address)
     db.session.flush()
     return ErasureResult(counts=counts, held=held)
 
@@ -550,6 +598,8 @@ def apply_retention(*, now=None, actor=None):
         {**counts, "retention_months": retention_months()},
         actor=actor,
     )
+    # Searches an admin left behind go too, so no address waits in them for long.
+    _forget_searches(sa.false())
     db.session.flush()
     return counts
 
