@@ -16,6 +16,7 @@ from crm.mail.models import OutboxMessage, OutboxStatus
 from crm.organisations import services as organisation_services
 from crm.organisations.models import Contact, LegalBasis
 from crm.privacy import services
+from crm.privacy.views import SESSION_KEY
 from crm.settings.models import PrivacyLogEntry
 from tests.conftest import TEST_PASSWORD
 
@@ -222,8 +223,10 @@ def test_export_and_erasure_without_csrf_token_are_refused(make_user, client, db
     credentials = {"email": admin.email, "password": TEST_PASSWORD, "csrf_token": token}
     assert client.post("/login", data=credentials).status_code == 302
     contact = make_contact("Anna", "Andersson", ANNA)
+    token = services.start_search(ANNA, actor=admin)
+    db.session.commit()
     with client.session_transaction() as session:
-        session["privacy_request_email"] = ANNA
+        session[SESSION_KEY] = token
 
     export = client.post("/admin/privacy/export")
     erase = client.post("/admin/privacy/erase")
@@ -338,7 +341,14 @@ def test_legal_hold_stops_erasure_and_the_page_shows_the_reason(people, login, c
     # Everything not held is erased.
     assert db.session.get(Contact, people["anna_contact"].id).email is None
     holding = {table for table, _column in tables_holding(db, ANNA)}
-    assert holding <= {"enquiries", "enquiry_comments", "outbox_messages", "audit_entries"}
+    # The held enquiry's records, and the admin's search, kept for coming back to them.
+    assert holding <= {
+        "enquiries",
+        "enquiry_comments",
+        "outbox_messages",
+        "audit_entries",
+        "privacy_searches",
+    }
 
     # Lifting the hold lets a second erasure finish the job.
     client.post(f"/admin/privacy/hold/enquiries/{enquiry.id}", data={"reason": ""})
@@ -419,9 +429,11 @@ def test_log_page_has_an_empty_state(login, client):
     ],
 )
 def test_only_admins_reach_the_privacy_pages(people, login, client, db, role, method, path):
-    login(role)
+    user = login(role)
+    token = services.start_search(ANNA, actor=user)
+    db.session.commit()
     with client.session_transaction() as session:
-        session["privacy_request_email"] = ANNA
+        session[SESSION_KEY] = token
     response = getattr(client, method)(path, data={"email": ANNA, "legal_hold": "y"})
 
     assert response.status_code in (403, 404)

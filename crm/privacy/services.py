@@ -8,10 +8,10 @@ for what hangs off it (an enquiry's outbox messages and comments, a record's his
 
 import calendar
 import enum
-import json
 import re
+import secrets
 from dataclasses import dataclass, field
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 
 import sqlalchemy as sa
@@ -25,6 +25,7 @@ from crm.extensions import db
 from crm.mail.models import OutboxMessage, OutboxStatus
 from crm.organisations.models import Contact
 from crm.privacy.default_notice import default_notice_text
+from crm.privacy.models import PrivacySearch
 from crm.settings import services as settings
 from crm.settings.models import PrivacyLogEntry, PrivacyNotice
 
@@ -36,8 +37,18 @@ PERSONAL_FIELDS = {
     "contacts": {"first_name", "last_name", "email", "phone", "title", "notes"},
     "enquiries": {"name", "email", "phone", "organisation_name", "message"},
 }
+# Fields about a record's own person (or people, for an activity's staff): in another
+# record's history their values are someone else's, even where they equal the name or number
+# of a person being erased.
+OWN_PERSON_FIELDS = {
+    **PERSONAL_FIELDS,
+    "users": {"name", "email"},
+    "activities": {"staff"},
+}
 # Columns left out of an export: derived from the others, or internal.
 EXPORT_SKIPPED_COLUMNS = {"search_text", "submission_token"}
+# How long an admin's search stays at hand for its export and erasure.
+SEARCH_LIFETIME = timedelta(hours=1)
 
 
 # ---------------------------------------------------------------- the notice
@@ -133,9 +144,39 @@ def normalise_address(address):
     return (address or "").strip().lower()
 
 
-def _mentions(column, address):
-    """Case-insensitive "column contains address", with % and _ in the address taken literally."""
-    return sa.func.lower(column).contains(address, autoescape=True)
+# An address counts where it stands whole: not after a character a local part may hold (so
+# "johanna@…" is no mention of "anna@…"), nor before one a domain may hold ("….example.org");
+# a full stop after it ends a sentence, not the domain. Characters as RFC 5322 and IDNA allow.
+_LOCAL_PART_CHARACTER = r"[\w.!#$%&'*+/=?^`{|}~-]"
+_DOMAIN_CHARACTER = r"[\w-]"
+
+
+def address_pattern(address):
+    """A regex finding `address` (normalised) wherever it stands as a whole address, any case."""
+    return re.compile(
+        f"(?<!{_LOCAL_PART_CHARACTER}){re.escape(address)}"
+        f"(?!{_DOMAIN_CHARACTER}|\\.{_DOMAIN_CHARACTER})",
+        re.IGNORECASE,
+    )
+
+
+def _may_hold(column, *texts):
+    """A cheap SQL pre-filter: the column holds every ASCII stretch of each text, any case.
+
+    Only ASCII, because SQLite's lower() folds nothing else: so on either database it lets
+    through every row the exact check in Python accepts (and more), and that check decides.
+    In stored JSON a non-ASCII letter reads \\u00e5, which splits the text the same way.
+    """
+    runs = {
+        run.lower() for text in texts for run in re.split(r"[^\x00-\x7f]+", text) if run.strip()
+    }
+    return sa.and_(
+        sa.true(), *(sa.func.lower(column).contains(run, autoescape=True) for run in sorted(runs))
+    )
+
+
+def _holds(value, pattern):
+    return isinstance(value, str) and pattern.search(value) is not None
 
 
 def find_records(address):
@@ -144,65 +185,61 @@ def find_records(address):
     hits = Hits()
     if not address:
         return hits
-    hits.contacts = db.session.scalars(
-        sa.select(Contact)
-        .where(
-            sa.or_(
-                sa.func.lower(Contact.email) == address,
-                _mentions(Contact.notes, address),
-            )
-        )
-        .order_by(Contact.id)
-    ).all()
-    hits.enquiries = db.session.scalars(
-        sa.select(Enquiry)
-        .where(
-            sa.or_(
-                sa.func.lower(Enquiry.email) == address,
-                _mentions(Enquiry.message, address),
-            )
-        )
-        .order_by(Enquiry.id)
-    ).all()
-    # The person's own enquiries: their messages (a coordinator's notice, say) are about them
-    # even where the address is not written out.
-    own_enquiry_ids = [
+    pattern = address_pattern(address)
+    hits.contacts = _holding(Contact, [Contact.email, Contact.notes], address, pattern)
+    hits.enquiries = _holding(Enquiry, [Enquiry.email, Enquiry.message], address, pattern)
+    # The person's own enquiries: their messages (a coordinator's notice, say) and comments
+    # are about them even where the address is not written out.
+    own_enquiry_ids = {
         enquiry.id for enquiry in hits.enquiries if normalise_address(enquiry.email) == address
-    ]
-    hits.outbox_messages = db.session.scalars(
-        sa.select(OutboxMessage)
-        .where(
-            sa.or_(
-                OutboxMessage.enquiry_id.in_(own_enquiry_ids),
-                sa.func.lower(OutboxMessage.recipient) == address,
-                _mentions(OutboxMessage.reply_to, address),
-                _mentions(OutboxMessage.subject, address),
-                _mentions(OutboxMessage.body_text, address),
-                _mentions(OutboxMessage.body_html, address),
-                _mentions(OutboxMessage.last_error, address),
-            )
-        )
-        .order_by(OutboxMessage.id)
-    ).all()
-    hits.comments = db.session.scalars(
-        sa.select(EnquiryComment)
-        .where(
-            sa.or_(
-                EnquiryComment.enquiry_id.in_(own_enquiry_ids),
-                _mentions(EnquiryComment.body, address),
-            )
-        )
-        .order_by(EnquiryComment.id)
-    ).all()
-    # JSON is stored with non-ASCII letters escaped (å as \u00e5): look for both spellings.
-    stored_forms = {address, json.dumps(address)[1:-1].lower()}
-    changes_text = sa.cast(AuditEntry.changes, sa.Text)
-    hits.audit_entries = db.session.scalars(
-        sa.select(AuditEntry)
-        .where(sa.or_(*(_mentions(changes_text, form) for form in stored_forms)))
-        .order_by(AuditEntry.id)
-    ).all()
+    }
+    hits.outbox_messages = _holding(
+        OutboxMessage,
+        [
+            OutboxMessage.recipient,
+            OutboxMessage.reply_to,
+            OutboxMessage.subject,
+            OutboxMessage.body_text,
+            OutboxMessage.body_html,
+            OutboxMessage.last_error,
+        ],
+        address,
+        pattern,
+        own_enquiry_ids=own_enquiry_ids,
+    )
+    hits.comments = _holding(
+        EnquiryComment, [EnquiryComment.body], address, pattern, own_enquiry_ids=own_enquiry_ids
+    )
+    hits.audit_entries = _history_holding(address, pattern)
     return hits
+
+
+def _holding(model, columns, address, pattern, *, own_enquiry_ids=None):
+    """The `model` rows, by id, whose `columns` hold `address`, or that belong to one of
+    `own_enquiry_ids`."""
+    condition = sa.or_(*(_may_hold(column, address) for column in columns))
+    if own_enquiry_ids:
+        condition = sa.or_(model.enquiry_id.in_(sorted(own_enquiry_ids)), condition)
+    rows = db.session.scalars(sa.select(model).where(condition).order_by(model.id))
+    return [
+        row
+        for row in rows
+        if (own_enquiry_ids and row.enquiry_id in own_enquiry_ids)
+        or any(_holds(getattr(row, column.key), pattern) for column in columns)
+    ]
+
+
+def _history_holding(address, pattern, identity=None):
+    """Every history entry, of any record, holding `address` (where `pattern` finds it) or a
+    value that is one of the person's `identity` ({_identity_key(text): text})."""
+    identity = identity or {}
+    changes_text = sa.cast(AuditEntry.changes, sa.Text)
+    candidates = [_may_hold(changes_text, address)]
+    candidates += [_may_hold(changes_text, *text.split()) for text in identity.values()]
+    entries = db.session.scalars(
+        sa.select(AuditEntry).where(sa.or_(*candidates)).order_by(AuditEntry.id)
+    )
+    return [entry for entry in entries if _scrub_mentions(entry, pattern, identity) is not None]
 
 
 def export_data(address, hits):
@@ -233,6 +270,46 @@ def _jsonable(value):
     if isinstance(value, Decimal):
         return str(value)
     return str(value)
+
+
+# ---------------------------------------------------------------- the admin's current search
+
+
+def start_search(address, *, actor):
+    """Keep `address` as `actor`'s current search, instead of any earlier one; returns the
+    random token that stands for it in the session (see PrivacySearch)."""
+    _forget_searches(PrivacySearch.user_id == actor.id)
+    token = secrets.token_urlsafe(32)
+    db.session.add(PrivacySearch(token=token, user_id=actor.id, email=normalise_address(address)))
+    db.session.flush()
+    return token
+
+
+def current_search(token, *, actor):
+    """The address of `actor`'s search that `token` stands for, unless it has expired."""
+    if not isinstance(token, str):
+        return None
+    return db.session.scalar(
+        sa.select(PrivacySearch.email).where(
+            PrivacySearch.token == token,
+            PrivacySearch.user_id == actor.id,
+            PrivacySearch.created_at > utcnow() - SEARCH_LIFETIME,
+        )
+    )
+
+
+def end_search(token, *, actor):
+    if isinstance(token, str):
+        _forget_searches(sa.and_(PrivacySearch.token == token, PrivacySearch.user_id == actor.id))
+
+
+def _forget_searches(condition):
+    """Delete the searches matching `condition`, and every expired one with them."""
+    db.session.execute(
+        sa.delete(PrivacySearch).where(
+            sa.or_(condition, PrivacySearch.created_at <= utcnow() - SEARCH_LIFETIME)
+        )
+    )
 
 
 # ---------------------------------------------------------------- legal holds
@@ -363,6 +440,44 @@ def _replace_address(value, pattern):
     return value
 
 
+def _identity_key(text):
+    return " ".join(text.split()).lower()
+
+
+def _replace_identity(value, identity):
+    """`value` with every text that is wholly one of `identity` (a name, a phone number)
+    replaced. Whole values only: other records name a person as a value of their own (an
+    activity's contacts, an enquiry's contact), and a name inside running text may be
+    someone else's ("Anna" in "Anna Berg")."""
+    if isinstance(value, str):
+        return ANONYMISED if _identity_key(value) in identity else value
+    if isinstance(value, list):
+        return [_replace_identity(item, identity) for item in value]
+    if isinstance(value, dict):
+        return {key: _replace_identity(item, identity) for key, item in value.items()}
+    return value
+
+
+def _note_identity(identity, *texts):
+    """Add the names and phone numbers about to be erased to `identity`."""
+    for text in texts:
+        if text and text.strip() and text != ANONYMISED:
+            identity[_identity_key(text)] = text
+
+
+def _scrub_mentions(entry, pattern, identity):
+    """`entry`'s changes without the address and the person's names and numbers, or None when
+    it holds none. Another person's own fields keep their values: a colleague with the same
+    switchboard number, or a one-word name that is also someone's surname, is someone else."""
+    others = OWN_PERSON_FIELDS.get(entry.entity_type, set())
+    changes = _replace_address(entry.changes or {}, pattern)
+    changes = {
+        key: value if key in others else _replace_identity(value, identity)
+        for key, value in changes.items()
+    }
+    return changes if changes != entry.changes else None
+
+
 @dataclass
 class ErasureResult:
     counts: dict
@@ -370,17 +485,22 @@ class ErasureResult:
 
 
 def erase(address, *, actor):
-    """Anonymise or delete every record holding `address`, except what a legal hold keeps."""
+    """Anonymise or delete every record holding `address`, except what a legal hold keeps,
+    and take the person out of every record's history."""
     address = normalise_address(address)
-    pattern = re.compile(re.escape(address), re.IGNORECASE)
+    pattern = address_pattern(address)
     hits = find_records(address)
     counts = dict.fromkeys(Hits.KINDS, 0)
     held = []
+    # Her names and numbers from the records anonymised below, as other records' history
+    # names her with them ("Contacts: — → Anna Lind" on an activity).
+    identity = {}
 
     for contact in hits.contacts:
         if contact.legal_hold:
             held.append((contact, contact.legal_hold_reason))
         elif normalise_address(contact.email) == address:
+            _note_identity(identity, contact.full_name, contact.phone)
             counts["contacts"] += int(anonymise_contact(contact, actor=actor))
         else:
             # Someone else's contact whose notes mention the address: only the address goes.
@@ -390,6 +510,7 @@ def erase(address, *, actor):
         if enquiry.legal_hold:
             held.append((enquiry, enquiry.legal_hold_reason))
         elif normalise_address(enquiry.email) == address:
+            _note_identity(identity, enquiry.name, enquiry.phone)
             anonymised, outbox = anonymise_enquiry(enquiry, actor=actor)
             counts["enquiries"] += int(anonymised)
             counts["outbox_messages"] += outbox
@@ -410,17 +531,21 @@ def erase(address, *, actor):
             comment.body = pattern.sub(ANONYMISED, comment.body)
             counts["comments"] += 1
     db.session.flush()
-    # History entries last: anonymising above may already have scrubbed some.
-    for entry in hits.audit_entries:
+    # History entries last, of every record: anonymising above has scrubbed her own records'.
+    for entry in _history_holding(address, pattern, identity):
         reason = held_reason(entry)
         if reason is not None:
             held.append((entry, reason))
             continue
-        scrubbed = _replace_address(entry.changes or {}, pattern)
-        if scrubbed != entry.changes:
+        scrubbed = _scrub_mentions(entry, pattern, identity)
+        if scrubbed is not None:
             entry.changes = scrubbed
             counts["audit_entries"] += 1
     counts["held"] = len(held)
+    if not held:
+        # Nothing holds the address any more, so neither may the searches for it; with records
+        # left under a hold, the search stays for the admin to come back to.
+        _forget_searches(PrivacySearch.email == address)
     db.session.flush()
     return ErasureResult(counts=counts, held=held)
 
@@ -473,6 +598,8 @@ def apply_retention(*, now=None, actor=None):
         {**counts, "retention_months": retention_months()},
         actor=actor,
     )
+    # Searches an admin left behind go too, so no address waits in them for long.
+    _forget_searches(sa.false())
     db.session.flush()
     return counts
 

@@ -1,7 +1,8 @@
 """The public privacy notice (/privacy) and the admins' privacy pages (/admin/privacy).
 
-The address an admin searches for is kept in the (signed) session between requests rather
-than in URLs, so it never lands in access logs or the browser history.
+The address an admin searches for is kept on the server between requests, the session holding
+only a random token for it: not in URLs, so it never lands in access logs or the browser
+history, and not in the session cookie, which is signed but readable.
 """
 
 import json
@@ -43,7 +44,7 @@ from crm.privacy.forms import (
 )
 from crm.settings import services as settings
 
-SESSION_KEY = "privacy_request_email"
+SESSION_KEY = "privacy_search"
 HOLD_KINDS = {"contacts": Contact, "enquiries": Enquiry}
 
 audit.describe_actions(
@@ -166,7 +167,7 @@ def edit_notice():
 
 
 def _searched_address():
-    return session.get(SESSION_KEY)
+    return services.current_search(session.get(SESSION_KEY), actor=current_user)
 
 
 @bp.route("/admin/privacy/", methods=["GET", "POST"])
@@ -178,8 +179,8 @@ def requests():
         address = services.normalise_address(form.email.data)
         hits = services.find_records(address)
         services.log("search", hits.counts(), actor=current_user)
+        session[SESSION_KEY] = services.start_search(address, actor=current_user)
         db.session.commit()
-        session[SESSION_KEY] = address
         return redirect(url_for("privacy.requests"))
     address = _searched_address() if not form.is_submitted() else None
     hits = services.find_records(address) if address else None
@@ -200,7 +201,8 @@ def requests():
 @role_required(Role.ADMIN)
 def clear():
     if ClearForm().validate_on_submit():
-        session.pop(SESSION_KEY, None)
+        services.end_search(session.pop(SESSION_KEY, None), actor=current_user)
+        db.session.commit()
     return redirect(url_for("privacy.requests"))
 
 
