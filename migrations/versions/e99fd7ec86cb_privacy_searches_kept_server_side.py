@@ -1,7 +1,7 @@
 """privacy searches kept server-side
 
 Revision ID: e99fd7ec86cb
-Revises: 350458038cba
+Revises: b7d41c9e2a60
 Create Date: 2026-12-06 04:12:19.904207
 
 """
@@ -13,7 +13,7 @@ import crm.core.types
 
 # revision identifiers, used by Alembic.
 revision = 'e99fd7ec86cb'
-down_revision = '350458038cba'
+down_revision = 'b7d41c9e2a60'
 branch_labels = None
 depends_on = None
 
