@@ -57,7 +57,7 @@ def linked(app, db, client, make_user):
 
 def test_erasure_takes_her_name_out_of_linked_records_history(linked, login, client):
     login(Role.ADMIN)
-    client.get("/language/en?next=/")
+    client.post("/language/en?next=/")
     activity_url = f"/activities/{linked['activity'].id}"
     enquiry_url = f"/enquiries/{linked['enquiry'].id}"
     # Before: both histories name her.
