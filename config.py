@@ -2,6 +2,7 @@
 
 import os
 import secrets
+from datetime import timedelta
 from pathlib import Path
 
 BASE_DIR = Path(__file__).resolve().parent
@@ -79,9 +80,17 @@ class Config:
     RATELIMIT_ENABLED = True
     RATELIMIT_HEADERS_ENABLED = False
     LOGIN_RATE_LIMIT = "10 per minute"
-    # Failed passwords in a row before an account is locked for a while.
+    # Wrong passwords in a row an account may have before checks on it pause: for
+    # LOGIN_THROTTLE_MINUTES after the next one, twice that after the one after, and so on, at
+    # most LOGIN_THROTTLE_MAX_MINUTES (crm/auth/services.py says why not a hard lock).
     LOGIN_MAX_FAILURES = 5
-    LOGIN_LOCK_MINUTES = 15
+    LOGIN_THROTTLE_MINUTES = 1
+    LOGIN_THROTTLE_MAX_MINUTES = 15
+    # "Keep me signed in" lasts this long (Flask-Login's default is a year).
+    REMEMBER_COOKIE_DURATION = timedelta(days=30)
+    # Exports, erasure, legal holds and user administration ask for the password again when
+    # the last one was typed longer ago than this (crm/auth/decorators.py).
+    RECENT_LOGIN_SECONDS = 15 * 60
 
     HSTS = False
 

@@ -13,6 +13,7 @@ from crm.activities.tasks import local_today
 from crm.agreements.models import Agreement, AgreementKind
 from crm.auth.models import Role
 from crm.core.types import utcnow
+from tests.conftest import TEST_PASSWORD
 
 
 @pytest.fixture
@@ -73,8 +74,8 @@ def test_settings_page_needs_a_login_and_the_feed_does_not(client, db, login, ca
     assert user.calendar_token and user.calendar_token in path
     # The same address on the next visit.
     assert feed_path(client) == path
-    client.post("/logout")
-    response = client.get(path)
+    calendar_program = client.application.test_client()
+    response = calendar_program.get(path)
     assert response.status_code == 200
     assert response.mimetype == "text/calendar"
 
@@ -82,8 +83,8 @@ def test_settings_page_needs_a_login_and_the_feed_does_not(client, db, login, ca
 def test_feed_holds_activities_and_agreement_dates(client, db, login, calendar_data):
     login(Role.MEMBER)
     path = feed_path(client)
-    client.post("/logout")
-    events = events_by_summary(client.get(path).data)
+    # Read as a calendar program does: without signing in.
+    events = events_by_summary(client.application.test_client().get(path).data)
 
     seminar = calendar_data["seminar"]
     event = events["AI in diagnostics"]
@@ -134,11 +135,63 @@ def test_unknown_token_and_inactive_user_answer_404(client, db, login, calendar_
     assert client.get("/calendar/not-a-token.ics").status_code == 404
     user = login(Role.MEMBER)
     path = feed_path(client)
-    client.post("/logout")
     db.session.refresh(user)
     user.active = False
     db.session.commit()
-    assert client.get(path).status_code == 404
+    assert client.application.test_client().get(path).status_code == 404
+
+
+def test_signing_out_everywhere_gives_the_feed_a_new_address(client, db, login, calendar_data):
+    user = login(Role.MEMBER)
+    old = feed_path(client)
+    calendar_program = client.application.test_client()
+    assert calendar_program.get(old).status_code == 200
+
+    client.post("/logout")
+
+    assert calendar_program.get(old).status_code == 404
+    login(user)
+    new = feed_path(client)
+    assert new != old
+    assert calendar_program.get(new).status_code == 200
+
+
+def test_a_password_change_gives_the_feed_a_new_address(client, db, login, calendar_data):
+    user = login(Role.MEMBER)
+    old = feed_path(client)
+
+    response = client.post(
+        "/account/password",
+        data={
+            "current_password": TEST_PASSWORD,
+            "new_password": "a fresh long passphrase",
+            "confirm": "a fresh long passphrase",
+        },
+    )
+
+    assert response.status_code == 302
+    assert client.application.test_client().get(old).status_code == 404
+    new = feed_path(client)
+    assert new != old
+    assert client.application.test_client().get(new).status_code == 200
+    db.session.refresh(user)
+    assert user.calendar_token in new
+
+
+def test_a_password_change_gives_no_feed_to_a_user_without_one(client, db, login):
+    user = login(Role.MEMBER)
+
+    client.post(
+        "/account/password",
+        data={
+            "current_password": TEST_PASSWORD,
+            "new_password": "a fresh long passphrase",
+            "confirm": "a fresh long passphrase",
+        },
+    )
+
+    db.session.refresh(user)
+    assert user.calendar_token is None
 
 
 def test_one_activity_as_an_ics_download(client, db, login, calendar_data):
@@ -197,9 +250,8 @@ def test_feed_has_notice_and_end_dates_of_agreements_but_not_terminated_or_delet
     db.session.commit()
     login(Role.MEMBER)
     path = feed_path(client)
-    client.post("/logout")
 
-    events = events_by_summary(client.get(path).data)
+    events = events_by_summary(client.application.test_client().get(path).data)
 
     mine = {summary: event for summary, event in events.items() if "Active MoU" in summary}
     assert sorted(event.decoded("DTSTART") for event in mine.values()) == [

@@ -1,6 +1,5 @@
 """The iCalendar feed: activities, and agreement end and notice dates, as calendar events."""
 
-import secrets
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -13,6 +12,7 @@ from sqlalchemy.orm import selectinload
 from crm.activities.models import Activity, ActivityOrganisation
 from crm.agreements.models import Agreement, AgreementStatus
 from crm.auth.models import User
+from crm.auth.services import new_calendar_token
 from crm.core.links import external_url, public_host
 from crm.core.types import utcnow
 from crm.extensions import db
@@ -32,14 +32,14 @@ def _zone():
 def ensure_token(user):
     """The user's calendar token, created on first use. Flushes, never commits."""
     if not user.calendar_token:
-        user.calendar_token = secrets.token_urlsafe(32)
+        user.calendar_token = new_calendar_token()
         db.session.flush()
     return user.calendar_token
 
 
 def renew_token(user):
     """A new token; the old feed URL stops working."""
-    user.calendar_token = secrets.token_urlsafe(32)
+    user.calendar_token = new_calendar_token()
     db.session.flush()
     return user.calendar_token
 

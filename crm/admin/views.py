@@ -6,7 +6,7 @@ from crm.admin import bp
 from crm.admin import services as admin_services
 from crm.admin.forms import ConsentTextForm, SettingsForm
 from crm.auth import services as user_services
-from crm.auth.decorators import role_required
+from crm.auth.decorators import recent_login_required, role_required
 from crm.auth.forms import UserCreateForm, UserEditForm
 from crm.auth.models import Role, User
 from crm.enquiries.intake import default_consent_body
@@ -26,6 +26,7 @@ def users():
 
 
 @bp.route("/users/new", methods=["GET", "POST"])
+@recent_login_required
 def create_user():
     form = UserCreateForm()
     if form.validate_on_submit():
@@ -39,7 +40,7 @@ def create_user():
                 actor=current_user,
             )
         except user_services.UserError as error:
-            form.email.errors.append(str(error))
+            form[error.field or "email"].errors.append(str(error))
         else:
             db.session.commit()
             flash(_("User %(email)s created.", email=user.email), "success")
@@ -48,6 +49,7 @@ def create_user():
 
 
 @bp.route("/users/<int:user_id>/edit", methods=["GET", "POST"])
+@recent_login_required
 def edit_user(user_id):
     user = db.session.get(User, user_id) or abort(404)
     form = UserEditForm(obj=user, role=user.role.value)

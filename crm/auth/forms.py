@@ -28,12 +28,25 @@ def _new_password_field(label):
                 message=_l("The password must be at least %(min)d characters long."),
             ),
         ],
-        description=_l("At least %(count)d characters.", count=MIN_PASSWORD_LENGTH),
+        description=_l(
+            "At least %(count)d characters, and hard to guess: several uncommon words together "
+            "work well.",
+            count=MIN_PASSWORD_LENGTH,
+        ),
     )
 
 
+class ConfirmPasswordForm(FlaskForm):
+    password = PasswordField(
+        _l("Password"), validators=[DataRequired(), Length(max=MAX_PASSWORD_LENGTH)]
+    )
+    submit = SubmitField(_l("Confirm"))
+
+
 class PasswordChangeForm(FlaskForm):
-    current_password = PasswordField(_l("Current password"), validators=[DataRequired()])
+    current_password = PasswordField(
+        _l("Current password"), validators=[DataRequired(), Length(max=MAX_PASSWORD_LENGTH)]
+    )
     new_password = _new_password_field(_l("New password"))
     confirm = PasswordField(
         _l("Repeat the new password"),

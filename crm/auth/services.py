@@ -1,31 +1,53 @@
 """Users: creation, sign-in checks, passwords, roles and sessions. Never commits."""
 
+import re
+import secrets
+import threading
 from datetime import timedelta
 
 import sqlalchemy as sa
 from flask import current_app
 from werkzeug.security import check_password_hash, generate_password_hash
+from zxcvbn import zxcvbn
 
 from crm.auth.models import MIN_PASSWORD_LENGTH, Role, User
 from crm.core import audit
 from crm.core.types import utcnow
 from crm.extensions import db
+from crm.settings import services as settings
 
 MAX_PASSWORD_LENGTH = 256
-# Checked against when the e-mail is unknown, so a wrong e-mail costs as long as a wrong password.
+# zxcvbn's score, 0-4: 3 is "safely unguessable: moderate protection from offline attacks".
+MIN_PASSWORD_SCORE = 3
+# zxcvbn's matching grows steeply with the length of its input; the first 100 characters
+# decide the score of any password a person would type.
+_STRENGTH_CHECKED_CHARS = 100
+_STRENGTH_LOCK = threading.Lock()
+# Checked against when the e-mail is unknown or the account is paused, so every sign-in
+# attempt costs one hash, whatever the account's state.
 _DUMMY_HASH = generate_password_hash("not-a-real-password-just-for-timing")
 
 
 class UserError(ValueError):
-    """A user could not be created or changed; the message is shown to the person."""
+    """A user could not be created or changed; the message is shown to the person, next to
+    the form field named `field` when there is one."""
+
+    def __init__(self, message, *, field=None):
+        super().__init__(message)
+        self.field = field
 
 
 def normalise_email(email):
     return (email or "").strip().lower()
 
 
-def password_problem(password):
-    """A translated reason the password is unacceptable, or None."""
+def password_problem(password, *, email=None, name=None):
+    """A translated reason the password is unacceptable, or None.
+
+    Besides the length, a password must not be easy to guess: zxcvbn estimates how many
+    guesses it takes, knowing common passwords, words, names, keyboard patterns, dates and
+    what an attacker knows about this person (e-mail, name, the office's name).
+    """
     from flask_babel import gettext as _
 
     if len(password or "") < MIN_PASSWORD_LENGTH:
@@ -36,7 +58,31 @@ def password_problem(password):
         return _(
             "The password must be at most %(count)d characters long.", count=MAX_PASSWORD_LENGTH
         )
+    user_inputs = _guessable_words(email=email, name=name)
+    # zxcvbn keeps the user inputs of the call in a module-level dictionary, so two checks at
+    # once in threads would see each other's words.
+    with _STRENGTH_LOCK:
+        estimate = zxcvbn(
+            password[:_STRENGTH_CHECKED_CHARS],
+            user_inputs=user_inputs,
+            max_length=_STRENGTH_CHECKED_CHARS,
+        )
+    if estimate["score"] < MIN_PASSWORD_SCORE:
+        # zxcvbn's own feedback is English only; this says what to do, in the person's language.
+        return _(
+            "This password is too easy to guess: it is a common password, or close to one, or "
+            "it contains your name, your e-mail address or the office's name. Use a few "
+            "uncommon words together, or a longer phrase."
+        )
     return None
+
+
+def _guessable_words(*, email, name):
+    """What an attacker knows about the person, whole and word by word."""
+    email = normalise_email(email)
+    phrases = [email, email.partition("@")[0], name or "", settings.get("office_name") or ""]
+    words = [word for phrase in phrases for word in re.split(r"[\W_]+", phrase)]
+    return [word for word in dict.fromkeys(phrases + words) if word]
 
 
 def get_user_by_email(email):
@@ -68,9 +114,9 @@ def create_user(*, email, name, role, password, actor=None, language="sv"):
         ) from None
     if get_user_by_email(email) is not None:
         raise UserError(_("A user with the e-mail address %(email)s already exists.", email=email))
-    problem = password_problem(password)
+    problem = password_problem(password, email=email, name=name)
     if problem:
-        raise UserError(problem)
+        raise UserError(problem, field="password")
     user = User(
         email=email,
         name=(name or "").strip() or email.split("@")[0],
@@ -85,38 +131,96 @@ def create_user(*, email, name, role, password, actor=None, language="sv"):
     return user
 
 
-def authenticate(email, password):
-    """The user these credentials belong to, or None. Counts failures and locks the account."""
-    user = get_user_by_email(email)
+# Throttling, per account. A hard lock after N failures would let anyone who knows an address
+# (the public page lists staff) keep its owner out, so instead: the first LOGIN_MAX_FAILURES
+# wrong passwords in a row cost nothing; from then on every wrong password pauses checks on the
+# account for a window that doubles each time (LOGIN_THROTTLE_MINUTES, then 2x, 4x …, at most
+# LOGIN_THROTTLE_MAX_MINUTES), kept in `locked_until`. Attempts inside a window are refused
+# without looking at the password, so they tell nothing about it (no guessing during a pause)
+# and do not lengthen the pause; after it the right password works as usual and clears the
+# count. An attacker gets a few guesses an hour per account; the owner waits minutes at worst.
+# Sign-in, the password confirmation and the password change all count towards it.
+
+
+def verify_password(user, password):
+    """True when `password` is this user's and the account is not paused; counts failures.
+
+    Costs exactly one password hash whatever the answer, so the time taken tells nothing.
+    """
+    # Locked until the request commits, so attempts sent at once wait their turn instead of
+    # all being checked before the first one's failure is counted.
+    db.session.refresh(user, with_for_update=True)
+    return _check_password(user, password)
+
+
+def _check_password(user, password):
     now = utcnow()
+    if user.locked_until is not None and user.locked_until > now:
+        check_password_hash(_DUMMY_HASH, password or "")
+        return False
+    if not check_password_hash(user.password_hash, password or ""):
+        _count_failure(user, now)
+        return False
+    user.failed_logins = 0
+    user.locked_until = None
+    return True
+
+
+def _count_failure(user, now):
+    user.failed_logins += 1
+    config = current_app.config
+    beyond = user.failed_logins - config["LOGIN_MAX_FAILURES"]
+    if beyond >= 0:
+        # The exponent is capped too, so a long run of failures never builds a huge number.
+        minutes = min(
+            config["LOGIN_THROTTLE_MINUTES"] * 2 ** min(beyond, 20),
+            config["LOGIN_THROTTLE_MAX_MINUTES"],
+        )
+        user.locked_until = now + timedelta(minutes=minutes)
+
+
+def authenticate(email, password):
+    """The user these credentials belong to, or None.
+
+    Unknown, paused, inactive and wrong all answer None after the same work (one hash), so
+    neither the answer nor its timing tells which accounts exist.
+    """
+    # Locked as in verify_password, in the same single query for known and unknown addresses.
+    user = db.session.scalar(
+        sa.select(User)
+        .where(User.email == normalise_email(email))
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
     if user is None:
         check_password_hash(_DUMMY_HASH, password or "")
         return None
-    if user.locked_until is not None and user.locked_until > now:
+    if not _check_password(user, password) or not user.active:
         return None
-    if not user.check_password(password or ""):
-        user.failed_logins += 1
-        if user.failed_logins >= current_app.config["LOGIN_MAX_FAILURES"]:
-            user.locked_until = now + timedelta(minutes=current_app.config["LOGIN_LOCK_MINUTES"])
-            user.failed_logins = 0
-        return None
-    if not user.active:
-        return None
-    user.failed_logins = 0
-    user.locked_until = None
-    user.last_login_at = now
+    user.last_login_at = utcnow()
     return user
 
 
+def new_calendar_token():
+    """The secret in a calendar-feed URL."""
+    return secrets.token_urlsafe(32)
+
+
 def end_all_sessions(user):
-    """Every session of this user, on every device, stops working at its next request."""
+    """Every session of this user, on every device, stops working at its next request.
+
+    The calendar feed's address works without a password, as a session does, so a user who
+    has one gets a new one and the old address stops working.
+    """
     user.session_version += 1
+    if user.calendar_token:
+        user.calendar_token = new_calendar_token()
 
 
 def change_password(user, new_password, *, actor):
-    problem = password_problem(new_password)
+    problem = password_problem(new_password, email=user.email, name=user.name)
     if problem:
-        raise UserError(problem)
+        raise UserError(problem, field="new_password")
     user.set_password(new_password)
     user.password_changed_at = utcnow()
     audit.record(user, "change_password", actor=actor)

@@ -3,7 +3,8 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 
 from crm.auth import bp, services
-from crm.auth.forms import LoginForm, PasswordChangeForm
+from crm.auth.decorators import note_password_typed
+from crm.auth.forms import ConfirmPasswordForm, LoginForm, PasswordChangeForm
 from crm.core.security import is_safe_next, public_route
 from crm.extensions import db, limiter
 
@@ -26,11 +27,19 @@ def login():
         if user is None:
             # Count the failure even though the sign-in is refused.
             db.session.commit()
-            flash(_("Wrong e-mail or password, or the account is locked or inactive."), "error")
+            # One message for every reason, so it tells nothing about the account.
+            flash(
+                _(
+                    "Wrong e-mail or password, or the account is inactive. After several wrong "
+                    "passwords an account can only be tried again after a few minutes."
+                ),
+                "error",
+            )
             return render_template("auth/login.html", form=form), 200
         # A fresh session on sign-in, so nothing from before carries over (session fixation).
         _clear_session_keeping_language()
         login_user(user, remember=form.remember.data)
+        note_password_typed()
         db.session.commit()
         flash(_("Signed in as %(name)s.", name=user.name), "success")
         return redirect(next_url if is_safe_next(next_url) else url_for("dashboard.index"))
@@ -49,13 +58,32 @@ def logout():
     return redirect(url_for("auth.login"))
 
 
+@bp.route("/account/confirm", methods=["GET", "POST"])
+@login_required
+def confirm_password():
+    """Type the password again before a sensitive page (see recent_login_required)."""
+    next_url = request.args.get("next")
+    form = ConfirmPasswordForm()
+    if form.validate_on_submit():
+        if services.verify_password(current_user, form.password.data):
+            db.session.commit()
+            note_password_typed()
+            return redirect(next_url if is_safe_next(next_url) else url_for("dashboard.index"))
+        # The failure counts towards the account's pause, as at sign-in.
+        db.session.commit()
+        form.password.errors.append(_wrong_password_message())
+    return render_template("auth/confirm.html", form=form)
+
+
 @bp.route("/account/password", methods=["GET", "POST"])
 @login_required
 def change_password():
     form = PasswordChangeForm()
     if form.validate_on_submit():
-        if not current_user.check_password(form.current_password.data):
-            form.current_password.errors.append(_("The current password is wrong."))
+        if not services.verify_password(current_user, form.current_password.data):
+            # Counted like a failed sign-in, or this form would be a way to guess passwords.
+            db.session.commit()
+            form.current_password.errors.append(_wrong_password_message())
         else:
             try:
                 services.change_password(current_user, form.new_password.data, actor=current_user)
@@ -65,12 +93,21 @@ def change_password():
                 db.session.commit()
                 # Other sessions ended with the version bump; keep this one signed in.
                 login_user(current_user._get_current_object())
+                note_password_typed()
                 flash(
                     _("Your password has been changed. Other sessions have been signed out."),
                     "success",
                 )
                 return redirect(url_for("dashboard.index"))
     return render_template("auth/password.html", form=form)
+
+
+def _wrong_password_message():
+    # Also shown while checks on the account are paused, when the password is not looked at.
+    return _(
+        "The password is wrong, or there were too many wrong passwords: "
+        "wait a few minutes and try again."
+    )
 
 
 def _clear_session_keeping_language():

@@ -24,7 +24,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
-from crm.auth.decorators import role_required
+from crm.auth.decorators import recent_login_required, role_required
 from crm.auth.models import Role, User
 from crm.core import audit
 from crm.core.listing import paginate
@@ -208,6 +208,7 @@ def clear():
 
 @bp.route("/admin/privacy/export", methods=["POST"])
 @role_required(Role.ADMIN)
+@recent_login_required
 def export():
     """Everything held about the searched address, as one JSON download."""
     address = _searched_address()
@@ -233,6 +234,7 @@ def export():
 
 @bp.route("/admin/privacy/erase", methods=["GET", "POST"])
 @role_required(Role.ADMIN)
+@recent_login_required
 def erase():
     """Confirm, then anonymise or delete every record holding the searched address."""
     address = _searched_address()
@@ -270,6 +272,7 @@ def erase():
 
 @bp.route("/admin/privacy/hold/<kind>/<int:record_id>", methods=["GET", "POST"])
 @role_required(Role.ADMIN)
+@recent_login_required
 def legal_hold(kind, record_id):
     """Set or lift a legal hold on a contact or an enquiry."""
     model = HOLD_KINDS.get(kind)

@@ -38,6 +38,7 @@ ACCESS = {
     # every signed-in person
     "auth.logout": (None, READ),
     "auth.change_password": (READ, READ),
+    "auth.confirm_password": (READ, READ),
     "dashboard.index": (READ, None),
     "search.index": (READ, None),
     "calendar.settings": (READ, None),
