@@ -60,7 +60,7 @@ def test_the_admin_page_refuses_a_guessable_password_next_to_the_field(
     db, client, login, office, password
 ):
     login(Role.ADMIN)
-    client.get("/language/en?next=/")
+    client.post("/language/en?next=/")
 
     response = client.post(
         "/admin/users/new",
@@ -91,7 +91,7 @@ def test_the_password_change_refuses_a_guessable_password(
 ):
     user = make_user("member", email=EMAIL, name=NAME)
     auth.login(user)
-    client.get("/language/en?next=/")
+    client.post("/language/en?next=/")
 
     response = change_password(client, password)
 
@@ -103,7 +103,7 @@ def test_the_password_change_refuses_a_guessable_password(
 
 def test_the_refusal_is_in_swedish_for_a_swedish_user(client, make_user, auth):
     auth.login(make_user("member", email=EMAIL, name=NAME))
-    client.get("/language/sv?next=/")
+    client.post("/language/sv?next=/")
 
     response = change_password(client, "password1234")
 

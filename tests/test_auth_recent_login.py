@@ -154,7 +154,7 @@ def test_after_confirming_the_password_the_export_works(admin_client):
 
 def test_a_wrong_password_does_not_confirm(admin_client):
     signed_in_minutes_ago(admin_client, 16)
-    admin_client.get("/language/en?next=/")
+    admin_client.post("/language/en?next=/")
 
     response = confirm(admin_client, password="not the right password")
 

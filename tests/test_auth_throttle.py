@@ -97,7 +97,7 @@ def test_a_paused_account_does_not_affect_others(app, make_user):
 
 def login_page_for(app, email, password):
     client = app.test_client()
-    client.get("/language/en?next=/")
+    client.post("/language/en?next=/")
     response = sign_in(client, email, password)
     assert response.status_code == 200
     # The form shows the typed address back; everything else must be the same.
@@ -178,7 +178,7 @@ def change_password(client, current, new=NEW_PASSWORD):
 
 def test_wrong_current_passwords_at_the_password_change_pause_the_account(app, db, client, auth):
     user = auth.login("member")
-    client.get("/language/en?next=/")
+    client.post("/language/en?next=/")
     for _ in range(app.config["LOGIN_MAX_FAILURES"]):
         response = change_password(client, WRONG)
         assert response.status_code == 200
