@@ -28,7 +28,7 @@ ACCESS = {
     "contact.thanks": (PUBLIC, None),
     "auth.login": (PUBLIC, PUBLIC),
     "core.healthz": (PUBLIC, None),
-    "core.set_language": (PUBLIC, None),
+    "core.set_language": (None, PUBLIC),
     "privacy.notice": (PUBLIC, None),
     "privacy.versions": (PUBLIC, None),
     "privacy.version": (PUBLIC, None),
