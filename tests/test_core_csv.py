@@ -14,6 +14,31 @@ def test_cells_a_spreadsheet_would_run_are_defused(value):
 
 
 @pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("Beta;=1+1;", "Beta;'=1+1;"),
+        ("a,+1\n-2\r\n@3", "a,'+1\n'-2\r\n'@3"),
+        ("a\t\t=1", "a\t'\t'=1"),
+        ('a;"=1"', 'a;\'"=1"'),
+        ("\uff1d1+1", "'\uff1d1+1"),
+        ("Malmö; Lund", "Malmö; Lund"),
+        ("2026-03-31", "2026-03-31"),
+    ],
+)
+def test_every_part_a_separator_splits_off_is_defused(value, expected):
+    assert safe_cell(value) == expected
+
+
+def test_fields_with_any_separator_are_quoted(app):
+    with app.test_request_context():
+        response = csv_response(
+            "x.csv", ["a", "b"], [["Beta;=1+1;", "tab\there"], ["x", 'say "hi"']]
+        )
+        body = response.get_data(as_text=True).removeprefix("\ufeff")
+    assert body == 'a,b\r\n"Beta;\'=1+1;","tab\there"\r\nx,"say ""hi"""\r\n'
+
+
+@pytest.mark.parametrize(
     ("value", "expected"), [("Roche", "Roche"), (None, ""), (True, "1"), (3, "3")]
 )
 def test_ordinary_cells_are_left_alone(value, expected):

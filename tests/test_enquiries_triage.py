@@ -846,3 +846,22 @@ def test_detail_query_count_does_not_grow_with_comments_and_tasks(
     few = count_queries()
     add(10)
     assert few == count_queries()
+
+
+@pytest.mark.parametrize("role", ["admin", "coordinator", "member", "viewer"])
+def test_lists_and_detail_pages_read_the_same_enquiries(db, make_user, make_enquiry, role):
+    """readable_enquiries (what lists show) and can_read (what a detail page opens) agree."""
+    user = make_user(role)
+    other = make_user("member")
+    enquiries = [
+        make_enquiry(),
+        make_enquiry(assignee_id=user.id),
+        make_enquiry(assignee_id=other.id),
+        make_enquiry(assignee_id=user.id, deleted_at=utcnow()),
+    ]
+    db.session.commit()
+
+    listed = set(db.session.scalars(sa.select(Enquiry.id).where(services.readable_enquiries(user))))
+
+    assert listed == {enquiry.id for enquiry in enquiries if services.can_read(enquiry, user)}
+    assert bool(listed) == (role != "viewer")

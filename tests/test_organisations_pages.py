@@ -55,7 +55,11 @@ def count_organisations(db):
 
 
 def form_data(**fields):
+    """The form as a browser sends it: every field the page shows (unticked boxes left out)."""
     data = {"kind": "company", "name": "Ångström Diagnostik AB", "country": "SE"}
+    for name in ("org_number", "website", "email_domains", "city", "size_class"):
+        data[name] = ""
+    data.update(description="", tags="", owner_id="")
     data.update(fields)
     return data
 

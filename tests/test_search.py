@@ -225,9 +225,10 @@ def test_anonymous_visitors_are_sent_to_sign_in(client):
 
 def test_search_finds_a_record_created_through_the_pages_right_away(client, login):
     login("member")
-    response = client.post(
-        "/organisations/new", data={"kind": "company", "name": "Ångström Diagnostik AB"}
-    )
+    fields = ("org_number", "website", "email_domains", "city", "size_class", "description")
+    data = {name: "" for name in (*fields, "tags", "owner_id")}
+    data.update(kind="company", name="Ångström Diagnostik AB", country="SE")
+    response = client.post("/organisations/new", data=data)
     assert response.status_code == 302
     organisation = db_organisation("Ångström Diagnostik AB")
 

@@ -57,6 +57,11 @@ def subjects(db):
     }
 
 
+def task_form(title):
+    """The task form as a browser sends it, with only the title filled in."""
+    return {"title": title, "due_date": "", "assignee_id": ""}
+
+
 def tasks_in(db):
     return db.session.scalars(sa.select(Task).order_by(Task.id)).all()
 
@@ -90,11 +95,11 @@ def test_after_saving_goes_to_a_safe_next_or_the_subject(client, db, login, subj
     login(Role.MEMBER)
     organisation = subjects["organisation_id"]
     url = f"/tasks/new?organisation_id={organisation.id}"
-    response = client.post(url, data={"title": "One"})
+    response = client.post(url, data=task_form("One"))
     assert response.headers["Location"].endswith(f"/organisations/{organisation.id}")
-    response = client.post(url + "&next=/tasks/?state=done", data={"title": "Two"})
+    response = client.post(url + "&next=/tasks/?state=done", data=task_form("Two"))
     assert response.headers["Location"].endswith("/tasks/?state=done")
-    response = client.post(url + "&next=//evil.example", data={"title": "Three"})
+    response = client.post(url + "&next=//evil.example", data=task_form("Three"))
     assert "evil" not in response.headers["Location"]
 
 
@@ -139,7 +144,7 @@ def test_member_cannot_create_a_task_on_someone_elses_enquiry(
     # Their own enquiry is fine.
     enquiry.assignee_id = member.id
     db.session.commit()
-    response = client.post(f"/tasks/new?enquiry_id={enquiry.id}", data={"title": "Follow up"})
+    response = client.post(f"/tasks/new?enquiry_id={enquiry.id}", data=task_form("Follow up"))
     assert response.status_code == 302
     assert len(tasks_in(db)) == 1
 
@@ -380,3 +385,87 @@ def test_task_list_query_count_does_not_grow(client, db, login, subjects):
     with count_queries(db) as more:
         assert client.get("/tasks/?assignee=all").status_code == 200
     assert len(more) == len(few)
+
+
+# ---------------------------------------------------------------- who sees enquiry tasks
+
+
+@pytest.fixture
+def enquiry_task(db, make_user, subjects):
+    """A task about an enquiry assigned to one member; the task itself is a coordinator's."""
+    coordinator = make_user(Role.COORDINATOR)
+    handler = make_user(Role.MEMBER)
+    enquiry = subjects["enquiry_id"]
+    enquiry.assignee_id = handler.id
+    task = services.create_task(
+        title="Call Ångström about the trial",
+        assignee=coordinator,
+        subject=enquiry,
+        subject_kind="enquiry_id",
+        actor=coordinator,
+    )
+    plain = services.create_task(title="Order coffee", assignee=coordinator, actor=coordinator)
+    db.session.commit()
+    return {"task": task, "plain": plain, "coordinator": coordinator, "handler": handler}
+
+
+def task_lists(client, user_id):
+    """The task list pages someone may open to find other people's tasks."""
+    urls = [
+        "/tasks/?assignee=all",
+        f"/tasks/?assignee={user_id}",
+        "/tasks/?assignee=all&state=open",
+    ]
+    return {url: client.get(url).get_data(as_text=True) for url in urls}
+
+
+@pytest.mark.parametrize("role", [Role.VIEWER, Role.MEMBER])
+def test_task_lists_hide_enquiry_tasks_from_those_who_may_not_read_the_enquiry(
+    client, db, login, enquiry_task, role
+):
+    login(role)
+    for url, page in task_lists(client, enquiry_task["coordinator"].id).items():
+        assert "Order coffee" in page, url
+        assert "Call Ångström about the trial" not in page, url
+        assert "ENQ-2026-00001" not in page, url
+        assert "1 task" in page, url
+    if role == Role.MEMBER:
+        assert client.get(f"/tasks/{enquiry_task['task'].id}/edit").status_code == 404
+
+
+@pytest.mark.parametrize("who", ["handler", "coordinator", "admin"])
+def test_those_who_may_read_the_enquiry_see_its_tasks(client, db, login, enquiry_task, who):
+    login(Role.ADMIN if who == "admin" else enquiry_task[who])
+    for url, page in task_lists(client, enquiry_task["coordinator"].id).items():
+        assert "Call Ångström about the trial" in page, url
+        assert "ENQ-2026-00001" in page, url
+        assert "2 tasks" in page, url
+
+
+def test_the_member_given_an_enquiry_task_sees_it_as_on_its_page(
+    client, db, login, make_user, enquiry_task
+):
+    """Someone given a task about another's enquiry can open the task (not the enquiry), so
+    their lists show it too."""
+    helper = make_user(Role.MEMBER)
+    task = enquiry_task["task"]
+    task.assignee_id = helper.id
+    db.session.commit()
+    login(helper)
+
+    assert client.get(f"/tasks/{task.id}/edit").status_code == 200
+    assert "Call Ångström about the trial" in client.get("/tasks/").get_data(as_text=True)
+    assert "Call Ångström about the trial" in client.get("/dashboard/").get_data(as_text=True)
+
+
+def test_open_tasks_and_reminders_follow_the_same_rule(app, db, make_user, enquiry_task):
+    """A user demoted to viewer keeps an old enquiry task in the database, not in their lists."""
+    task = enquiry_task["task"]
+    former = make_user(Role.MEMBER)
+    task.assignee_id = former.id
+    task.due_date = date(2026, 1, 1)
+    former.role = Role.VIEWER
+    db.session.commit()
+
+    assert services.open_tasks_for(former) == []
+    assert services.due_tasks_for(former, today=date(2026, 1, 2)) == []

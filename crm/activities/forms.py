@@ -25,6 +25,7 @@ from wtforms.widgets import CheckboxInput, ListWidget
 from crm.activities.models import ActivityKind, ActivityOrganisationRole, ActivityStatus
 from crm.agreements.models import Agreement
 from crm.auth.models import User
+from crm.core.forms import CompleteForm
 from crm.extensions import db
 from crm.organisations.fields import ContactPickerField, OrganisationPickerField
 
@@ -78,7 +79,7 @@ class OrganisationRowForm(Form):
     )
 
 
-class ActivityForm(FlaskForm):
+class ActivityForm(CompleteForm):
     kind = SelectField(
         _l("Kind"),
         choices=ActivityKind.choices,

@@ -6,6 +6,8 @@ from wtforms import DateField, SelectField, StringField, SubmitField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
+from crm.core.forms import CompleteForm
+
 
 def _strip(value):
     return value.strip() if isinstance(value, str) else value
@@ -20,7 +22,7 @@ def _optional_id(value):
         return None
 
 
-class TaskForm(FlaskForm):
+class TaskForm(CompleteForm):
     title = StringField(
         _l("Task"),
         filters=[_strip],

@@ -36,11 +36,7 @@ def _subject_from_args():
 
 def _task_or_404(task_id):
     task = records.get_visible_or_404(Task, task_id)
-    if (
-        task.enquiry is not None
-        and task.assignee_id != current_user.id
-        and not can_read_enquiry(task.enquiry, current_user)
-    ):
+    if not services.may_see(task, current_user):
         abort(404)
     return task
 

@@ -19,6 +19,8 @@ from crm.core.forms import FieldError
 from crm.core.links import external_url
 from crm.core.types import utcnow
 from crm.enquiries.models import Enquiry
+from crm.enquiries.services import can_read as can_read_enquiry
+from crm.enquiries.services import readable_enquiries
 from crm.extensions import db
 from crm.mail.services import queue_message
 from crm.organisations.models import Contact, Organisation
@@ -105,6 +107,31 @@ def subject_url(column, record):
     if endpoint not in current_app.view_functions:
         return None
     return url_for(endpoint, **{column: record.id})
+
+
+# ---------------------------------------------------------------- who sees which task
+
+
+def may_see(task, user):
+    """A task about an enquiry is for those who may read the enquiry (SPEC §4: members only
+    their own, viewers none), and for the member it is given to, who must be able to do it
+    (they see the task, not the enquiry). Every other task is for everyone."""
+    if task.enquiry_id is None:
+        return True
+    if user.has_role(Role.MEMBER) and task.assignee_id == user.id:
+        return True
+    return can_read_enquiry(task.enquiry, user)
+
+
+def visible_to(user):
+    """may_see as a condition on Task, so every list shows what the task's page would."""
+    conditions = [
+        Task.enquiry_id.is_(None),
+        Task.enquiry_id.in_(sa.select(Enquiry.id).where(readable_enquiries(user))),
+    ]
+    if user.has_role(Role.MEMBER):
+        conditions.append(Task.assignee_id == user.id)
+    return sa.or_(*conditions)
 
 
 def assignable_users():
@@ -228,7 +255,7 @@ class TaskFilters:
 
 
 def task_select(filters, *, user):
-    select = sa.select(Task).where(Task.deleted_at.is_(None))
+    select = sa.select(Task).where(Task.deleted_at.is_(None), visible_to(user))
     if filters.assignee is None:
         select = select.where(Task.assignee_id == user.id)
     elif filters.assignee != "all":
@@ -260,6 +287,7 @@ def due_tasks_for(user, today=None):
                 Task.is_done.is_(False),
                 Task.assignee_id == user.id,
                 Task.due_date <= today,
+                visible_to(user),
             )
         ).order_by(*OPEN_ORDER)
     ).all()

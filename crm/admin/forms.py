@@ -4,9 +4,10 @@ import re
 
 from email_validator import EmailNotValidError, validate_email
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import IntegerField, StringField, SubmitField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, ValidationError
+
+from crm.core.forms import CompleteForm
 
 MAX_RECIPIENTS = 20
 _SEPARATORS = re.compile(r"[\s,;]+")
@@ -34,7 +35,7 @@ class WholeNumberField(IntegerField):
             self.data = None
 
 
-class SettingsForm(FlaskForm):
+class SettingsForm(CompleteForm):
     office_name = StringField(
         _l("Office name"),
         filters=[_strip],
@@ -111,7 +112,7 @@ class SettingsForm(FlaskForm):
 MAX_CONSENT_TEXT = 3000
 
 
-class ConsentTextForm(FlaskForm):
+class ConsentTextForm(CompleteForm):
     body_sv = TextAreaField(
         _l("Consent text in Swedish"),
         filters=[_normalise_newlines],

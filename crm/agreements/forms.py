@@ -22,6 +22,7 @@ from crm.agreements.lifecycle import next_statuses
 from crm.agreements.models import AgreementKind, AgreementStatus, PartyRole
 from crm.agreements.services import INITIAL_STATUSES
 from crm.auth.models import User
+from crm.core.forms import CompleteForm
 from crm.core.records import parse_id
 from crm.extensions import db
 from crm.organisations.fields import OrganisationPickerField
@@ -63,7 +64,7 @@ class PartyRowForm(Form):
     role = SelectField(_l("Role"), choices=PartyRole.choices, default=PartyRole.PARTY.value)
 
 
-class AgreementForm(FlaskForm):
+class AgreementForm(CompleteForm):
     kind = SelectField(
         _l("Kind"),
         choices=AgreementKind.choices,

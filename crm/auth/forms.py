@@ -6,6 +6,7 @@ from wtforms.validators import DataRequired, Email, EqualTo, Length, ValidationE
 
 from crm.auth.models import MIN_PASSWORD_LENGTH, Role
 from crm.auth.services import MAX_PASSWORD_LENGTH, get_user_by_email
+from crm.core.forms import CompleteForm
 
 
 class LoginForm(FlaskForm):
@@ -82,7 +83,7 @@ class UserCreateForm(FlaskForm):
             raise ValidationError(_l("A user with this e-mail address already exists."))
 
 
-class UserEditForm(FlaskForm):
+class UserEditForm(CompleteForm):
     name = StringField(_l("Name"), validators=[DataRequired(), Length(max=200)])
     role = SelectField(_l("Role"), choices=Role.choices)
     active = BooleanField(_l("Active (may sign in)"))

@@ -2,39 +2,57 @@
 
 import csv
 import io
+import re
 
 from flask import Response
 
-# A cell starting with one of these is read as a formula by Excel and LibreOffice.
-_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+# A cell starting with one of these is read as a formula by Excel and LibreOffice (the
+# full-width forms too, by Excel in East Asian locales).
+_FORMULA_STARTS = "=+-@\t\r\uff1d\uff0b\uff0d\uff20"
+# Where a spreadsheet may start a new cell or row: our own delimiter is only one of them, as
+# Excel with Swedish settings splits a file on ";", and a file opened by hand may be split on
+# tabs. Text after any of these is a cell of its own to some program, so each such part
+# is defused, not just the start of the value (a name "Beta;=1+1;" must not give "=1+1").
+_SEPARATORS = ";,\t\r\n"
+# A dangerous character at the start or right after a separator (with any quotes between:
+# a spreadsheet strips those before it reads the cell).
+_FORMULA_AT_CELL_START = re.compile(
+    f'(^|[{re.escape(_SEPARATORS)}])(?="*[{re.escape(_FORMULA_STARTS)}])'
+)
+# A field holding one of these is quoted, whichever delimiter a reader picks.
+_NEEDS_QUOTES = re.compile(f'[{re.escape(_SEPARATORS)}"]')
 
 
 def safe_cell(value):
-    """The cell as text, with a leading apostrophe where a spreadsheet would run it as a formula."""
+    """The cell as text, an apostrophe before each part a spreadsheet would run as a formula."""
     if value is None:
         return ""
     if isinstance(value, bool):
         return "1" if value else "0"
-    text = str(value)
-    if text.startswith(_FORMULA_STARTS):
-        return "'" + text
-    return text
+    return _FORMULA_AT_CELL_START.sub(r"\1'", str(value))
+
+
+def _csv_line(cells):
+    """One CSV line (comma-separated, CRLF as RFC 4180 says) of already safe cells.
+
+    Written by hand rather than with csv.writer: its QUOTE_MINIMAL quotes only fields with a
+    comma, a quote or a line break, and a field with ";" or a tab must be quoted too.
+    """
+    fields = []
+    for cell in cells:
+        if _NEEDS_QUOTES.search(cell):
+            cell = '"' + cell.replace('"', '""') + '"'
+        fields.append(cell)
+    return ",".join(fields) + "\r\n"
 
 
 def csv_response(filename, header, rows):
     """Stream rows as a UTF-8 CSV download (with a BOM, so Excel reads å, ä and ö right)."""
 
     def generate():
-        buffer = io.StringIO()
-        writer = csv.writer(buffer)
-        buffer.write("\ufeff")
-        writer.writerow([safe_cell(cell) for cell in header])
-        yield buffer.getvalue()
+        yield "\ufeff" + _csv_line([safe_cell(cell) for cell in header])
         for row in rows:
-            buffer.seek(0)
-            buffer.truncate()
-            writer.writerow([safe_cell(cell) for cell in row])
-            yield buffer.getvalue()
+            yield _csv_line([safe_cell(cell) for cell in row])
 
     return Response(
         generate(),

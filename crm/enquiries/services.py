@@ -90,6 +90,20 @@ def can_read(enquiry, user):
     return user.has_role(Role.MEMBER) and enquiry.assignee_id == user.id
 
 
+def readable_enquiries(user):
+    """can_read as a condition on Enquiry, for lists: the enquiries `user` may read.
+
+    Keep the two in step: a list that shows what its detail page refuses leaks the record.
+    """
+    if not getattr(user, "is_authenticated", False):
+        return sa.false()
+    if user.has_role(Role.COORDINATOR):
+        return Enquiry.deleted_at.is_(None)
+    if user.has_role(Role.MEMBER):
+        return sa.and_(Enquiry.deleted_at.is_(None), Enquiry.assignee_id == user.id)
+    return sa.false()
+
+
 def may_assign(user):
     return user.has_role(Role.COORDINATOR)
 
@@ -120,13 +134,7 @@ INBOX_ORDER = (
 
 def enquiry_select(filters, *, user):
     """The enquiries the inbox shows `user` for these filters, in inbox order (unpaginated)."""
-    select = sa.select(Enquiry).where(Enquiry.deleted_at.is_(None))
-    if not user.has_role(Role.COORDINATOR):
-        # Members see the ones assigned to them; anyone else (a viewer) nothing.
-        if user.has_role(Role.MEMBER):
-            select = select.where(Enquiry.assignee_id == user.id)
-        else:
-            select = select.where(sa.false())
+    select = sa.select(Enquiry).where(readable_enquiries(user))
     if filters.status == OPEN:
         select = select.where(Enquiry.status.in_(OPEN_STATUSES))
     elif filters.status:

@@ -20,6 +20,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Email, InputRequired, Length, Optional, ValidationError
 
 from crm.auth.models import User
+from crm.core.forms import CompleteForm
 from crm.extensions import db
 from crm.organisations.fields import ContactPickerField, OrganisationPickerField
 from crm.organisations.models import LegalBasis
@@ -71,7 +72,7 @@ class AffiliationForm(Form):
             raise ValidationError(_l("Pick the organisation this role is at."))
 
 
-class ContactForm(FlaskForm):
+class ContactForm(CompleteForm):
     first_name = StringField(_l("First name"), filters=[_strip], validators=[Length(max=100)])
     last_name = StringField(
         _l("Last name"),

@@ -21,6 +21,7 @@ from wtforms.validators import DataRequired, InputRequired, Length, Optional, Va
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from crm.auth.models import User
+from crm.core.forms import CompleteForm
 from crm.core.text import InvalidOrgNumber, fold, normalise_domain, normalise_org_number
 from crm.core.text import normalise_website as _normalise_website
 from crm.extensions import db
@@ -57,7 +58,7 @@ def parse_tags(text):
     return list(dict.fromkeys(fold(tag) for tag in (text or "").split(",") if fold(tag)))
 
 
-class OrganisationForm(FlaskForm):
+class OrganisationForm(CompleteForm):
     kind = SelectField(
         _l("Kind"), choices=OrganisationKind.choices, default=OrganisationKind.COMPANY.value
     )
@@ -241,7 +242,7 @@ class AddMembershipForm(FlaskForm):
         ]
 
 
-class EndMembershipForm(FlaskForm):
+class EndMembershipForm(CompleteForm):
     until = DateField(
         _l("Membership ended on"),
         default=date.today,

@@ -6,6 +6,8 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, SubmitField, TextAreaField
 from wtforms.validators import DataRequired, Length, ValidationError
 
+from crm.core.forms import CompleteForm
+
 MAX_NOTICE = 50_000
 MAX_REASON = 500
 
@@ -14,7 +16,7 @@ def _strip(value):
     return value.strip() if isinstance(value, str) else value
 
 
-class NoticeForm(FlaskForm):
+class NoticeForm(CompleteForm):
     body_sv = TextAreaField(
         _l("Notice in Swedish"),
         filters=[_strip],
@@ -71,7 +73,7 @@ class ClearForm(FlaskForm):
     clear = SubmitField(_l("New search"))
 
 
-class LegalHoldForm(FlaskForm):
+class LegalHoldForm(CompleteForm):
     legal_hold = BooleanField(_l("Under a legal hold"))
     reason = TextAreaField(
         _l("Reason"),

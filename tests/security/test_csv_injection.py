@@ -178,3 +178,78 @@ def test_calendar_feeds_keep_line_breaks_inside_their_field(client, demo, db):
 
         assert not [line for line in lines if line.startswith(("ATTENDEE", "X-INJECTED"))], url
         assert lines.count("BEGIN:VEVENT") == lines.count("END:VEVENT"), url
+
+
+# ---------------------------------------------------------------- separators inside a value
+
+# Excel with Swedish settings splits a file on ";", whatever delimiter it was written with.
+SEPARATED = "Beta;=1+1;"
+
+
+def parts_a_spreadsheet_may_see(response):
+    """Every cell any reader could make of the file: Python's csv module with "," and with
+    ";", and the raw text cut at every separator a spreadsheet may split on."""
+    text = response.get_data(as_text=True).removeprefix("\ufeff")
+    cells = []
+    for delimiter in (",", ";", "\t"):
+        rows = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+        cells += [cell for row in rows for cell in row]
+    for separator in (",", ";", "\t", "\n", "\r"):
+        cells += text.split(separator)
+    return cells
+
+
+def dangerous_parts(cells):
+    return [cell for cell in cells if cell.startswith(("=", "+", "-", "@"))]
+
+
+def test_a_separator_inside_an_organisation_name_cannot_start_a_formula(client, demo, db):
+    token = sign_in(client, demo.users["member"].email)
+    organisation_id = demo.values["organisation_id"]
+    url = f"/organisations/{organisation_id}/edit"
+    form = [
+        (name, SEPARATED if name == "name" else value)
+        for name, value in page_form(client.get(url).get_data(as_text=True), having="name")
+        if name != "csrf_token"
+    ]
+    assert client.post(url, data=MultiDict([*form, ("csrf_token", token)])).status_code == 302
+    assert db.session.get(Organisation, organisation_id).name == SEPARATED
+
+    response = client.get("/organisations/export.csv")
+
+    text = response.get_data(as_text=True)
+    # Quoted, and the part after the ";" defused: "Beta;'=1+1;".
+    assert '"Beta;\'=1+1;"' in text
+    for delimiter in (",", ";"):
+        rows = list(
+            csv.reader(io.StringIO(text.removeprefix("\ufeff"), newline=""), delimiter=delimiter)
+        )
+        assert rows and not dangerous_parts([cell for row in rows for cell in row]), delimiter
+    assert not dangerous_parts(parts_a_spreadsheet_may_see(response))
+
+
+def test_a_separator_in_a_visitors_enquiry_cannot_start_a_formula(client, demo, db):
+    """The name and organisation a visitor types into the public form reach the export as
+    text, however a spreadsheet splits the file."""
+    page = client.get("/contact?lang=en").get_data(as_text=True)
+    fields = dict(page_form(page, having="form_token"))
+    fields.update(
+        name=SEPARATED,
+        email="beta@example.org",
+        organisation_name="Beta AB,-2+3;@SUM(1)",
+        topic="clinical_studies",
+        message='Hello;=HYPERLINK("https://evil.example")\n+1',
+        acknowledgement="y",
+    )
+    assert client.post("/contact?lang=en", data=fields).status_code == 303
+    enquiry = db.session.scalar(sa.select(Enquiry).where(Enquiry.email == "beta@example.org"))
+    assert enquiry.name == SEPARATED
+
+    sign_in(client, demo.users["coordinator"].email)
+    response = client.get("/enquiries/export.csv?status=")
+
+    assert response.status_code == 200
+    text = response.get_data(as_text=True)
+    assert '"Beta;\'=1+1;"' in text
+    assert "\"Beta AB,'-2+3;'@SUM(1)\"" in text
+    assert not dangerous_parts(parts_a_spreadsheet_may_see(response))
