@@ -80,6 +80,9 @@ class Config:
     RATELIMIT_ENABLED = True
     RATELIMIT_HEADERS_ENABLED = False
     LOGIN_RATE_LIMIT = "10 per minute"
+    # How passwords are hashed (werkzeug's method string). scrypt's cost is the point: a
+    # stolen table of hashes takes that long per guess. Only the tests use a cheap one.
+    PASSWORD_HASH_METHOD = "scrypt"  # noqa: S105  (a method, not a password)
     # Wrong passwords in a row an account may have before checks on it pause: for
     # LOGIN_THROTTLE_MINUTES after the next one, twice that after the one after, and so on, at
     # most LOGIN_THROTTLE_MAX_MINUTES (crm/auth/services.py says why not a hard lock).
@@ -139,6 +142,9 @@ class TestingConfig(Config):
     WTF_CSRF_ENABLED = False
     RATELIMIT_ENABLED = False
     CONTACT_MIN_FILL_SECONDS = 0
+    # One round instead of scrypt: most of the suite's sign-ins and new users would otherwise
+    # spend ~140 ms each hashing. tests/test_core_config.py checks no other config does this.
+    PASSWORD_HASH_METHOD = "pbkdf2:sha256:1"  # noqa: S105  (a method, not a password)
     # Tests see every page rendered afresh; tests/test_core_page_cache.py turns it on.
     PAGE_CACHE_SECONDS = 0
     MAIL_SUPPRESS_SEND = True

@@ -2,8 +2,9 @@
 
 import pytest
 
-from config import DevelopmentConfig, ProductionConfig
+from config import DevelopmentConfig, ProductionConfig, TestingConfig
 from crm import create_app
+from crm.auth.models import Role, User
 
 
 def _config(base, **settings):
@@ -57,3 +58,26 @@ def test_postgres_urls_use_the_installed_driver(tmp_path):
     )
     app = create_app(config)
     assert app.config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql+psycopg://")
+
+
+def test_only_the_tests_hash_passwords_cheaply():
+    """The cheap method keeps the suite fast; anywhere real it would make stolen hashes cheap
+    to guess."""
+    for config in (DevelopmentConfig, ProductionConfig):
+        assert config.PASSWORD_HASH_METHOD == "scrypt"
+    assert TestingConfig.PASSWORD_HASH_METHOD.startswith("pbkdf2:")
+
+
+def test_users_are_hashed_with_the_configured_method(tmp_path):
+    config = _config(
+        ProductionConfig,
+        SECRET_KEY="f" * 64,
+        PUBLIC_URL="https://localhost",
+        SQLALCHEMY_DATABASE_URI=f"sqlite:///{tmp_path}/x.db",
+    )
+    app = create_app(config)
+    with app.app_context():
+        user = User(email="a@example.org", name="A", role=Role.ADMIN)
+        user.set_password("a long and unusual passphrase")
+    assert user.password_hash.startswith("scrypt:")
+    assert user.check_password("a long and unusual passphrase")

@@ -3,6 +3,7 @@
 from datetime import datetime
 
 import sqlalchemy as sa
+from flask import current_app
 from flask_babel import lazy_gettext as _l
 from flask_login import UserMixin
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -81,7 +82,9 @@ class User(UserMixin, TimestampMixin, db.Model):
         return f"{self.id}:{self.session_version}"
 
     def set_password(self, password):
-        self.password_hash = generate_password_hash(password)
+        self.password_hash = generate_password_hash(
+            password, method=current_app.config["PASSWORD_HASH_METHOD"]
+        )
 
     def check_password(self, password):
         return check_password_hash(self.password_hash, password)

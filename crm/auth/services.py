@@ -24,8 +24,16 @@ MIN_PASSWORD_SCORE = 3
 _STRENGTH_CHECKED_CHARS = 100
 _STRENGTH_LOCK = threading.Lock()
 # Checked against when the e-mail is unknown or the account is paused, so every sign-in
-# attempt costs one hash, whatever the account's state.
-_DUMMY_HASH = generate_password_hash("not-a-real-password-just-for-timing")
+# attempt costs one hash, whatever the account's state: made once per hash method, with the
+# method real passwords are hashed with, so it costs what they cost.
+_DUMMY_HASHES = {}
+
+
+def _dummy_hash():
+    method = current_app.config["PASSWORD_HASH_METHOD"]
+    if method not in _DUMMY_HASHES:
+        _DUMMY_HASHES[method] = generate_password_hash("not-a-real-password", method=method)
+    return _DUMMY_HASHES[method]
 
 
 class UserError(ValueError):
@@ -156,7 +164,7 @@ def verify_password(user, password):
 def _check_password(user, password):
     now = utcnow()
     if user.locked_until is not None and user.locked_until > now:
-        check_password_hash(_DUMMY_HASH, password or "")
+        check_password_hash(_dummy_hash(), password or "")
         return False
     if not check_password_hash(user.password_hash, password or ""):
         _count_failure(user, now)
@@ -193,7 +201,7 @@ def authenticate(email, password):
         .execution_options(populate_existing=True)
     )
     if user is None:
-        check_password_hash(_DUMMY_HASH, password or "")
+        check_password_hash(_dummy_hash(), password or "")
         return None
     if not _check_password(user, password) or not user.active:
         return None

@@ -4,7 +4,6 @@ Every test module here sets `pytestmark = pytest.mark.config(WTF_CSRF_ENABLED=Tr
 POST without the token is refused exactly as in production.
 """
 
-import functools
 import io
 import re
 from dataclasses import dataclass, field
@@ -13,13 +12,11 @@ from urllib.parse import urlsplit
 
 import pytest
 import sqlalchemy as sa
-import werkzeug.security
 from werkzeug.datastructures import FileStorage
 
 from crm import demo_data
 from crm.activities.models import Activity, Task
 from crm.agreements.models import Agreement
-from crm.auth import models as user_models
 from crm.auth.models import User
 from crm.documents import services as document_services
 from crm.documents.models import Document, DocumentVersion
@@ -78,15 +75,7 @@ def _first(model, *where):
 
 
 @pytest.fixture
-def fast_password_hashing(monkeypatch):
-    """Cheap hashes for the demo users: scrypt's cost is the point in production, and would be
-    most of this suite's run time. (test_sessions checks the real hash.)"""
-    cheap = functools.partial(werkzeug.security.generate_password_hash, method="pbkdf2:sha256:1")
-    monkeypatch.setattr(user_models, "generate_password_hash", cheap)
-
-
-@pytest.fixture
-def demo(app, db, fast_password_hashing):
+def demo(app, db):
     """The demo data set, committed; ids to fill URLs with, and the demo users by role name."""
     demo_data.load()
     db.session.commit()

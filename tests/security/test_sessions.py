@@ -5,6 +5,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
+from config import ProductionConfig
 from crm.auth.models import User
 from crm.extensions import limiter
 from tests.security.conftest import CSRF_ON, csrf_token, sign_in
@@ -197,6 +198,7 @@ def test_the_account_locks_after_repeated_failures_even_for_the_right_password(
     sign_in(app.test_client(), demo.users["member"].email)
 
 
+@pytest.mark.config(**CSRF_ON, PASSWORD_HASH_METHOD=ProductionConfig.PASSWORD_HASH_METHOD)
 def test_passwords_are_stored_as_slow_salted_hashes(app, make_user, db):
     first = make_user("member", password="the same long password")
     second = make_user("member", password="the same long password")
