@@ -67,10 +67,6 @@ def _new_calendar():
     return calendar
 
 
-def _activity_url(activity):
-    return external_url("activities.detail", activity_id=activity.id)
-
-
 def _activity_times(activity):
     """(dtstart, dtend): dates for an all-day activity (end exclusive), else local times."""
     if activity.start_time is None:
@@ -110,9 +106,7 @@ def activity_event(activity):
         lines.append(activity.description)
     event.add("description", "\n".join(lines))
     event.add("status", "CANCELLED" if activity.status.value == "cancelled" else "CONFIRMED")
-    url = _activity_url(activity)
-    if url:
-        event.add("url", url)
+    event.add("url", external_url("activities.detail", activity_id=activity.id))
     return event
 
 

@@ -296,10 +296,6 @@ def due_tasks_for(user, today=None):
 # ---------------------------------------------------------------- reminders
 
 
-def _tasks_url():
-    return external_url("tasks.index")
-
-
 def _claim_reminder(task, day):
     """Insert the (task, day) reminder; False when one exists already (sent by another run)."""
     try:
@@ -350,7 +346,7 @@ def _queue_reminder(user, tasks, today):
                 (task, is_overdue(task, today), subject_name(*subject_of(task))) for task in tasks
             ],
             today=today,
-            url=_tasks_url(),
+            url=external_url("tasks.index"),
         )
     return queue_message(
         kind="task_reminder",

@@ -97,10 +97,6 @@ def recipients(agreement):
     return unique
 
 
-def _agreement_url(agreement):
-    return external_url("agreements.detail", agreement_id=agreement.id)
-
-
 def _queue_reminder(user, agreement, event, event_date, url):
     language = user.language if user.language in current_app.config["LANGUAGES"] else "sv"
     with force_locale(language):
@@ -137,7 +133,7 @@ def send_agreement_reminders(today=None):
             if not _claim_reminder(agreement, event, event_date):
                 continue
             counts["reminders"] += 1
-            url = _agreement_url(agreement)
+            url = external_url("agreements.detail", agreement_id=agreement.id)
             for user in recipients(agreement):
                 try:
                     _queue_reminder(user, agreement, event, event_date, url)

@@ -166,7 +166,7 @@ def _check_password(user, password):
     if user.locked_until is not None and user.locked_until > now:
         check_password_hash(_dummy_hash(), password or "")
         return False
-    if not check_password_hash(user.password_hash, password or ""):
+    if not user.check_password(password or ""):
         _count_failure(user, now)
         return False
     user.failed_logins = 0

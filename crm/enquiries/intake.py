@@ -200,7 +200,7 @@ def submit_enquiry(data, *, language, ip=None):
         },
         at=now,
     )
-    link = _staff_link(enquiry)
+    link = external_url("enquiries.detail", enquiry_id=enquiry_id)
     for message in messages:
         message["enquiry_id"] = enquiry_id
         for key in ("subject", "body_text"):
@@ -379,7 +379,3 @@ def _organisation_type_label(value):
         return str(OrganisationKind(value).label)
     except ValueError:
         return value
-
-
-def _staff_link(enquiry):
-    return external_url("enquiries.detail", enquiry_id=enquiry.id)

@@ -361,10 +361,6 @@ def assign_enquiry(enquiry, assignee, *, actor):
     return True
 
 
-def _enquiry_url(enquiry):
-    return external_url("enquiries.detail", enquiry_id=enquiry.id)
-
-
 def _queue_assigned_message(enquiry, assignee, *, actor):
     language = assignee.language if assignee.language in current_app.config["LANGUAGES"] else "sv"
     reference = enquiry.reference or f"#{enquiry.id}"
@@ -376,7 +372,7 @@ def _queue_assigned_message(enquiry, assignee, *, actor):
             reference=reference,
             assignee=assignee,
             actor=actor,
-            url=_enquiry_url(enquiry),
+            url=external_url("enquiries.detail", enquiry_id=enquiry.id),
         )
     return queue_message(
         kind="enquiry_assigned",
