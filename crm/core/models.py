@@ -3,7 +3,7 @@
 from datetime import datetime
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from crm.core.types import UTCDateTime, utcnow
 from crm.extensions import db
@@ -48,4 +48,5 @@ class AuditEntry(db.Model):
     )
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
-    actor = db.relationship("User", lazy="joined")
+    # The core knows no domain: the name is left for SQLAlchemy's registry to resolve.
+    actor: Mapped["User | None"] = relationship(lazy="joined")  # noqa: F821
