@@ -18,6 +18,9 @@ class TimestampMixin:
 
 
 class SoftDeleteMixin:
+    """A record that is hidden rather than removed. Python code and templates ask
+    `record.is_deleted`; only SQL conditions test the column (`Model.deleted_at.is_(None)`)."""
+
     deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
     deleted_by_id: Mapped[int | None] = mapped_column(
         sa.ForeignKey("users.id", ondelete="SET NULL")

@@ -85,7 +85,7 @@ def index_body(kind, record):
 def _write(connection, kind, record, *, remove_only=False):
     table = SearchEntry.__table__
     connection.execute(sa.delete(table).where(table.c.kind == kind, table.c.record_id == record.id))
-    if remove_only or record.deleted_at is not None:
+    if remove_only or record.is_deleted:
         return
     connection.execute(
         sa.insert(table).values(kind=kind, record_id=record.id, body=index_body(kind, record))
