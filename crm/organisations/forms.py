@@ -171,7 +171,6 @@ class OrganisationForm(CompleteForm):
                     message = _l(
                         "%(name)s already has this organisation number.", name=existing.name
                     )
-                self.existing_with_number = existing
                 raise ValidationError(message)
         self._normalised["org_number"] = number
 

@@ -104,7 +104,7 @@ _INSERT_ENTRY = sa.insert(SearchEntry.__table__)
 
 
 @sa.event.listens_for(Session, "after_flush")
-def _keep_index_in_step(session, flush_context):
+def _keep_index_in_step(session, _flush_context):
     # In after_flush, new/dirty/deleted still describe what this flush wrote.
     pending = []
     for record in session.new:
