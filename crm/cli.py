@@ -136,7 +136,7 @@ def send_mail(loop, interval):
     stopping = False
     sending = False
 
-    def stop(signum, frame):
+    def stop(_signum, _frame):
         # Finish the message being sent, so it is not sent again after a restart; a second
         # Ctrl-C does not wait.
         nonlocal stopping

@@ -241,11 +241,11 @@ def create():
         form.staff.data = [current_user.id]
         organisation_id = records.parse_id(request.args.get("organisation_id"))
         organisation = db.session.get(Organisation, organisation_id) if organisation_id else None
-        if organisation is not None and organisation.deleted_at is None:
+        if organisation is not None and not organisation.is_deleted:
             form.organisations[0].organisation.data = organisation
         contact_id = records.parse_id(request.args.get("contact_id"))
         contact = db.session.get(Contact, contact_id) if contact_id else None
-        if contact is not None and contact.deleted_at is None:
+        if contact is not None and not contact.is_deleted:
             form.contacts[0].data = contact
     if form.validate_on_submit():
         activity = save_or_show_error(
@@ -285,11 +285,11 @@ def quick():
     if request.method == "GET":
         organisation_id = records.parse_id(request.args.get("organisation_id"))
         organisation = db.session.get(Organisation, organisation_id) if organisation_id else None
-        if organisation is not None and organisation.deleted_at is None:
+        if organisation is not None and not organisation.is_deleted:
             form.organisation_1.data = organisation
         contact_id = records.parse_id(request.args.get("contact_id"))
         contact = db.session.get(Contact, contact_id) if contact_id else None
-        if contact is not None and contact.deleted_at is None:
+        if contact is not None and not contact.is_deleted:
             form.contact_1.data = contact
             if form.organisation_1.data is None and contact.organisation is not None:
                 form.organisation_1.data = contact.organisation
@@ -331,7 +331,7 @@ def restore(activity_id):
     form = ConfirmForm()
     if not form.validate_on_submit():
         flash(_("The form had expired. Please try again."), "error")
-    elif activity.deleted_at is not None:
+    elif activity.is_deleted:
         records.restore(activity, actor=current_user)
         db.session.commit()
         flash(_("Activity %(title)s restored.", title=activity.title), "success")

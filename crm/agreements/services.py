@@ -77,10 +77,6 @@ def renewal_notice_date(agreement):
     return agreement.end_date - timedelta(days=agreement.renewal_notice_days or 0)
 
 
-def allowed_initial_status(status):
-    return status in INITIAL_STATUSES
-
-
 def _validate(data, *, previous_status, today):
     if not (data.get("title") or "").strip():
         raise AgreementError(_l("Enter a title."), field="title")

@@ -266,7 +266,7 @@ def create():
         form.owner_id.data = current_user.id
         organisation_id = records.parse_id(request.args.get("organisation_id"))
         organisation = db.session.get(Organisation, organisation_id) if organisation_id else None
-        if organisation is not None and organisation.deleted_at is None:
+        if organisation is not None and not organisation.is_deleted:
             form.parties[0].organisation.data = organisation
     if form.validate_on_submit():
         agreement = save_or_show_error(
@@ -345,7 +345,7 @@ def restore(agreement_id):
     form = ConfirmForm()
     if not form.validate_on_submit():
         flash(_("The form had expired. Please try again."), "error")
-    elif agreement.deleted_at is not None:
+    elif agreement.is_deleted:
         records.restore(agreement, actor=current_user)
         db.session.commit()
         flash(_("Agreement %(title)s restored.", title=agreement.title), "success")

@@ -92,10 +92,6 @@ class User(UserMixin, TimestampMixin, db.Model):
     def has_role(self, role):
         return self.role.includes(role)
 
-    @property
-    def topic_values(self):
-        return [topic.topic for topic in self.topics]
-
 
 class UserTopic(db.Model):
     """A topic of expertise, used to suggest who should take an enquiry."""

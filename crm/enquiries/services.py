@@ -81,7 +81,7 @@ class EnquiryError(FieldError):
 
 def can_read(enquiry, user):
     """Admins and coordinators read every enquiry, members those assigned to them (SPEC §4)."""
-    if enquiry is None or enquiry.deleted_at is not None:
+    if enquiry is None or enquiry.is_deleted:
         return False
     if not getattr(user, "is_authenticated", False):
         return False
@@ -275,7 +275,7 @@ def match_organisation_and_contact(enquiry):
             .limit(1)
         )
     if contact is not None and contact.organisation is not None:
-        if contact.organisation.deleted_at is None:
+        if not contact.organisation.is_deleted:
             return contact.organisation, contact, "contact"
     organisation = _organisation_by_domain(_email_domain(email))
     if organisation is not None:
@@ -577,7 +577,7 @@ def _checked_new_organisation(organisation, new_organisation, email_domain):
                 _("Pick an existing organisation or enter a new one, not both."),
                 field="organisation",
             )
-        if organisation.deleted_at is not None:
+        if organisation.is_deleted:
             raise EnquiryError(_("That organisation has been deleted."), field="organisation")
         return None
     if not new_organisation:
@@ -626,7 +626,7 @@ def _checked_new_contact(contact, new_contact):
             raise EnquiryError(
                 _("Pick an existing contact or enter a new one, not both."), field="contact"
             )
-        if contact.deleted_at is not None:
+        if contact.is_deleted:
             raise EnquiryError(_("That contact has been deleted."), field="contact")
         return None
     if not new_contact:

@@ -234,7 +234,7 @@ def create():
     if not form.is_submitted():
         organisation_id = _id_arg("organisation_id")
         organisation = db.session.get(Organisation, organisation_id) if organisation_id else None
-        if organisation is not None and organisation.deleted_at is None:
+        if organisation is not None and not organisation.is_deleted:
             form.organisation.data = organisation
     duplicates = []
     if form.validate_on_submit():

@@ -161,7 +161,7 @@ class OrganisationForm(CompleteForm):
             if existing is not None and (
                 self.organisation is None or existing.id != self.organisation.id
             ):
-                if existing.deleted_at is not None:
+                if existing.is_deleted:
                     message = _l(
                         "The deleted organisation %(name)s has this organisation number. "
                         "A coordinator can restore it.",
@@ -171,7 +171,6 @@ class OrganisationForm(CompleteForm):
                     message = _l(
                         "%(name)s already has this organisation number.", name=existing.name
                     )
-                self.existing_with_number = existing
                 raise ValidationError(message)
         self._normalised["org_number"] = number
 

@@ -374,7 +374,7 @@ def current_memberships(organisation):
         (
             row
             for row in rows
-            if row.member_id == organisation.id and row.association.deleted_at is None
+            if row.member_id == organisation.id and not row.association.is_deleted
         ),
         key=lambda row: row.association.name,
     )
@@ -382,7 +382,7 @@ def current_memberships(organisation):
         (
             row
             for row in rows
-            if row.association_id == organisation.id and row.member.deleted_at is None
+            if row.association_id == organisation.id and not row.member.is_deleted
         ),
         key=lambda row: row.member.name,
     )

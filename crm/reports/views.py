@@ -44,7 +44,7 @@ def _association_arg():
     association = db.session.get(Organisation, association_id)
     if (
         association is None
-        or association.deleted_at is not None
+        or association.is_deleted
         or association.kind != OrganisationKind.INDUSTRY_ASSOCIATION
     ):
         return None
