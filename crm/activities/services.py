@@ -15,7 +15,10 @@ from crm.activities.models import (
 from crm.core import audit
 from crm.core.audit import describe_fields
 from crm.core.forms import FieldError
+from crm.documents.services import register_owner
 from crm.extensions import db
+
+register_owner("activity_id", Activity, endpoint="activities.detail")
 
 describe_fields(
     "activities",

@@ -19,7 +19,10 @@ from crm.agreements.models import (
 from crm.core import audit
 from crm.core.audit import describe_fields
 from crm.core.forms import FieldError
+from crm.documents.services import register_owner
 from crm.extensions import db
+
+register_owner("agreement_id", Agreement, endpoint="agreements.detail")
 
 describe_fields(
     "agreements",

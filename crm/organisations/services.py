@@ -10,6 +10,7 @@ from sqlalchemy.orm import selectinload
 
 from crm.core import audit
 from crm.core.text import fold, name_key, search_terms, website_domain
+from crm.documents.services import register_owner
 from crm.extensions import db
 from crm.organisations.models import (
     Contact,
@@ -22,6 +23,8 @@ from crm.organisations.models import (
     Tag,
     organisation_tags,
 )
+
+register_owner("organisation_id", Organisation, endpoint="organisations.detail")
 
 # ---------------------------------------------------------------- queries
 
