@@ -28,7 +28,6 @@ from crm.documents.models import DOCUMENT_OWNER_COLUMNS, Document, DocumentVersi
 from crm.extensions import db
 
 
-
 @dataclass(frozen=True)
 class OwnerKind:
     """A kind of record documents can belong to (see register_owner)."""
