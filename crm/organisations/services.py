@@ -361,6 +361,39 @@ def end_membership(membership, *, until, actor):
     return membership
 
 
+def people_at(organisation, *, limit):
+    """(primary contacts, [(contact, role)] of affiliated ones) of the organisation, live ones
+    only, by name; at most `limit` of each."""
+    by_name = (Contact.last_name, Contact.first_name, Contact.id)
+    primary_contacts = db.session.scalars(
+        sa.select(Contact)
+        .where(Contact.organisation_id == organisation.id, Contact.deleted_at.is_(None))
+        .order_by(*by_name)
+        .limit(limit)
+    ).all()
+    affiliations = db.session.execute(
+        sa.select(Contact, ContactAffiliation.role)
+        .join(ContactAffiliation, ContactAffiliation.contact_id == Contact.id)
+        .where(
+            ContactAffiliation.organisation_id == organisation.id,
+            Contact.deleted_at.is_(None),
+        )
+        .order_by(*by_name)
+        .limit(limit)
+    ).all()
+    return primary_contacts, affiliations
+
+
+def affiliations_of(contact):
+    """The contact's affiliations with other organisations, by organisation name."""
+    affiliations = db.session.scalars(
+        sa.select(ContactAffiliation)
+        .where(ContactAffiliation.contact_id == contact.id)
+        .options(selectinload(ContactAffiliation.organisation))
+    ).all()
+    return sorted(affiliations, key=lambda item: item.organisation.name.casefold())
+
+
 def current_memberships(organisation):
     """(member_of, members): the organisation's current memberships on both sides."""
     rows = db.session.scalars(
