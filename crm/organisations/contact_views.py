@@ -10,14 +10,13 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy.orm import selectinload
 
-from crm.activities.models import Task, activity_contacts
 from crm.auth.decorators import role_required
 from crm.auth.models import Role, User
 from crm.core import records
 from crm.core.csv_export import csv_response
 from crm.core.listing import paginate, sort_order
+from crm.core.merge import count_references
 from crm.core.records import get_visible_or_404
-from crm.enquiries.models import Enquiry
 from crm.extensions import db
 from crm.organisations import contacts_bp as bp
 from crm.organisations import services
@@ -244,27 +243,14 @@ def restore(contact_id):
 
 def _merge_preview(remove):
     """How many links of `remove` a merge moves, by kind, for the confirmation page."""
-
-    def count(select):
-        return db.session.scalar(select) or 0
-
+    rows = {}
+    for table, _column, count in count_references(remove):
+        rows[table.name] = rows.get(table.name, 0) + count
     return {
-        "activities": count(
-            sa.select(sa.func.count())
-            .select_from(activity_contacts)
-            .where(activity_contacts.c.contact_id == remove.id)
-        ),
-        "enquiries": count(
-            sa.select(sa.func.count()).select_from(Enquiry).where(Enquiry.contact_id == remove.id)
-        ),
-        "tasks": count(
-            sa.select(sa.func.count()).select_from(Task).where(Task.contact_id == remove.id)
-        ),
-        "affiliations": count(
-            sa.select(sa.func.count())
-            .select_from(ContactAffiliation)
-            .where(ContactAffiliation.contact_id == remove.id)
-        ),
+        "activities": rows.get("activity_contacts", 0),
+        "enquiries": rows.get("enquiries", 0),
+        "tasks": rows.get("tasks", 0),
+        "affiliations": rows.get("contact_affiliations", 0),
     }
 
 

@@ -25,6 +25,7 @@ from crm.auth.models import Role, User
 from crm.core import records
 from crm.core.csv_export import csv_response
 from crm.core.listing import paginate, sort_order
+from crm.core.merge import count_references
 from crm.core.security import is_safe_next
 from crm.extensions import db
 from crm.organisations import bp, services
@@ -365,22 +366,10 @@ def _merge_candidates(keep, query):
 
 def _merge_preview(remove):
     """[(label, count)] of the rows pointing at `remove` that a merge would move."""
-    target = Organisation.__table__
-    preview = []
-    for table in db.metadata.sorted_tables:
-        if table is target:
-            continue
-        for foreign_key in table.foreign_keys:
-            if foreign_key.column.table is not target:
-                continue
-            column = foreign_key.parent
-            count = db.session.scalar(
-                sa.select(sa.func.count()).select_from(table).where(column == remove.id)
-            )
-            if count:
-                label = MERGE_LABELS.get((table.name, column.name), table.name)
-                preview.append((label, count))
-    return preview
+    return [
+        (MERGE_LABELS.get((table.name, column.name), table.name), rows)
+        for table, column, rows in count_references(remove)
+    ]
 
 
 @bp.route("/<int:organisation_id>/merge", methods=["GET", "POST"])
