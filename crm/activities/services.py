@@ -3,6 +3,7 @@
 Services never commit; the view or CLI commits once.
 """
 
+import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 
 from crm.activities.models import (
@@ -11,11 +12,15 @@ from crm.activities.models import (
     ActivityOrganisation,
     ActivityOrganisationRole,
     ActivityStatus,
+    activity_contacts,
 )
 from crm.core import audit
 from crm.core.audit import describe_fields
 from crm.core.forms import FieldError
+from crm.documents.services import register_owner
 from crm.extensions import db
+
+register_owner("activity_id", Activity, endpoint="activities.detail")
 
 describe_fields(
     "activities",
@@ -220,3 +225,41 @@ def member_activities(association, *, limit=50):
         )
         for activity in activities
     ]
+
+
+# ---------------------------------------------------------------- what other pages list
+
+
+def activities_with_organisation(organisation, *, limit):
+    """[(activity, the organisation's role in it)] of live activities, newest first."""
+    return db.session.execute(
+        sa.select(Activity, ActivityOrganisation.role)
+        .join(ActivityOrganisation, ActivityOrganisation.activity_id == Activity.id)
+        .where(
+            ActivityOrganisation.organisation_id == organisation.id,
+            Activity.deleted_at.is_(None),
+        )
+        .order_by(Activity.start_date.desc(), Activity.id.desc())
+        .limit(limit)
+    ).all()
+
+
+def activities_with_contact(contact, *, limit):
+    """The contact's live activities, newest first."""
+    return db.session.scalars(
+        sa.select(Activity)
+        .join(activity_contacts, activity_contacts.c.activity_id == Activity.id)
+        .where(activity_contacts.c.contact_id == contact.id, Activity.deleted_at.is_(None))
+        .order_by(Activity.start_date.desc(), Activity.id.desc())
+        .limit(limit)
+    ).all()
+
+
+def activities_under(agreement, *, limit):
+    """The live activities held under the agreement, newest first."""
+    return db.session.scalars(
+        sa.select(Activity)
+        .where(Activity.agreement_id == agreement.id, Activity.deleted_at.is_(None))
+        .order_by(Activity.start_date.desc(), Activity.id.desc())
+        .limit(limit)
+    ).all()

@@ -357,14 +357,17 @@ def _queue_reminder(user, tasks, today):
     )
 
 
-def open_tasks_about(activity):
-    """The activity's open follow-up tasks, soonest due first."""
+def open_tasks_about(subject, subject_kind, *, limit=None):
+    """The open follow-up tasks of `subject` (a record of kind `subject_kind`, e.g.
+    "agreement_id"), soonest due first."""
     return db.session.scalars(
         _with_subjects(
             sa.select(Task).where(
-                Task.activity_id == activity.id,
+                getattr(Task, subject_kind) == subject.id,
                 Task.deleted_at.is_(None),
                 Task.is_done.is_(False),
             )
-        ).order_by(Task.due_date.is_(None), Task.due_date, Task.id)
+        )
+        .order_by(*OPEN_ORDER)
+        .limit(limit)
     ).all()

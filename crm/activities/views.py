@@ -228,7 +228,7 @@ def detail(activity_id):
         staff=sorted(activity.staff, key=lambda user: user.name.lower()),
         history=audit.history("activities", activity.id),
         documents=documents_for(activity),
-        tasks=open_tasks_about(activity),
+        tasks=open_tasks_about(activity, "activity_id"),
         confirm_form=ConfirmForm(),
     )
 

@@ -1,7 +1,7 @@
 """The overview: the signed-in person's work, what needs a coordinator, agreements coming up,
 recent activities and the figures of the last four quarters."""
 
-from flask import current_app, render_template
+from flask import render_template
 from flask_login import current_user
 
 from crm.activities.tasks import (
@@ -47,7 +47,6 @@ def index():
             for task in tasks
         ],
         agreement_events=services.agreement_events(today),
-        agreement_pages="agreements.detail" in current_app.view_functions,
         activities=services.recent_activities(today),
         rows=rows,
         charts=figure_charts(rows),

@@ -104,6 +104,26 @@ def readable_enquiries(user):
     return sa.false()
 
 
+def may_read_any(user):
+    """Whether `user` reads enquiries at all: viewers do not, and see no enquiry list."""
+    return getattr(user, "is_authenticated", False) and user.has_role(Role.MEMBER)
+
+
+def enquiries_about(user, *, organisation=None, contact=None, limit):
+    """The enquiries from `organisation` or `contact` that `user` may read, newest first;
+    None for a user who reads no enquiries (their pages leave the section out)."""
+    if not may_read_any(user):
+        return None
+    select = sa.select(Enquiry).where(readable_enquiries(user))
+    if organisation is not None:
+        select = select.where(Enquiry.organisation_id == organisation.id)
+    if contact is not None:
+        select = select.where(Enquiry.contact_id == contact.id)
+    return db.session.scalars(
+        select.order_by(Enquiry.received_at.desc(), Enquiry.id.desc()).limit(limit)
+    ).all()
+
+
 def may_assign(user):
     return user.has_role(Role.COORDINATOR)
 

@@ -9,7 +9,9 @@ import sqlalchemy as sa
 from sqlalchemy.orm import selectinload
 
 from crm.core import audit
+from crm.core.merge import merge_records
 from crm.core.text import fold, name_key, search_terms, website_domain
+from crm.documents.services import register_owner
 from crm.extensions import db
 from crm.organisations.models import (
     Contact,
@@ -22,6 +24,8 @@ from crm.organisations.models import (
     Tag,
     organisation_tags,
 )
+
+register_owner("organisation_id", Organisation, endpoint="organisations.detail")
 
 # ---------------------------------------------------------------- queries
 
@@ -358,6 +362,39 @@ def end_membership(membership, *, until, actor):
     return membership
 
 
+def people_at(organisation, *, limit):
+    """(primary contacts, [(contact, role)] of affiliated ones) of the organisation, live ones
+    only, by name; at most `limit` of each."""
+    by_name = (Contact.last_name, Contact.first_name, Contact.id)
+    primary_contacts = db.session.scalars(
+        sa.select(Contact)
+        .where(Contact.organisation_id == organisation.id, Contact.deleted_at.is_(None))
+        .order_by(*by_name)
+        .limit(limit)
+    ).all()
+    affiliations = db.session.execute(
+        sa.select(Contact, ContactAffiliation.role)
+        .join(ContactAffiliation, ContactAffiliation.contact_id == Contact.id)
+        .where(
+            ContactAffiliation.organisation_id == organisation.id,
+            Contact.deleted_at.is_(None),
+        )
+        .order_by(*by_name)
+        .limit(limit)
+    ).all()
+    return primary_contacts, affiliations
+
+
+def affiliations_of(contact):
+    """The contact's affiliations with other organisations, by organisation name."""
+    affiliations = db.session.scalars(
+        sa.select(ContactAffiliation)
+        .where(ContactAffiliation.contact_id == contact.id)
+        .options(selectinload(ContactAffiliation.organisation))
+    ).all()
+    return sorted(affiliations, key=lambda item: item.organisation.name.casefold())
+
+
 def current_memberships(organisation):
     """(member_of, members): the organisation's current memberships on both sides."""
     rows = db.session.scalars(
@@ -404,8 +441,6 @@ CONTACT_FILL_FIELDS = ("email", "phone", "title", "organisation_id", "notes", "o
 
 def merge_organisations(keep, remove, *, actor):
     """Move every link (contacts, memberships, agreements, activities, …) to `keep`."""
-    from crm.core.merge import merge_records
-
     keep.is_partner = keep.is_partner or remove.is_partner
     moved = merge_records(keep, remove, fill_fields=ORGANISATION_FILL_FIELDS, actor=actor)
     _drop_affiliations_that_repeat_the_primary()
@@ -416,8 +451,6 @@ def merge_contacts(keep, remove, *, actor):
     """Move every link to `keep`. What protects the person carries over: do-not-contact
     and a legal hold; the removed contact's other primary organisation becomes an
     affiliation of the kept one."""
-    from crm.core.merge import merge_records
-
     keep.do_not_contact = keep.do_not_contact or remove.do_not_contact
     if remove.legal_hold and not keep.legal_hold:
         keep.legal_hold, keep.legal_hold_reason = True, remove.legal_hold_reason

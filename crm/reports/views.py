@@ -1,6 +1,6 @@
 """Report pages: the quarterly figures and the yearly report per organisation."""
 
-from flask import current_app, render_template, request
+from flask import render_template, request
 from flask_login import current_user
 
 from crm.activities.models import ActivityKind
@@ -144,7 +144,6 @@ def organisation(organisation_id):
         years=_year_choices(today, year),
         coverage_text=coverage_text,
         generated=today,
-        agreement_endpoints=current_app.view_functions,
     )
 
 
