@@ -9,7 +9,7 @@ import pytest
 from icalendar import Calendar
 
 from crm.activities.models import Activity, ActivityKind
-from crm.activities.tasks import local_today
+from crm.activities.task_services import local_today
 from crm.agreements.models import Agreement, AgreementKind
 from crm.auth.models import Role
 from crm.core.types import utcnow

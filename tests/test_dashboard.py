@@ -9,7 +9,7 @@ import sqlalchemy as sa
 
 from crm.activities import services as activity_services
 from crm.activities.models import ActivityKind, ActivityOrganisationRole
-from crm.activities.tasks import create_task, local_today
+from crm.activities.task_services import create_task, local_today
 from crm.agreements.models import Agreement, AgreementKind, AgreementParty, AgreementStatus
 from crm.auth.models import Role
 from crm.core.topics import Topic

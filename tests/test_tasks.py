@@ -8,7 +8,7 @@ from datetime import date, timedelta
 import pytest
 import sqlalchemy as sa
 
-from crm.activities import tasks as services
+from crm.activities import task_services as services
 from crm.activities.models import Activity, ActivityKind, Task, TaskReminder
 from crm.agreements.models import Agreement, AgreementKind
 from crm.auth.models import Role

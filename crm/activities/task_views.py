@@ -4,7 +4,7 @@ from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from crm.activities import tasks as services
+from crm.activities import task_services as services
 from crm.activities import tasks_bp as bp
 from crm.activities.models import Task
 from crm.activities.task_forms import TaskActionForm, TaskForm

@@ -18,7 +18,7 @@ from crm.activities.models import (
     ActivityStatus,
 )
 from crm.activities.services import create_activity, update_activity
-from crm.activities.tasks import open_tasks_about
+from crm.activities.task_services import open_tasks_about
 from crm.auth.decorators import role_required
 from crm.auth.models import Role, User
 from crm.core import audit, records

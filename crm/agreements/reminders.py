@@ -14,7 +14,7 @@ from flask import current_app, render_template
 from flask_babel import force_locale
 from flask_babel import gettext as _
 
-from crm.activities.tasks import local_today
+from crm.activities.task_services import local_today
 from crm.agreements.lifecycle import IN_FORCE
 from crm.agreements.models import Agreement, AgreementReminder, AgreementStatus, ReminderEvent
 from crm.auth.models import Role, User

@@ -10,7 +10,7 @@ from flask_login import current_user
 from sqlalchemy.orm import selectinload
 
 from crm.activities.models import Activity
-from crm.activities.tasks import open_tasks_about
+from crm.activities.task_services import open_tasks_about
 from crm.agreements import bp
 from crm.agreements.coverage import members_covered_by
 from crm.agreements.forms import AgreementForm, ConfirmForm, StatusForm

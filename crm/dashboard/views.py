@@ -4,7 +4,7 @@ recent activities and the figures of the last four quarters."""
 from flask import current_app, render_template
 from flask_login import current_user
 
-from crm.activities.tasks import (
+from crm.activities.task_services import (
     is_overdue,
     local_today,
     open_tasks_for,

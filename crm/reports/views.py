@@ -4,7 +4,7 @@ from flask import current_app, render_template, request
 from flask_login import current_user
 
 from crm.activities.models import ActivityKind
-from crm.activities.tasks import local_today
+from crm.activities.task_services import local_today
 from crm.core import records
 from crm.core.csv_export import csv_response
 from crm.extensions import db
