@@ -1,8 +1,6 @@
 """Follow-up tasks: create, edit, complete and reopen, "my tasks", and the daily reminders."""
 
 from dataclasses import dataclass
-from datetime import datetime
-from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from flask import current_app, render_template, url_for
@@ -15,6 +13,7 @@ from crm.activities.models import TASK_SUBJECT_COLUMNS, Activity, Task, TaskRemi
 from crm.agreements.models import Agreement
 from crm.auth.models import Role, User
 from crm.core import audit
+from crm.core.dates import local_today
 from crm.core.forms import FieldError
 from crm.core.links import external_url
 from crm.core.types import utcnow
@@ -61,12 +60,6 @@ audit.describe_actions({"complete": _l("marked done"), "reopen": _l("reopened")}
 
 class TaskError(FieldError):
     """Input a task cannot be saved with (see FieldError)."""
-
-
-def local_today():
-    """Today in the office's time zone (a task is due on a local day)."""
-    zone = ZoneInfo(current_app.config.get("BABEL_DEFAULT_TIMEZONE", "Europe/Stockholm"))
-    return datetime.now(zone).date()
 
 
 # ---------------------------------------------------------------- subjects

@@ -11,6 +11,7 @@ from crm.activities.task_forms import TaskActionForm, TaskForm
 from crm.auth.decorators import role_required
 from crm.auth.models import Role
 from crm.core import audit, records
+from crm.core.dates import local_today
 from crm.core.forms import show_error
 from crm.core.listing import paginate
 from crm.core.security import is_safe_next
@@ -86,7 +87,7 @@ def _filters_from_request():
 def index():
     filters = _filters_from_request()
     page = paginate(services.task_select(filters, user=current_user))
-    today = services.local_today()
+    today = local_today()
     rows = []
     for task in page.items:
         column, record = services.subject_of(task)
