@@ -11,7 +11,7 @@ from sqlalchemy.orm import selectinload
 
 from crm.activities.models import TASK_SUBJECT_COLUMNS, Activity, Task, TaskReminder
 from crm.agreements.models import Agreement
-from crm.auth.models import Role, User
+from crm.auth.models import ASSIGNABLE_ROLES, Role, User
 from crm.core import audit
 from crm.core.dates import local_today
 from crm.core.forms import FieldError
@@ -25,7 +25,6 @@ from crm.mail.services import queue_message
 from crm.organisations.models import Contact, Organisation
 
 MAX_TITLE_LENGTH = 300
-ASSIGNABLE_ROLES = (Role.MEMBER, Role.COORDINATOR, Role.ADMIN)
 
 # What a task can follow up: the query argument / column, the model and its detail page.
 SUBJECT_KINDS = {

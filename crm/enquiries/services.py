@@ -23,7 +23,7 @@ from crm.activities.models import (
     ActivityStatus,
     Task,
 )
-from crm.auth.models import Role, User, UserTopic
+from crm.auth.models import ASSIGNABLE_ROLES, Role, User, UserTopic
 from crm.core import audit
 from crm.core.audit import describe_fields
 from crm.core.forms import FieldError
@@ -43,8 +43,6 @@ from crm.organisations.models import (
 )
 
 OPEN_STATUSES = (EnquiryStatus.NEW, EnquiryStatus.ASSIGNED, EnquiryStatus.IN_PROGRESS)
-# Who may be given an enquiry: anyone who may work one (SPEC §4), never a viewer.
-ASSIGNABLE_ROLES = (Role.MEMBER, Role.COORDINATOR, Role.ADMIN)
 # Free mail services: their domain says nothing about the sender's organisation.
 WEBMAIL_DOMAINS = frozenset(
     {
