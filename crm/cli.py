@@ -70,7 +70,7 @@ def demo_data():
 def reminders():
     """E-mail each assignee their open tasks due today or overdue (once per task and day),
     and the owner and coordinators an agreement's notice and end dates; expire ended agreements."""
-    from crm.activities.tasks import send_task_reminders
+    from crm.activities.task_services import send_task_reminders
     from crm.agreements.reminders import run_agreement_reminders
 
     counts = send_task_reminders()

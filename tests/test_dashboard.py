@@ -9,9 +9,10 @@ import sqlalchemy as sa
 
 from crm.activities import services as activity_services
 from crm.activities.models import ActivityKind, ActivityOrganisationRole
-from crm.activities.tasks import create_task, local_today
+from crm.activities.task_services import create_task
 from crm.agreements.models import Agreement, AgreementKind, AgreementParty, AgreementStatus
 from crm.auth.models import Role
+from crm.core.dates import local_today
 from crm.core.topics import Topic
 from crm.core.types import utcnow
 from crm.enquiries.models import Enquiry, EnquiryStatus

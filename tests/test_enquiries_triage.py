@@ -9,6 +9,7 @@ from datetime import date, timedelta
 import pytest
 import sqlalchemy as sa
 
+from crm.activities import task_services
 from crm.activities.models import Task
 from crm.auth.models import UserTopic
 from crm.core.models import AuditEntry
@@ -824,7 +825,13 @@ def test_detail_query_count_does_not_grow_with_comments_and_tasks(
     def add(count):
         for number in range(count):
             services.add_comment(enquiry, f"Comment {number}", actor=authors[number % 3])
-            services.add_task(enquiry, f"Task {number}", None, authors[number % 3], actor=None)
+            task_services.create_task(
+                title=f"Task {number}",
+                assignee=authors[number % 3],
+                subject=enquiry,
+                subject_kind="enquiry_id",
+                actor=None,
+            )
         db.session.commit()
 
     def count_queries():

@@ -4,7 +4,7 @@ contact's and an agreement's page each list the tasks, activities and enquiries 
 from datetime import date
 
 from crm.activities import services as activity_services
-from crm.activities import tasks as task_services
+from crm.activities import task_services
 from crm.activities.models import ActivityKind
 from crm.agreements import services as agreement_services
 from crm.agreements.models import AgreementKind, AgreementStatus, PartyRole

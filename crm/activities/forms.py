@@ -23,6 +23,7 @@ from wtforms.validators import DataRequired, InputRequired, Length, Optional, Va
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from crm.activities.models import ActivityKind, ActivityOrganisationRole, ActivityStatus
+from crm.activities.services import status_for_date
 from crm.agreements.models import Agreement
 from crm.auth.models import User
 from crm.core.forms import CompleteForm
@@ -228,8 +229,6 @@ class QuickLogForm(FlaskForm):
     submit = SubmitField(_l("Save"))
 
     def data_for_service(self, *, staff, today):
-        from crm.activities.services import status_for_date
-
         organisations = [
             (field.data, ActivityOrganisationRole.PARTICIPANT)
             for field in (self.organisation_1, self.organisation_2)

@@ -1,33 +1,31 @@
 """Activity pages: list, export, detail, create, edit, quick-log, delete and restore."""
 
-from dataclasses import dataclass
 from datetime import date
 
-import sqlalchemy as sa
 from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
-from sqlalchemy.orm import selectinload
 
 from crm.activities import bp
 from crm.activities.forms import ActivityForm, ConfirmForm, QuickLogForm
-from crm.activities.models import (
-    Activity,
-    ActivityKind,
-    ActivityOrganisation,
-    ActivityStatus,
+from crm.activities.models import Activity, ActivityKind, ActivityStatus
+from crm.activities.services import (
+    ActivityFilters,
+    activity_select,
+    create_activity,
+    update_activity,
 )
-from crm.activities.services import create_activity, update_activity
-from crm.activities.tasks import open_tasks_about
+from crm.activities.task_services import open_tasks_about
 from crm.auth.decorators import role_required
-from crm.auth.models import Role, User
+from crm.auth.models import Role
+from crm.auth.services import active_users
 from crm.core import audit, records
 from crm.core.csv_export import csv_response
 from crm.core.forms import save_or_show_error
 from crm.core.listing import paginate, sort_order
 from crm.documents.services import documents_for
 from crm.extensions import db
-from crm.organisations.models import Contact, Organisation, OrganisationSector, Sector
+from crm.organisations.models import Contact, Organisation, Sector
 
 LIST_SORTS = {
     "date": [Activity.start_date, Activity.id],
@@ -36,18 +34,6 @@ LIST_SORTS = {
 }
 DEFAULT_SORT = "-date"
 FILTER_NAMES = ("kind", "status", "organisation_id", "sector", "staff", "from", "to")
-
-
-@dataclass
-class ActivityFilters:
-    kind: str | None = None
-    status: str | None = None
-    organisation: Organisation | None = None
-    sector: str | None = None
-    staff_id: int | None = None
-    date_from: date | None = None
-    date_to: date | None = None
-    deleted: bool = False
 
 
 def _enum_value(enum_class, value):
@@ -79,61 +65,6 @@ def _filters_from_request():
     )
 
 
-def activity_select(filters):
-    select = sa.select(Activity)
-    if filters.deleted:
-        select = select.where(Activity.deleted_at.is_not(None))
-    else:
-        select = select.where(Activity.deleted_at.is_(None))
-    if filters.kind:
-        select = select.where(Activity.kind == ActivityKind(filters.kind))
-    if filters.status:
-        select = select.where(Activity.status == ActivityStatus(filters.status))
-    if filters.organisation is not None:
-        select = select.where(
-            Activity.id.in_(
-                sa.select(ActivityOrganisation.activity_id).where(
-                    ActivityOrganisation.organisation_id == filters.organisation.id
-                )
-            )
-        )
-    if filters.sector:
-        select = select.where(
-            Activity.id.in_(
-                sa.select(ActivityOrganisation.activity_id)
-                .join(
-                    OrganisationSector,
-                    OrganisationSector.organisation_id == ActivityOrganisation.organisation_id,
-                )
-                .where(OrganisationSector.sector == Sector(filters.sector))
-            )
-        )
-    if filters.staff_id:
-        from crm.activities.models import activity_staff
-
-        select = select.where(
-            Activity.id.in_(
-                sa.select(activity_staff.c.activity_id).where(
-                    activity_staff.c.user_id == filters.staff_id
-                )
-            )
-        )
-    if filters.date_from:
-        select = select.where(
-            sa.func.coalesce(Activity.end_date, Activity.start_date) >= filters.date_from
-        )
-    if filters.date_to:
-        select = select.where(Activity.start_date <= filters.date_to)
-    return select.options(
-        selectinload(Activity.organisations).selectinload(ActivityOrganisation.organisation),
-        selectinload(Activity.staff),
-    )
-
-
-def _active_users():
-    return db.session.scalars(sa.select(User).where(User.active).order_by(User.name)).all()
-
-
 def _activity_or_404(activity_id, *, include_deleted=False):
     return records.get_visible_or_404(Activity, activity_id, include_deleted=include_deleted)
 
@@ -151,7 +82,7 @@ def index():
         kinds=ActivityKind,
         statuses=ActivityStatus,
         sectors=Sector,
-        users=_active_users(),
+        users=active_users(),
         filtered=any(request.args.get(name) for name in FILTER_NAMES),
         restore_form=ConfirmForm(),
     )
@@ -228,7 +159,7 @@ def detail(activity_id):
         staff=sorted(activity.staff, key=lambda user: user.name.lower()),
         history=audit.history("activities", activity.id),
         documents=documents_for(activity),
-        tasks=open_tasks_about(activity, "activity_id"),
+        tasks=open_tasks_about(activity),
         confirm_form=ConfirmForm(),
     )
 
@@ -268,7 +199,8 @@ def edit(activity_id):
         form = ActivityForm.for_activity(activity)
     if form.validate_on_submit():
         saved = save_or_show_error(
-            form, lambda: update_activity(activity, form.data_for_service(), actor=current_user)
+            form,
+            lambda: update_activity(activity, form.data_for_service(), actor=current_user),
         )
         if saved is not None:
             db.session.commit()

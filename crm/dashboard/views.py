@@ -4,14 +4,14 @@ recent activities and the figures of the last four quarters."""
 from flask import render_template
 from flask_login import current_user
 
-from crm.activities.tasks import (
+from crm.activities.task_services import (
     is_overdue,
-    local_today,
     open_tasks_for,
     subject_name,
     subject_of,
     subject_url,
 )
+from crm.core.dates import local_today
 from crm.core.types import utcnow
 from crm.dashboard import bp, services
 from crm.reports import figures

@@ -14,6 +14,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy.orm import selectinload
 
+from crm.activities import task_services
 from crm.auth.decorators import role_required
 from crm.auth.models import Role, User
 from crm.core import audit, records
@@ -279,7 +280,7 @@ def _render_detail(enquiry, **forms):
         match_organisation=match_organisation,
         match_contact=match_contact,
         match_reason=MATCH_REASONS.get(match_reason),
-        tasks=services.tasks_of(enquiry),
+        tasks=task_services.tasks_about(enquiry),
         history=audit.history("enquiries", enquiry.id),
         **forms,
     )
@@ -394,10 +395,15 @@ def task(enquiry_id):
         return _render_detail(enquiry, task_form=form)
     assignee = db.session.get(User, form.assignee_id.data) if form.assignee_id.data else None
     try:
-        services.add_task(
-            enquiry, form.title.data, form.due_date.data, assignee, actor=current_user
+        task_services.create_task(
+            title=form.title.data,
+            due_date=form.due_date.data,
+            assignee=assignee,
+            subject=enquiry,
+            subject_kind="enquiry_id",
+            actor=current_user,
         )
-    except services.EnquiryError as error:
+    except task_services.TaskError as error:
         db.session.rollback()
         _attach_error(form, error)
         return _render_detail(enquiry, task_form=form)

@@ -5,7 +5,7 @@ an enquiry, which activities are live) has one home; this module only puts them 
 """
 
 from crm.activities import services as activity_services
-from crm.activities.tasks import open_tasks_about
+from crm.activities.task_services import open_tasks_about
 from crm.agreements.coverage import agreements_covering, members_covered_by
 from crm.core import audit
 from crm.documents.services import documents_for
@@ -36,7 +36,7 @@ def organisation_hub(organisation, user):
             if organisation.kind == OrganisationKind.INDUSTRY_ASSOCIATION
             else None
         ),
-        "tasks": open_tasks_about(organisation, "organisation_id", limit=HUB_LIMIT),
+        "tasks": open_tasks_about(organisation, limit=HUB_LIMIT),
         "enquiries": enquiries_about(user, organisation=organisation, limit=HUB_LIMIT),
         "documents": documents_for(organisation),
         "history": audit.history("organisations", organisation.id),
@@ -47,7 +47,7 @@ def contact_hub(contact, user):
     return {
         "activities": activity_services.activities_with_contact(contact, limit=HUB_LIMIT),
         "enquiries": enquiries_about(user, contact=contact, limit=HUB_LIMIT),
-        "tasks": open_tasks_about(contact, "contact_id"),
+        "tasks": open_tasks_about(contact),
         "affiliations": organisation_services.affiliations_of(contact),
         "history": audit.history("contacts", contact.id),
     }
@@ -62,6 +62,6 @@ def agreement_hub(agreement):
         ),
         "activities_limit": AGREEMENT_ACTIVITIES_LIMIT,
         "documents": documents_for(agreement),
-        "tasks": open_tasks_about(agreement, "agreement_id"),
+        "tasks": open_tasks_about(agreement),
         "history": audit.history("agreements", agreement.id),
     }

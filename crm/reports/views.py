@@ -4,9 +4,9 @@ from flask import render_template, request
 from flask_login import current_user
 
 from crm.activities.models import ActivityKind
-from crm.activities.tasks import local_today
 from crm.core import records
 from crm.core.csv_export import csv_response
+from crm.core.dates import local_today
 from crm.extensions import db
 from crm.organisations.models import Organisation, OrganisationKind, Sector
 from crm.organisations.services import associations, typeahead_organisations
