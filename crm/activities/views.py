@@ -10,7 +10,7 @@ from flask_login import current_user
 from sqlalchemy.orm import selectinload
 
 from crm.activities import bp
-from crm.activities.forms import ActivityForm, ConfirmForm, QuickLogForm
+from crm.activities.forms import ActivityForm, QuickLogForm
 from crm.activities.models import (
     Activity,
     ActivityKind,
@@ -23,8 +23,9 @@ from crm.auth.decorators import role_required
 from crm.auth.models import Role, User
 from crm.core import audit, records
 from crm.core.csv_export import csv_response
-from crm.core.forms import save_or_show_error
+from crm.core.forms import ConfirmForm, save_or_show_error
 from crm.core.listing import paginate, sort_order
+from crm.core.types import enum_value
 from crm.documents.services import documents_for
 from crm.extensions import db
 from crm.organisations.models import Contact, Organisation, OrganisationSector, Sector
@@ -50,10 +51,6 @@ class ActivityFilters:
     deleted: bool = False
 
 
-def _enum_value(enum_class, value):
-    return value if value in {member.value for member in enum_class} else None
-
-
 def _date_arg(name):
     try:
         return date.fromisoformat(request.args.get(name, "").strip())
@@ -68,10 +65,10 @@ def _filters_from_request():
     if organisation_id:
         organisation = db.session.get(Organisation, organisation_id)
     return ActivityFilters(
-        kind=_enum_value(ActivityKind, args.get("kind")),
-        status=_enum_value(ActivityStatus, args.get("status")),
+        kind=enum_value(ActivityKind, args.get("kind")),
+        status=enum_value(ActivityStatus, args.get("status")),
         organisation=organisation,
-        sector=_enum_value(Sector, args.get("sector")),
+        sector=enum_value(Sector, args.get("sector")),
         staff_id=records.parse_id(args.get("staff")),
         date_from=_date_arg("from"),
         date_to=_date_arg("to"),

@@ -13,7 +13,7 @@ from crm.activities.models import Activity
 from crm.activities.tasks import open_tasks_about
 from crm.agreements import bp
 from crm.agreements.coverage import members_covered_by
-from crm.agreements.forms import AgreementForm, ConfirmForm, StatusForm
+from crm.agreements.forms import AgreementForm, StatusForm
 from crm.agreements.lifecycle import ALLOWED_TRANSITIONS
 from crm.agreements.models import Agreement, AgreementKind, AgreementParty, AgreementStatus
 from crm.agreements.services import (
@@ -27,8 +27,9 @@ from crm.auth.decorators import role_required
 from crm.auth.models import Role, User
 from crm.core import audit, records
 from crm.core.csv_export import csv_response
-from crm.core.forms import save_or_show_error
+from crm.core.forms import ConfirmForm, save_or_show_error
 from crm.core.listing import paginate, sort_order
+from crm.core.types import enum_value
 from crm.documents.services import documents_for
 from crm.extensions import db
 from crm.organisations.models import Organisation
@@ -61,10 +62,6 @@ class AgreementFilters:
     deleted: bool = False
 
 
-def _enum_value(enum_class, value):
-    return value if value in {member.value for member in enum_class} else None
-
-
 def _ending_days(value):
     text = (value or "").strip()
     if not (text.isascii() and text.isdigit()) or len(text) > 5:
@@ -79,8 +76,8 @@ def _filters_from_request():
     if party_id:
         party = db.session.get(Organisation, party_id)
     return AgreementFilters(
-        kind=_enum_value(AgreementKind, args.get("kind")),
-        status=_enum_value(AgreementStatus, args.get("status")),
+        kind=enum_value(AgreementKind, args.get("kind")),
+        status=enum_value(AgreementStatus, args.get("status")),
         party=party,
         owner_id=records.parse_id(args.get("owner")),
         ending_days=_ending_days(args.get("ending")),

@@ -27,15 +27,16 @@ from crm.auth.decorators import role_required
 from crm.auth.models import Role, User
 from crm.core import audit, records
 from crm.core.csv_export import csv_response
+from crm.core.forms import ConfirmForm
 from crm.core.listing import paginate, sort_order
 from crm.core.security import is_safe_next
+from crm.core.types import enum_value
 from crm.documents.services import documents_for
 from crm.enquiries.models import Enquiry
 from crm.extensions import db
 from crm.organisations import bp, services
 from crm.organisations.forms import (
     AddMembershipForm,
-    ConfirmForm,
     EndMembershipForm,
     MergeForm,
     OrganisationForm,
@@ -84,11 +85,6 @@ def _organisation_or_404(organisation_id, *, include_deleted=False):
     )
 
 
-def _enum_value(enum_class, value):
-    """`value` when it is one of the enum's values, else None."""
-    return value if value in {member.value for member in enum_class} else None
-
-
 def endpoint_exists(endpoint):
     """Links to pages other people are still building are shown once the page exists."""
     return endpoint in current_app.view_functions
@@ -104,8 +100,8 @@ def _filters_from_request():
     deleted = args.get("deleted") == "1" and current_user.has_role(Role.COORDINATOR)
     return services.OrganisationFilters(
         query=args.get("q", "")[:200],
-        kind=_enum_value(OrganisationKind, args.get("kind")),
-        sector=_enum_value(Sector, args.get("sector")),
+        kind=enum_value(OrganisationKind, args.get("kind")),
+        sector=enum_value(Sector, args.get("sector")),
         tag=args.get("tag", "").strip()[:60] or None,
         partner=partner,
         owner_id=records.parse_id(args.get("owner")),
@@ -559,7 +555,7 @@ def merge(organisation_id):
 @bp.route("/typeahead")
 def typeahead():
     """JSON for the organisation pickers of other forms."""
-    kinds = [kind for kind in request.args.getlist("kind") if _enum_value(OrganisationKind, kind)]
+    kinds = [kind for kind in request.args.getlist("kind") if enum_value(OrganisationKind, kind)]
     matches = services.typeahead_organisations(
         request.args.get("q", "")[:200], limit=TYPEAHEAD_LIMIT, kinds=kinds or None
     )
