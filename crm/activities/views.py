@@ -23,6 +23,7 @@ from crm.auth.decorators import role_required
 from crm.auth.models import Role, User
 from crm.core import audit, records
 from crm.core.csv_export import csv_response
+from crm.core.deletion import confirm_delete, restore_deleted
 from crm.core.forms import ConfirmForm, save_or_show_error
 from crm.core.listing import paginate, sort_order
 from crm.core.types import enum_value
@@ -309,27 +310,23 @@ def quick():
 @role_required(Role.COORDINATOR)
 def delete(activity_id):
     activity = _activity_or_404(activity_id)
-    form = ConfirmForm()
-    if form.validate_on_submit():
-        records.soft_delete(activity, actor=current_user)
-        db.session.commit()
-        flash(
-            _("Activity %(title)s deleted. A coordinator can restore it.", title=activity.title),
-            "success",
-        )
-        return redirect(url_for("activities.index"))
-    return render_template("activities/delete.html", activity=activity, form=form)
+    return confirm_delete(
+        activity,
+        template="activities/delete.html",
+        activity=activity,
+        done_message=_(
+            "Activity %(title)s deleted. A coordinator can restore it.", title=activity.title
+        ),
+        done_url=url_for("activities.index"),
+    )
 
 
 @bp.route("/<int:activity_id>/restore", methods=["POST"])
 @role_required(Role.COORDINATOR)
 def restore(activity_id):
     activity = _activity_or_404(activity_id, include_deleted=True)
-    form = ConfirmForm()
-    if not form.validate_on_submit():
-        flash(_("The form had expired. Please try again."), "error")
-    elif activity.deleted_at is not None:
-        records.restore(activity, actor=current_user)
-        db.session.commit()
-        flash(_("Activity %(title)s restored.", title=activity.title), "success")
-    return redirect(url_for("activities.detail", activity_id=activity.id))
+    return restore_deleted(
+        activity,
+        done_message=_("Activity %(title)s restored.", title=activity.title),
+        done_url=url_for("activities.detail", activity_id=activity.id),
+    )

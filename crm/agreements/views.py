@@ -27,6 +27,7 @@ from crm.auth.decorators import role_required
 from crm.auth.models import Role, User
 from crm.core import audit, records
 from crm.core.csv_export import csv_response
+from crm.core.deletion import confirm_delete, restore_deleted
 from crm.core.forms import ConfirmForm, save_or_show_error
 from crm.core.listing import paginate, sort_order
 from crm.core.types import enum_value
@@ -323,27 +324,23 @@ def status(agreement_id):
 @role_required(Role.COORDINATOR)
 def delete(agreement_id):
     agreement = _agreement_or_404(agreement_id)
-    form = ConfirmForm()
-    if form.validate_on_submit():
-        records.soft_delete(agreement, actor=current_user)
-        db.session.commit()
-        flash(
-            _("Agreement %(title)s deleted. A coordinator can restore it.", title=agreement.title),
-            "success",
-        )
-        return redirect(url_for("agreements.index"))
-    return render_template("agreements/delete.html", agreement=agreement, form=form)
+    return confirm_delete(
+        agreement,
+        template="agreements/delete.html",
+        agreement=agreement,
+        done_message=_(
+            "Agreement %(title)s deleted. A coordinator can restore it.", title=agreement.title
+        ),
+        done_url=url_for("agreements.index"),
+    )
 
 
 @bp.route("/<int:agreement_id>/restore", methods=["POST"])
 @role_required(Role.COORDINATOR)
 def restore(agreement_id):
     agreement = _agreement_or_404(agreement_id, include_deleted=True)
-    form = ConfirmForm()
-    if not form.validate_on_submit():
-        flash(_("The form had expired. Please try again."), "error")
-    elif agreement.deleted_at is not None:
-        records.restore(agreement, actor=current_user)
-        db.session.commit()
-        flash(_("Agreement %(title)s restored.", title=agreement.title), "success")
-    return redirect(url_for("agreements.detail", agreement_id=agreement.id))
+    return restore_deleted(
+        agreement,
+        done_message=_("Agreement %(title)s restored.", title=agreement.title),
+        done_url=url_for("agreements.detail", agreement_id=agreement.id),
+    )

@@ -138,10 +138,6 @@ class ContactDeleteForm(FlaskForm):
     submit = SubmitField(_l("Delete contact"))
 
 
-class ContactRestoreForm(FlaskForm):
-    submit = SubmitField(_l("Restore"))
-
-
 class MergePickForm(FlaskForm):
     """Step one of a merge: which contact is the duplicate that goes away."""
 

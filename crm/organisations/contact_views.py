@@ -14,6 +14,8 @@ from crm.auth.decorators import role_required
 from crm.auth.models import Role, User
 from crm.core import audit, records
 from crm.core.csv_export import csv_response
+from crm.core.deletion import confirm_delete, restore_deleted
+from crm.core.forms import ConfirmForm
 from crm.core.listing import paginate, sort_order
 from crm.core.records import get_visible_or_404
 from crm.enquiries.models import Enquiry
@@ -24,7 +26,6 @@ from crm.organisations.contact_forms import (
     MAX_AFFILIATION_ROWS,
     ContactDeleteForm,
     ContactForm,
-    ContactRestoreForm,
     MergeConfirmForm,
     MergePickForm,
 )
@@ -111,7 +112,7 @@ def index():
         export_url=url_for("contacts.export", **export_args),
         mailing_export_url=url_for("contacts.export", mailing="1", **export_args),
         can_import="contacts.import_csv" in current_app.view_functions,
-        restore_form=ContactRestoreForm(),
+        restore_form=ConfirmForm(),
     )
 
 
@@ -219,7 +220,7 @@ def detail(contact_id):
     return render_template(
         "contacts/detail.html",
         contact=contact,
-        restore_form=ContactRestoreForm(),
+        restore_form=ConfirmForm(),
         **_hub(contact),
     )
 
@@ -276,27 +277,26 @@ def edit(contact_id):
 @role_required(Role.COORDINATOR)
 def delete(contact_id):
     contact = get_visible_or_404(Contact, contact_id)
-    form = ContactDeleteForm()
-    if form.validate_on_submit():
-        records.soft_delete(contact, actor=current_user)
-        db.session.commit()
-        flash(_("Contact %(name)s deleted.", name=contact.full_name), "success")
-        return redirect(url_for("contacts.index"))
-    return render_template("contacts/delete.html", form=form, contact=contact)
+    return confirm_delete(
+        contact,
+        template="contacts/delete.html",
+        form=ContactDeleteForm(),
+        contact=contact,
+        done_message=_("Contact %(name)s deleted.", name=contact.full_name),
+        done_url=url_for("contacts.index"),
+    )
 
 
 @bp.route("/<int:contact_id>/restore", methods=["POST"])
 @role_required(Role.COORDINATOR)
 def restore(contact_id):
     contact = get_visible_or_404(Contact, contact_id, include_deleted=True)
-    form = ContactRestoreForm()
-    if not form.validate_on_submit():
-        flash(_("The form had expired. Please send it again."), "error")
-    elif contact.is_deleted:
-        records.restore(contact, actor=current_user)
-        db.session.commit()
-        flash(_("Contact %(name)s restored.", name=contact.full_name), "success")
-    return redirect(url_for("contacts.detail", contact_id=contact.id))
+    return restore_deleted(
+        contact,
+        done_message=_("Contact %(name)s restored.", name=contact.full_name),
+        done_url=url_for("contacts.detail", contact_id=contact.id),
+        expired_message=_("The form had expired. Please send it again."),
+    )
 
 
 # ---------------------------------------------------------------- merge

@@ -27,6 +27,7 @@ from crm.auth.decorators import role_required
 from crm.auth.models import Role, User
 from crm.core import audit, records
 from crm.core.csv_export import csv_response
+from crm.core.deletion import confirm_delete, restore_deleted
 from crm.core.forms import ConfirmForm
 from crm.core.listing import paginate, sort_order
 from crm.core.security import is_safe_next
@@ -353,33 +354,26 @@ def detail(organisation_id):
 @role_required(Role.COORDINATOR)
 def delete(organisation_id):
     organisation = _organisation_or_404(organisation_id)
-    form = ConfirmForm()
-    if form.validate_on_submit():
-        records.soft_delete(organisation, actor=current_user)
-        db.session.commit()
-        flash(
-            _(
-                "Organisation %(name)s deleted. A coordinator can restore it.",
-                name=organisation.name,
-            ),
-            "success",
-        )
-        return redirect(url_for("organisations.index"))
-    return render_template("organisations/delete.html", organisation=organisation, form=form)
+    return confirm_delete(
+        organisation,
+        template="organisations/delete.html",
+        organisation=organisation,
+        done_message=_(
+            "Organisation %(name)s deleted. A coordinator can restore it.", name=organisation.name
+        ),
+        done_url=url_for("organisations.index"),
+    )
 
 
 @bp.route("/<int:organisation_id>/restore", methods=["POST"])
 @role_required(Role.COORDINATOR)
 def restore(organisation_id):
     organisation = _organisation_or_404(organisation_id, include_deleted=True)
-    form = ConfirmForm()
-    if not form.validate_on_submit():
-        flash(_("The form had expired. Please try again."), "error")
-    elif organisation.is_deleted:
-        records.restore(organisation, actor=current_user)
-        db.session.commit()
-        flash(_("Organisation %(name)s restored.", name=organisation.name), "success")
-    return redirect(url_for("organisations.detail", organisation_id=organisation.id))
+    return restore_deleted(
+        organisation,
+        done_message=_("Organisation %(name)s restored.", name=organisation.name),
+        done_url=url_for("organisations.detail", organisation_id=organisation.id),
+    )
 
 
 # ---------------------------------------------------------------- memberships
