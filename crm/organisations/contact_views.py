@@ -18,6 +18,7 @@ from crm.core.deletion import confirm_delete, restore_deleted
 from crm.core.forms import ConfirmForm
 from crm.core.listing import paginate, sort_order
 from crm.core.records import get_visible_or_404
+from crm.core.types import enum_value
 from crm.enquiries.models import Enquiry
 from crm.extensions import db
 from crm.organisations import contacts_bp as bp
@@ -67,11 +68,10 @@ def _id_arg(name, source=None):
 
 def _filters_from_request():
     args = request.args
-    legal_basis = args.get("legal_basis")
     return services.ContactFilters(
         query=args.get("q", "").strip()[:200],
         organisation_id=_id_arg("organisation_id"),
-        legal_basis=legal_basis if legal_basis in {basis.value for basis in LegalBasis} else None,
+        legal_basis=enum_value(LegalBasis, args.get("legal_basis")),
         do_not_contact={"yes": True, "no": False}.get(args.get("do_not_contact")),
         owner_id=_id_arg("owner_id"),
         deleted=args.get("deleted") == "1" and current_user.has_role(Role.COORDINATOR),
