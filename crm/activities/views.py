@@ -7,7 +7,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from crm.activities import bp
-from crm.activities.forms import ActivityForm, ConfirmForm, QuickLogForm
+from crm.activities.forms import ActivityForm, QuickLogForm
 from crm.activities.models import Activity, ActivityKind, ActivityStatus
 from crm.activities.services import (
     ActivityFilters,
@@ -21,8 +21,10 @@ from crm.auth.models import Role
 from crm.auth.services import active_users
 from crm.core import audit, records
 from crm.core.csv_export import csv_response
-from crm.core.forms import save_or_show_error
+from crm.core.deletion import confirm_delete, restore_deleted
+from crm.core.forms import ConfirmForm, save_or_show_error
 from crm.core.listing import paginate, sort_order
+from crm.core.types import enum_value
 from crm.documents.services import documents_for
 from crm.extensions import db
 from crm.organisations.models import Contact, Organisation, Sector
@@ -34,10 +36,6 @@ LIST_SORTS = {
 }
 DEFAULT_SORT = "-date"
 FILTER_NAMES = ("kind", "status", "organisation_id", "sector", "staff", "from", "to")
-
-
-def _enum_value(enum_class, value):
-    return value if value in {member.value for member in enum_class} else None
 
 
 def _date_arg(name):
@@ -54,10 +52,10 @@ def _filters_from_request():
     if organisation_id:
         organisation = db.session.get(Organisation, organisation_id)
     return ActivityFilters(
-        kind=_enum_value(ActivityKind, args.get("kind")),
-        status=_enum_value(ActivityStatus, args.get("status")),
+        kind=enum_value(ActivityKind, args.get("kind")),
+        status=enum_value(ActivityStatus, args.get("status")),
         organisation=organisation,
-        sector=_enum_value(Sector, args.get("sector")),
+        sector=enum_value(Sector, args.get("sector")),
         staff_id=records.parse_id(args.get("staff")),
         date_from=_date_arg("from"),
         date_to=_date_arg("to"),
@@ -244,27 +242,23 @@ def quick():
 @role_required(Role.COORDINATOR)
 def delete(activity_id):
     activity = _activity_or_404(activity_id)
-    form = ConfirmForm()
-    if form.validate_on_submit():
-        records.soft_delete(activity, actor=current_user)
-        db.session.commit()
-        flash(
-            _("Activity %(title)s deleted. A coordinator can restore it.", title=activity.title),
-            "success",
-        )
-        return redirect(url_for("activities.index"))
-    return render_template("activities/delete.html", activity=activity, form=form)
+    return confirm_delete(
+        activity,
+        template="activities/delete.html",
+        activity=activity,
+        done_message=_(
+            "Activity %(title)s deleted. A coordinator can restore it.", title=activity.title
+        ),
+        done_url=url_for("activities.index"),
+    )
 
 
 @bp.route("/<int:activity_id>/restore", methods=["POST"])
 @role_required(Role.COORDINATOR)
 def restore(activity_id):
     activity = _activity_or_404(activity_id, include_deleted=True)
-    form = ConfirmForm()
-    if not form.validate_on_submit():
-        flash(_("The form had expired. Please try again."), "error")
-    elif activity.is_deleted:
-        records.restore(activity, actor=current_user)
-        db.session.commit()
-        flash(_("Activity %(title)s restored.", title=activity.title), "success")
-    return redirect(url_for("activities.detail", activity_id=activity.id))
+    return restore_deleted(
+        activity,
+        done_message=_("Activity %(title)s restored.", title=activity.title),
+        done_url=url_for("activities.detail", activity_id=activity.id),
+    )

@@ -9,7 +9,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from crm.agreements import bp, services
-from crm.agreements.forms import AgreementForm, ConfirmForm, StatusForm
+from crm.agreements.forms import AgreementForm, StatusForm
 from crm.agreements.models import Agreement, AgreementKind, AgreementStatus
 from crm.agreements.services import (
     AgreementError,
@@ -22,8 +22,10 @@ from crm.auth.decorators import role_required
 from crm.auth.models import Role, User
 from crm.core import records
 from crm.core.csv_export import csv_response
-from crm.core.forms import save_or_show_error
+from crm.core.deletion import confirm_delete, restore_deleted
+from crm.core.forms import ConfirmForm, save_or_show_error
 from crm.core.listing import paginate, sort_order
+from crm.core.types import enum_value
 from crm.extensions import db
 from crm.organisations.models import Organisation
 
@@ -42,10 +44,6 @@ FILTER_NAMES = ("kind", "status", "party", "owner", "ending", "q")
 MAX_ENDING_DAYS = 3650
 
 
-def _enum_value(enum_class, value):
-    return value if value in {member.value for member in enum_class} else None
-
-
 def _ending_days(value):
     text = (value or "").strip()
     if not (text.isascii() and text.isdigit()) or len(text) > 5:
@@ -60,8 +58,8 @@ def _filters_from_request():
     if party_id:
         party = db.session.get(Organisation, party_id)
     return services.AgreementFilters(
-        kind=_enum_value(AgreementKind, args.get("kind")),
-        status=_enum_value(AgreementStatus, args.get("status")),
+        kind=enum_value(AgreementKind, args.get("kind")),
+        status=enum_value(AgreementStatus, args.get("status")),
         party=party,
         owner_id=records.parse_id(args.get("owner")),
         ending_days=_ending_days(args.get("ending")),
@@ -221,27 +219,23 @@ def status(agreement_id):
 @role_required(Role.COORDINATOR)
 def delete(agreement_id):
     agreement = _agreement_or_404(agreement_id)
-    form = ConfirmForm()
-    if form.validate_on_submit():
-        records.soft_delete(agreement, actor=current_user)
-        db.session.commit()
-        flash(
-            _("Agreement %(title)s deleted. A coordinator can restore it.", title=agreement.title),
-            "success",
-        )
-        return redirect(url_for("agreements.index"))
-    return render_template("agreements/delete.html", agreement=agreement, form=form)
+    return confirm_delete(
+        agreement,
+        template="agreements/delete.html",
+        agreement=agreement,
+        done_message=_(
+            "Agreement %(title)s deleted. A coordinator can restore it.", title=agreement.title
+        ),
+        done_url=url_for("agreements.index"),
+    )
 
 
 @bp.route("/<int:agreement_id>/restore", methods=["POST"])
 @role_required(Role.COORDINATOR)
 def restore(agreement_id):
     agreement = _agreement_or_404(agreement_id, include_deleted=True)
-    form = ConfirmForm()
-    if not form.validate_on_submit():
-        flash(_("The form had expired. Please try again."), "error")
-    elif agreement.is_deleted:
-        records.restore(agreement, actor=current_user)
-        db.session.commit()
-        flash(_("Agreement %(title)s restored.", title=agreement.title), "success")
-    return redirect(url_for("agreements.detail", agreement_id=agreement.id))
+    return restore_deleted(
+        agreement,
+        done_message=_("Agreement %(title)s restored.", title=agreement.title),
+        done_url=url_for("agreements.detail", agreement_id=agreement.id),
+    )

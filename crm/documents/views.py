@@ -8,9 +8,10 @@ from flask_login import current_user
 from crm.auth.decorators import role_required
 from crm.auth.models import Role
 from crm.core import records
+from crm.core.deletion import confirm_delete
 from crm.core.security import public_route
 from crm.documents import bp, services
-from crm.documents.forms import ConfirmDeleteForm, DocumentReplaceForm, DocumentUploadForm
+from crm.documents.forms import DocumentReplaceForm, DocumentUploadForm
 from crm.documents.models import Document
 from crm.extensions import db, login_manager
 
@@ -197,16 +198,13 @@ def delete(document_id):
     document, owner = _document_or_404(document_id)
     if not services.can_delete(document, current_user):
         abort(403)
-    form = ConfirmDeleteForm()
-    if form.validate_on_submit():
-        services.delete_document(document, actor=current_user)
-        db.session.commit()
-        flash(_("Document %(title)s deleted.", title=document.title), "success")
-        return redirect(owner_url(owner))
-    return render_template(
-        "documents/delete.html",
-        form=form,
+    return confirm_delete(
+        document,
+        template="documents/delete.html",
+        delete=services.delete_document,
         document=document,
         owner_name=owner_name(owner),
         owner_link=owner_url(owner),
+        done_message=_("Document %(title)s deleted.", title=document.title),
+        done_url=owner_url(owner),
     )

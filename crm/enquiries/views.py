@@ -20,7 +20,7 @@ from crm.auth.models import Role, User
 from crm.core import audit, records
 from crm.core.csv_export import csv_response
 from crm.core.listing import paginate
-from crm.core.types import utcnow
+from crm.core.types import enum_value, utcnow
 from crm.enquiries import bp, services
 from crm.enquiries.forms import AssignForm, CommentForm, ConvertForm, StatusForm, TaskForm
 from crm.enquiries.models import Enquiry, EnquiryComment, EnquiryStatus, Topic
@@ -111,9 +111,7 @@ def _filters_from_request():
         status = None
     elif status not in {services.OPEN} | {member.value for member in EnquiryStatus}:
         status = services.OPEN
-    topic = args.get("topic")
-    if topic not in {member.value for member in Topic}:
-        topic = None
+    topic = enum_value(Topic, args.get("topic"))
     assignee = None
     if current_user.has_role(Role.COORDINATOR):
         raw = args.get("assignee", "")

@@ -4,19 +4,18 @@ from flask import render_template
 from flask_login import current_user
 
 from crm.agreements import bp as agreements_bp
-from crm.agreements.forms import ConfirmForm as AgreementConfirmForm
 from crm.agreements.forms import StatusForm
 from crm.agreements.lifecycle import ALLOWED_TRANSITIONS
 from crm.agreements.models import Agreement
 from crm.agreements.services import renewal_notice_date, sorted_parties
 from crm.auth.models import Role
+from crm.core.forms import ConfirmForm
 from crm.core.records import get_visible_or_404
 from crm.hubs.services import agreement_hub, contact_hub, organisation_hub
 from crm.organisations import bp as organisations_bp
 from crm.organisations import contacts_bp
 from crm.organisations import services as organisation_services
-from crm.organisations.contact_forms import ContactRestoreForm
-from crm.organisations.forms import AddMembershipForm, ConfirmForm
+from crm.organisations.forms import AddMembershipForm
 from crm.organisations.models import Contact, Organisation
 
 
@@ -52,7 +51,7 @@ def contact_page(contact_id):
     return render_template(
         "contacts/detail.html",
         contact=contact,
-        restore_form=ContactRestoreForm(),
+        restore_form=ConfirmForm(),
         **contact_hub(contact, current_user),
     )
 
@@ -67,6 +66,6 @@ def agreement_page(agreement_id):
         notice_date=renewal_notice_date(agreement),
         next_statuses=ALLOWED_TRANSITIONS[agreement.status],
         status_form=StatusForm(),
-        confirm_form=AgreementConfirmForm(),
+        confirm_form=ConfirmForm(),
         **agreement_hub(agreement),
     )

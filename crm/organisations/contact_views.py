@@ -14,9 +14,12 @@ from crm.auth.decorators import role_required
 from crm.auth.models import Role, User
 from crm.core import records
 from crm.core.csv_export import csv_response
+from crm.core.deletion import confirm_delete, restore_deleted
+from crm.core.forms import ConfirmForm
 from crm.core.listing import paginate, sort_order
 from crm.core.merge import count_references
 from crm.core.records import get_visible_or_404
+from crm.core.types import enum_value
 from crm.extensions import db
 from crm.organisations import contacts_bp as bp
 from crm.organisations import services
@@ -24,7 +27,6 @@ from crm.organisations.contact_forms import (
     MAX_AFFILIATION_ROWS,
     ContactDeleteForm,
     ContactForm,
-    ContactRestoreForm,
     MergeConfirmForm,
     MergePickForm,
 )
@@ -64,11 +66,10 @@ def _id_arg(name, source=None):
 
 def _filters_from_request():
     args = request.args
-    legal_basis = args.get("legal_basis")
     return services.ContactFilters(
         query=args.get("q", "").strip()[:200],
         organisation_id=_id_arg("organisation_id"),
-        legal_basis=legal_basis if legal_basis in {basis.value for basis in LegalBasis} else None,
+        legal_basis=enum_value(LegalBasis, args.get("legal_basis")),
         do_not_contact={"yes": True, "no": False}.get(args.get("do_not_contact")),
         owner_id=_id_arg("owner_id"),
         deleted=args.get("deleted") == "1" and current_user.has_role(Role.COORDINATOR),
@@ -108,7 +109,7 @@ def index():
         owners=db.session.scalars(sa.select(User).order_by(User.name)).all(),
         export_url=url_for("contacts.export", **export_args),
         mailing_export_url=url_for("contacts.export", mailing="1", **export_args),
-        restore_form=ContactRestoreForm(),
+        restore_form=ConfirmForm(),
     )
 
 
@@ -215,27 +216,26 @@ def edit(contact_id):
 @role_required(Role.COORDINATOR)
 def delete(contact_id):
     contact = get_visible_or_404(Contact, contact_id)
-    form = ContactDeleteForm()
-    if form.validate_on_submit():
-        records.soft_delete(contact, actor=current_user)
-        db.session.commit()
-        flash(_("Contact %(name)s deleted.", name=contact.full_name), "success")
-        return redirect(url_for("contacts.index"))
-    return render_template("contacts/delete.html", form=form, contact=contact)
+    return confirm_delete(
+        contact,
+        template="contacts/delete.html",
+        form=ContactDeleteForm(),
+        contact=contact,
+        done_message=_("Contact %(name)s deleted.", name=contact.full_name),
+        done_url=url_for("contacts.index"),
+    )
 
 
 @bp.route("/<int:contact_id>/restore", methods=["POST"])
 @role_required(Role.COORDINATOR)
 def restore(contact_id):
     contact = get_visible_or_404(Contact, contact_id, include_deleted=True)
-    form = ContactRestoreForm()
-    if not form.validate_on_submit():
-        flash(_("The form had expired. Please send it again."), "error")
-    elif contact.is_deleted:
-        records.restore(contact, actor=current_user)
-        db.session.commit()
-        flash(_("Contact %(name)s restored.", name=contact.full_name), "success")
-    return redirect(url_for("contacts.detail", contact_id=contact.id))
+    return restore_deleted(
+        contact,
+        done_message=_("Contact %(name)s restored.", name=contact.full_name),
+        done_url=url_for("contacts.detail", contact_id=contact.id),
+        expired_message=_("The form had expired. Please send it again."),
+    )
 
 
 # ---------------------------------------------------------------- merge

@@ -262,12 +262,6 @@ class EndMembershipForm(CompleteForm):
             )
 
 
-class ConfirmForm(FlaskForm):
-    """A confirmation with nothing to fill in but its CSRF token."""
-
-    submit = SubmitField(_l("Confirm"))
-
-
 class MergeForm(FlaskForm):
     remove_id = HiddenField(validators=[DataRequired()])
     submit = SubmitField(_l("Merge"))

@@ -24,14 +24,16 @@ from crm.auth.decorators import role_required
 from crm.auth.models import Role, User
 from crm.core import records
 from crm.core.csv_export import csv_response
+from crm.core.deletion import confirm_delete, restore_deleted
+from crm.core.forms import ConfirmForm
 from crm.core.listing import paginate, sort_order
 from crm.core.merge import count_references
 from crm.core.security import is_safe_next
+from crm.core.types import enum_value
 from crm.extensions import db
 from crm.organisations import bp, services
 from crm.organisations.forms import (
     AddMembershipForm,
-    ConfirmForm,
     EndMembershipForm,
     MergeForm,
     OrganisationForm,
@@ -76,11 +78,6 @@ def _organisation_or_404(organisation_id, *, include_deleted=False):
     )
 
 
-def _enum_value(enum_class, value):
-    """`value` when it is one of the enum's values, else None."""
-    return value if value in {member.value for member in enum_class} else None
-
-
 # ---------------------------------------------------------------- list and export
 
 
@@ -91,8 +88,8 @@ def _filters_from_request():
     deleted = args.get("deleted") == "1" and current_user.has_role(Role.COORDINATOR)
     return services.OrganisationFilters(
         query=args.get("q", "")[:200],
-        kind=_enum_value(OrganisationKind, args.get("kind")),
-        sector=_enum_value(Sector, args.get("sector")),
+        kind=enum_value(OrganisationKind, args.get("kind")),
+        sector=enum_value(Sector, args.get("sector")),
         tag=args.get("tag", "").strip()[:60] or None,
         partner=partner,
         owner_id=records.parse_id(args.get("owner")),
@@ -234,33 +231,26 @@ def edit(organisation_id):
 @role_required(Role.COORDINATOR)
 def delete(organisation_id):
     organisation = _organisation_or_404(organisation_id)
-    form = ConfirmForm()
-    if form.validate_on_submit():
-        records.soft_delete(organisation, actor=current_user)
-        db.session.commit()
-        flash(
-            _(
-                "Organisation %(name)s deleted. A coordinator can restore it.",
-                name=organisation.name,
-            ),
-            "success",
-        )
-        return redirect(url_for("organisations.index"))
-    return render_template("organisations/delete.html", organisation=organisation, form=form)
+    return confirm_delete(
+        organisation,
+        template="organisations/delete.html",
+        organisation=organisation,
+        done_message=_(
+            "Organisation %(name)s deleted. A coordinator can restore it.", name=organisation.name
+        ),
+        done_url=url_for("organisations.index"),
+    )
 
 
 @bp.route("/<int:organisation_id>/restore", methods=["POST"])
 @role_required(Role.COORDINATOR)
 def restore(organisation_id):
     organisation = _organisation_or_404(organisation_id, include_deleted=True)
-    form = ConfirmForm()
-    if not form.validate_on_submit():
-        flash(_("The form had expired. Please try again."), "error")
-    elif organisation.is_deleted:
-        records.restore(organisation, actor=current_user)
-        db.session.commit()
-        flash(_("Organisation %(name)s restored.", name=organisation.name), "success")
-    return redirect(url_for("organisations.detail", organisation_id=organisation.id))
+    return restore_deleted(
+        organisation,
+        done_message=_("Organisation %(name)s restored.", name=organisation.name),
+        done_url=url_for("organisations.detail", organisation_id=organisation.id),
+    )
 
 
 # ---------------------------------------------------------------- memberships
@@ -424,7 +414,7 @@ def merge(organisation_id):
 @bp.route("/typeahead")
 def typeahead():
     """JSON for the organisation pickers of other forms."""
-    kinds = [kind for kind in request.args.getlist("kind") if _enum_value(OrganisationKind, kind)]
+    kinds = [kind for kind in request.args.getlist("kind") if enum_value(OrganisationKind, kind)]
     matches = services.typeahead_organisations(
         request.args.get("q", "")[:200], limit=TYPEAHEAD_LIMIT, kinds=kinds or None
     )

@@ -7,6 +7,7 @@ from crm.activities.models import ActivityKind
 from crm.core import records
 from crm.core.csv_export import csv_response
 from crm.core.dates import local_today
+from crm.core.types import enum_value
 from crm.extensions import db
 from crm.organisations.models import Organisation, OrganisationKind, Sector
 from crm.organisations.services import associations, typeahead_organisations
@@ -52,8 +53,8 @@ def _association_arg():
 
 
 def _enum_arg(enum_class, name):
-    value = request.args.get(name)
-    return enum_class(value) if value in {member.value for member in enum_class} else None
+    value = enum_value(enum_class, request.args.get(name))
+    return None if value is None else enum_class(value)
 
 
 def _figure_filters():
