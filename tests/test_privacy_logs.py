@@ -48,6 +48,7 @@ def test_form_with_errors_logs_nothing_of_what_was_typed(login, client, caplog):
     assert SECRET_NOTE not in caplog.text
 
 
+@pytest.mark.fresh_app
 @pytest.mark.config(PROPAGATE_EXCEPTIONS=False)
 def test_server_error_page_shows_no_form_data(app, client, caplog):
     @public_route
