@@ -16,6 +16,7 @@ from crm.core import page_cache
 from crm.core.sessions import VerifiedCookieSessionInterface
 from crm.extensions import db as _db
 from crm.extensions import limiter
+from tests import factories
 
 TEST_PASSWORD = "correct horse battery staple"
 
@@ -208,6 +209,36 @@ def make_user(db):
         return user
 
     return make
+
+
+@pytest.fixture
+def make_organisation(db):
+    """make_organisation(name, kind=..., deleted=False, actor=None, **fields); see factories."""
+    return factories.make_organisation
+
+
+@pytest.fixture
+def make_contact(db):
+    """make_contact(first_name, last_name, organisation=..., affiliations=..., **fields)."""
+    return factories.make_contact
+
+
+@pytest.fixture
+def make_activity(db):
+    """make_activity(title, kind=..., start_date=..., organisations=..., **fields)."""
+    return factories.make_activity
+
+
+@pytest.fixture
+def make_agreement(db):
+    """make_agreement(title, parties=..., kind=..., status=..., **fields)."""
+    return factories.make_agreement
+
+
+@pytest.fixture
+def make_enquiry(db):
+    """make_enquiry(name=..., email=..., topic=..., **fields): sent through the public form."""
+    return factories.make_enquiry
 
 
 class AuthActions:
