@@ -81,11 +81,17 @@ def read_csv(response):
 
 def test_inbox_lists_unassigned_first_then_oldest(client, db, signed_in, make_enquiry, make_user):
     member = make_user("member", name="Maja Member")
-    assigned_old = make_enquiry(age=timedelta(days=10), assignee_id=member.id, status=EnquiryStatus.ASSIGNED)
+    assigned_old = make_enquiry(
+        age=timedelta(days=10), assignee_id=member.id, status=EnquiryStatus.ASSIGNED
+    )
     new_recent = make_enquiry(age=timedelta(days=1))
     new_old = make_enquiry(age=timedelta(days=5))
-    assigned_recent = make_enquiry(age=timedelta(days=2), assignee_id=member.id, status="in_progress")
-    make_enquiry(age=timedelta(days=20), status=EnquiryStatus.CLOSED, closed_reason=ClosedReason.SPAM)
+    assigned_recent = make_enquiry(
+        age=timedelta(days=2), assignee_id=member.id, status="in_progress"
+    )
+    make_enquiry(
+        age=timedelta(days=20), status=EnquiryStatus.CLOSED, closed_reason=ClosedReason.SPAM
+    )
     signed_in("coordinator")
 
     html = client.get("/enquiries/").get_data(as_text=True)
@@ -107,7 +113,10 @@ def test_inbox_filters(client, db, signed_in, make_enquiry, make_user):
     other = make_user("member")
     studies = make_enquiry(age=timedelta(days=8), topic=Topic.CLINICAL_STUDIES, name="Åsa Öberg")
     theirs = make_enquiry(
-        age=timedelta(days=3), assignee_id=member.id, status="assigned", organisation_name="Roche AB"
+        age=timedelta(days=3),
+        assignee_id=member.id,
+        status="assigned",
+        organisation_name="Roche AB",
     )
     others = make_enquiry(age=timedelta(days=1), assignee_id=other.id, status="in_progress")
     closed = make_enquiry(
@@ -527,7 +536,9 @@ def test_a_deleted_enquiry_is_not_found(client, db, signed_in, make_enquiry):
 def test_export_is_what_the_filter_shows(client, signed_in, make_enquiry):
     make_enquiry(age=timedelta(days=3), topic=Topic.DIAGNOSTICS, name="=HYPERLINK(1)")
     make_enquiry(age=timedelta(days=2), topic=Topic.OTHER)
-    make_enquiry(age=timedelta(days=1), topic=Topic.DIAGNOSTICS, status="closed", closed_reason="spam")
+    make_enquiry(
+        age=timedelta(days=1), topic=Topic.DIAGNOSTICS, status="closed", closed_reason="spam"
+    )
     signed_in("coordinator")
 
     html = client.get("/enquiries/?topic=diagnostics").get_data(as_text=True)
