@@ -55,15 +55,9 @@ def send_enquiry(client, name, email, message):
     ).one()
 
 
-def make_contact(first_name, last_name, email, notes=None):
-    return factories.make_contact(
-        first_name,
-        last_name,
-        email=email,
-        phone="+46 70 000 00 00",
-        title="Research lead",
-        notes=notes,
-    )
+def make_contact(first_name, last_name, email, notes=None, **fields):
+    values = {"phone": "+46 70 000 00 00", "title": "Research lead", "notes": notes, **fields}
+    return factories.make_contact(first_name, last_name, email=email, **values)
 
 
 @pytest.fixture
