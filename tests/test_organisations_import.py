@@ -13,7 +13,7 @@ from crm.auth.models import Role
 from crm.core.csv_export import read_csv_upload
 from crm.core.models import AuditEntry
 from crm.organisations import services
-from crm.organisations.imports import (
+from crm.organisations.import_services import (
     CONTACT_REQUIRED,
     ORGANISATION_REQUIRED,
     import_contacts,

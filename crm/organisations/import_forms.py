@@ -6,7 +6,7 @@ from flask_wtf.file import FileAllowed, FileField, FileRequired, FileSize
 from wtforms import BooleanField, HiddenField, SubmitField
 from wtforms.validators import DataRequired
 
-from crm.organisations.imports import MAX_IMPORT_BYTES
+from crm.organisations.import_services import MAX_IMPORT_BYTES
 
 
 class ImportUploadForm(FlaskForm):

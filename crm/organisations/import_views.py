@@ -11,7 +11,7 @@ from crm.auth.decorators import role_required
 from crm.auth.models import Role
 from crm.core.csv_export import CSVReadError, csv_response
 from crm.extensions import db
-from crm.organisations import bp, contacts_bp, imports
+from crm.organisations import bp, contacts_bp, import_services
 from crm.organisations.import_forms import ImportConfirmForm, ImportUploadForm
 
 
@@ -20,7 +20,7 @@ class ImportKind:
     title: str
     columns: tuple
     required_columns: tuple
-    run: object  # imports.import_organisations or imports.import_contacts
+    run: object  # import_services.import_organisations or import_services.import_contacts
     list_endpoint: str
     template_endpoint: str
     template_filename: str
@@ -30,9 +30,9 @@ class ImportKind:
 
 ORGANISATIONS = ImportKind(
     title=_l("Import organisations"),
-    columns=imports.ORGANISATION_COLUMNS,
-    required_columns=imports.ORGANISATION_REQUIRED,
-    run=imports.import_organisations,
+    columns=import_services.ORGANISATION_COLUMNS,
+    required_columns=import_services.ORGANISATION_REQUIRED,
+    run=import_services.import_organisations,
     list_endpoint="organisations.index",
     template_endpoint="organisations.import_template",
     template_filename="organisations-import-example.csv",
@@ -59,9 +59,9 @@ ORGANISATIONS = ImportKind(
 
 CONTACTS = ImportKind(
     title=_l("Import contacts"),
-    columns=imports.CONTACT_COLUMNS,
-    required_columns=imports.CONTACT_REQUIRED,
-    run=imports.import_contacts,
+    columns=import_services.CONTACT_COLUMNS,
+    required_columns=import_services.CONTACT_REQUIRED,
+    run=import_services.import_contacts,
     list_endpoint="contacts.index",
     template_endpoint="contacts.import_template",
     template_filename="contacts-import-example.csv",
@@ -112,9 +112,9 @@ def _import_page(kind):
         return _import_confirmed(kind)
     form = ImportUploadForm()
     if form.validate_on_submit():
-        data = form.file.data.read(imports.MAX_IMPORT_BYTES + 1)
+        data = form.file.data.read(import_services.MAX_IMPORT_BYTES + 1)
         try:
-            upload = imports.read_import_file(data, required_columns=kind.required_columns)
+            upload = import_services.read_import_file(data, required_columns=kind.required_columns)
         except CSVReadError as error:
             form.file.errors.append(str(error))
         else:
@@ -129,7 +129,7 @@ def _import_confirmed(kind):
     message = _("The import could not be started. Upload the file again.")
     if confirm.validate_on_submit():
         try:
-            upload = imports.read_import_file(
+            upload = import_services.read_import_file(
                 confirm.content.data.encode("utf-8"), required_columns=kind.required_columns
             )
         except CSVReadError as error:
