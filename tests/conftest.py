@@ -271,3 +271,15 @@ def auth(client, make_user):
 def login(auth):
     """login(role) signs a new user with that role in and returns them."""
     return auth.login
+
+
+@pytest.fixture
+def signed_in(client, login):
+    """signed_in(role_or_user) signs in, switches the pages to English and returns the user."""
+
+    def sign_in(role_or_user):
+        user = login(role_or_user)
+        client.post("/language/en?next=/")
+        return user
+
+    return sign_in

@@ -4,7 +4,6 @@ roles; the list's filters, query count and export; quick-log; timelines."""
 import csv
 import io
 import re
-from contextlib import contextmanager
 from datetime import date, timedelta
 
 import pytest
@@ -21,18 +20,9 @@ from crm.activities.models import (
 from crm.core.models import AuditEntry
 from crm.organisations import services
 from crm.organisations.models import Organisation, OrganisationKind, Sector
+from tests.helpers import count_queries
 
 ROWS = 3
-
-
-@pytest.fixture
-def signed_in(client, login):
-    def sign_in(role):
-        user = login(role)
-        client.post("/language/en?next=/")
-        return user
-
-    return sign_in
 
 
 def form_data(**overrides):
@@ -64,20 +54,6 @@ def all_activities(db):
 
 def roles_of(activity):
     return {link.organisation.name: link.role for link in activity.organisations}
-
-
-@contextmanager
-def count_queries(db):
-    statements = []
-
-    def listener(conn, cursor, statement, parameters, context, executemany):
-        statements.append(statement)
-
-    sa.event.listen(db.engine, "before_cursor_execute", listener)
-    try:
-        yield statements
-    finally:
-        sa.event.remove(db.engine, "before_cursor_execute", listener)
 
 
 # ---------------------------------------------------------------- create and edit

@@ -4,7 +4,6 @@ filters, query count and export, the detail page's sections and history."""
 import csv
 import io
 import re
-from contextlib import contextmanager
 from datetime import date, timedelta
 
 import pytest
@@ -17,19 +16,10 @@ from crm.core.models import AuditEntry
 from crm.organisations import services
 from crm.organisations.models import OrganisationKind
 from tests.conftest import TEST_PASSWORD
+from tests.helpers import count_queries
 
 ROWS = 3
 TODAY = date.today()
-
-
-@pytest.fixture
-def signed_in(client, login):
-    def sign_in(role):
-        user = login(role)
-        client.post("/language/en?next=/")
-        return user
-
-    return sign_in
 
 
 def form_data(**overrides):
@@ -58,20 +48,6 @@ def all_agreements(db):
 
 def titles_in(html):
     return re.findall(r'href="/agreements/\d+">([^<]+)</a>', html)
-
-
-@contextmanager
-def count_queries(db):
-    statements = []
-
-    def listener(conn, cursor, statement, parameters, context, executemany):
-        statements.append(statement)
-
-    sa.event.listen(db.engine, "before_cursor_execute", listener)
-    try:
-        yield statements
-    finally:
-        sa.event.remove(db.engine, "before_cursor_execute", listener)
 
 
 # ---------------------------------------------------------------- create and edit

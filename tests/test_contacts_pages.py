@@ -2,7 +2,6 @@
 
 import csv
 import io
-from contextlib import contextmanager
 from datetime import date
 
 import pytest
@@ -19,6 +18,7 @@ from crm.organisations.models import (
     LegalBasis,
     OrganisationKind,
 )
+from tests.helpers import count_queries
 
 
 @pytest.fixture
@@ -48,20 +48,6 @@ def contact_form(**overrides):
 
 def all_contacts(db):
     return db.session.scalars(sa.select(Contact).order_by(Contact.id)).all()
-
-
-@contextmanager
-def count_queries(db):
-    statements = []
-
-    def listener(conn, cursor, statement, parameters, context, executemany):
-        statements.append(statement)
-
-    sa.event.listen(db.engine, "before_cursor_execute", listener)
-    try:
-        yield statements
-    finally:
-        sa.event.remove(db.engine, "before_cursor_execute", listener)
 
 
 # ---------------------------------------------------------------- create

@@ -1,11 +1,9 @@
 """The overview after sign-in: my enquiries and tasks, unassigned enquiries for coordinators,
 agreements coming up, recent activities, the quarterly figures, and a constant query count."""
 
-from contextlib import contextmanager
 from datetime import timedelta
 
 import pytest
-import sqlalchemy as sa
 
 from crm.activities.models import ActivityKind
 from crm.activities.task_services import create_task
@@ -16,16 +14,7 @@ from crm.core.types import utcnow
 from crm.enquiries.models import EnquiryStatus
 from crm.organisations import services as organisation_services
 from crm.organisations.models import OrganisationKind
-
-
-@pytest.fixture
-def signed_in(client, login):
-    def sign_in(role):
-        user = login(role)
-        client.post("/language/en?next=/")
-        return user
-
-    return sign_in
+from tests.helpers import count_queries
 
 
 @pytest.fixture
@@ -56,20 +45,6 @@ def make_agreement(db, organisation):
         return agreement
 
     return make
-
-
-@contextmanager
-def count_queries(db):
-    statements = []
-
-    def listener(conn, cursor, statement, parameters, context, executemany):
-        statements.append(statement)
-
-    sa.event.listen(db.engine, "before_cursor_execute", listener)
-    try:
-        yield statements
-    finally:
-        sa.event.remove(db.engine, "before_cursor_execute", listener)
 
 
 def test_sign_in_leads_to_the_dashboard(client, make_user):

@@ -38,16 +38,6 @@ def make_enquiry(make_enquiry):
 
 
 @pytest.fixture
-def signed_in(client, login):
-    def sign_in(role_or_user):
-        user = login(role_or_user)
-        client.post("/language/en?next=/")
-        return user
-
-    return sign_in
-
-
-@pytest.fixture
 def member_with_enquiry(make_user, make_enquiry):
     member = make_user("member", name="Maja Member")
     enquiry = make_enquiry(assignee_id=member.id, status=EnquiryStatus.IN_PROGRESS)

@@ -34,18 +34,6 @@ def with_topics(db):
 
 
 @pytest.fixture
-def signed_in(client, login):
-    """signed_in(role_or_user) signs in, switches to English and returns the user."""
-
-    def sign_in(role_or_user):
-        user = login(role_or_user)
-        client.post("/language/en?next=/")
-        return user
-
-    return sign_in
-
-
-@pytest.fixture
 def request_context(app):
     """Services that write e-mails with links need a request to build the links from."""
     with app.test_request_context("/"):

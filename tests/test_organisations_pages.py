@@ -23,18 +23,6 @@ from tests.conftest import TEST_PASSWORD
 VALID_NUMBER = "556036-0793"
 
 
-@pytest.fixture
-def signed_in(client, login):
-    """signed_in(role) signs a user in, switches to English and returns the user."""
-
-    def sign_in(role):
-        user = login(role)
-        client.post("/language/en?next=/")
-        return user
-
-    return sign_in
-
-
 def organisation_named(db, name):
     return db.session.scalar(sa.select(Organisation).where(Organisation.name == name))
 

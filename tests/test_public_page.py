@@ -3,17 +3,16 @@ people, the way to the enquiry form, in Swedish and English, nothing from third 
 
 import re
 import uuid
-from contextlib import contextmanager
 from datetime import date, timedelta
 
 import pytest
-import sqlalchemy as sa
 
 from crm.activities.models import Activity, ActivityKind, ActivityStatus
 from crm.agreements.models import Agreement, AgreementKind
 from crm.core.types import utcnow
 from crm.documents.models import Document
 from crm.settings import services as settings
+from tests.helpers import count_queries
 
 TODAY = date.today()
 
@@ -181,20 +180,6 @@ def test_signed_in_staff_get_a_link_to_their_overview(client, login):
     assert "/dashboard" not in page(client).split("<main", 1)[1]
     login("viewer")
     assert 'href="/dashboard/"' in page(client).split("<main", 1)[1]
-
-
-@contextmanager
-def count_queries(db):
-    statements = []
-
-    def listener(conn, cursor, statement, parameters, context, executemany):
-        statements.append(statement)
-
-    sa.event.listen(db.engine, "before_cursor_execute", listener)
-    try:
-        yield statements
-    finally:
-        sa.event.remove(db.engine, "before_cursor_execute", listener)
 
 
 def test_the_query_count_does_not_grow_with_the_data(

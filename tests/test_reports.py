@@ -204,16 +204,6 @@ def csv_cells(response):
     return list(csv.reader(io.StringIO(response.get_data(as_text=True).lstrip("\ufeff"))))
 
 
-@pytest.fixture
-def signed_in(client, login):
-    def sign_in(role):
-        user = login(role)
-        client.post("/language/en?next=/")
-        return user
-
-    return sign_in
-
-
 @pytest.mark.parametrize(
     "query",
     ["year=2026", "year=2026&kind=seminar", "year=2026&sector=pharma", "year=2025"],

@@ -2,7 +2,6 @@
 and accents, and shows each user only what they may read."""
 
 import re
-from contextlib import contextmanager
 from datetime import date
 
 import sqlalchemy as sa
@@ -15,26 +14,13 @@ from crm.organisations import services
 from crm.organisations.models import Organisation, OrganisationKind
 from crm.search import index
 from crm.search.models import SearchEntry
+from tests.helpers import count_queries
 
 
 def search_page(client, query):
     response = client.get("/search/", query_string={"q": query, "lang": "en"})
     assert response.status_code == 200
     return response.get_data(as_text=True)
-
-
-@contextmanager
-def count_queries(db):
-    statements = []
-
-    def listener(conn, cursor, statement, parameters, context, executemany):
-        statements.append(statement)
-
-    sa.event.listen(db.engine, "before_cursor_execute", listener)
-    try:
-        yield statements
-    finally:
-        sa.event.remove(db.engine, "before_cursor_execute", listener)
 
 
 # ---------------------------------------------------------------- the index

@@ -2,7 +2,6 @@
 who may do what, and the daily reminder job."""
 
 import re
-from contextlib import contextmanager
 from datetime import date, timedelta
 
 import pytest
@@ -17,6 +16,7 @@ from crm.core.types import utcnow
 from crm.enquiries.models import Enquiry, Topic
 from crm.mail.models import OutboxMessage
 from crm.organisations.models import Contact, Organisation, OrganisationKind
+from tests.helpers import count_queries
 
 EN = {"Accept-Language": "en"}
 
@@ -366,20 +366,6 @@ def test_reminders_cli_prints_counts_and_is_idempotent(app, db, runner, make_use
     assert result.exit_code == 0, result.output
     assert "0 tasks in 0 e-mails" in result.output
     assert len(reminder_messages(db)) == 1
-
-
-@contextmanager
-def count_queries(db):
-    statements = []
-
-    def listener(conn, cursor, statement, *args):
-        statements.append(statement)
-
-    sa.event.listen(db.engine, "before_cursor_execute", listener)
-    try:
-        yield statements
-    finally:
-        sa.event.remove(db.engine, "before_cursor_execute", listener)
 
 
 def test_task_list_query_count_does_not_grow(client, db, login, subjects):
