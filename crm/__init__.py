@@ -145,12 +145,12 @@ def register_blueprints(app):
     from crm.dashboard import bp as dashboard_bp
     from crm.documents import bp as documents_bp
     from crm.enquiries import bp as enquiries_bp
-    from crm.enquiries import contact_bp
     from crm.mail import bp as mail_bp
     from crm.organisations import bp as organisations_bp
     from crm.organisations import contacts_bp
     from crm.privacy import bp as privacy_bp
     from crm.public import bp as public_bp
+    from crm.public import contact_bp
     from crm.reports import bp as reports_bp
     from crm.search import bp as search_bp
 

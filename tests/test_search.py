@@ -13,9 +13,11 @@ from crm.activities.models import ActivityKind
 from crm.agreements.models import Agreement, AgreementKind
 from crm.core import records
 from crm.core.types import utcnow
+from crm.enquiries import intake
 from crm.enquiries.models import Enquiry, Topic
 from crm.organisations import services
 from crm.organisations.models import LegalBasis, Organisation, OrganisationKind
+from crm.privacy.services import notice_id_for_new_enquiry
 from crm.search import index
 from crm.search.models import SearchEntry
 
@@ -187,6 +189,28 @@ def test_every_kind_is_indexed(db, make_organisation, make_contact, make_enquiry
     assert index.matching_ids("enquiry", "orjan strom") == [enquiry.id]
     assert index.matching_ids("enquiry", enquiry.reference) == [enquiry.id]
     assert index.matching_ids("enquiry", "medtech") == [enquiry.id]
+
+
+def test_an_enquiry_from_the_public_form_is_found_at_once(app, db):
+    # Intake writes without the ORM: the index follows it through enquiry_submitted.
+    data = {
+        "name": "Sigrid Öhman",
+        "email": "sigrid@example.org",
+        "organisation_name": "Lundaverken AB",
+        "topic": Topic.OTHER,
+        "message": "A question about biobanks.",
+        "consent_text_id": intake.current_consent_text("sv").id,
+        "submission_token": "s" * 43,
+    }
+    with app.test_request_context("/contact"):
+        received = intake.submit_enquiry(
+            data, language="sv", privacy_notice_id=notice_id_for_new_enquiry()
+        )
+        db.session.commit()
+
+    assert index.matching_ids("enquiry", "sigrid ohman") == [received.id]
+    assert index.matching_ids("enquiry", received.reference) == [received.id]
+    assert index.matching_ids("enquiry", "lundaverken") == [received.id]
 
 
 def test_rebuild_index_recreates_the_rows_of_live_records(db, make_organisation, make_contact):
