@@ -9,6 +9,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import selectinload
 
 from crm.core import audit
+from crm.core.merge import merge_records
 from crm.core.text import fold, name_key, search_terms, website_domain
 from crm.extensions import db
 from crm.organisations.models import (
@@ -404,8 +405,6 @@ CONTACT_FILL_FIELDS = ("email", "phone", "title", "organisation_id", "notes", "o
 
 def merge_organisations(keep, remove, *, actor):
     """Move every link (contacts, memberships, agreements, activities, …) to `keep`."""
-    from crm.core.merge import merge_records
-
     keep.is_partner = keep.is_partner or remove.is_partner
     moved = merge_records(keep, remove, fill_fields=ORGANISATION_FILL_FIELDS, actor=actor)
     _drop_affiliations_that_repeat_the_primary()
@@ -416,8 +415,6 @@ def merge_contacts(keep, remove, *, actor):
     """Move every link to `keep`. What protects the person carries over: do-not-contact
     and a legal hold; the removed contact's other primary organisation becomes an
     affiliation of the kept one."""
-    from crm.core.merge import merge_records
-
     keep.do_not_contact = keep.do_not_contact or remove.do_not_contact
     if remove.legal_hold and not keep.legal_hold:
         keep.legal_hold, keep.legal_hold_reason = True, remove.legal_hold_reason
