@@ -19,12 +19,17 @@ run: install
 	trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
 	CRM_ENV=development $(FLASK) run --host 127.0.0.1 --port 5000
 
-# Runs on SQLite, then again on PostgreSQL when TEST_DATABASE_URL is set.
+# Runs on SQLite, then again on PostgreSQL when TEST_DATABASE_URL is set, each in parallel on
+# every core (pytest-xdist; each worker has its own database). PYTEST_WORKERS=0 runs in one
+# process. The test that restarts PostgreSQL runs alone afterwards: it would cut off the
+# other workers.
+PYTEST_WORKERS ?= auto
 test: install
-	env -u TEST_DATABASE_URL $(BIN)/pytest
+	env -u TEST_DATABASE_URL $(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadfile
 	@if [ -n "$$TEST_DATABASE_URL" ]; then \
 		echo "== again on PostgreSQL ($$TEST_DATABASE_URL)"; \
-		$(BIN)/pytest; \
+		$(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadfile -m "not restarts_database" && \
+		$(BIN)/pytest -m restarts_database; \
 	fi
 
 install: $(STAMP) $(COMPILED)

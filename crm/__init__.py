@@ -153,6 +153,9 @@ def register_extensions(app):
 
 
 def register_blueprints(app):
+    # Adds the organisation, contact and agreement pages to those blueprints: before they are
+    # registered, as a blueprint takes no routes afterwards.
+    import crm.hubs  # noqa: F401
     from crm.activities import bp as activities_bp
     from crm.activities import calendar_bp, tasks_bp
     from crm.admin import bp as admin_bp

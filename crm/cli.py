@@ -10,7 +10,7 @@ from flask.cli import AppGroup
 from flask_babel import force_locale
 
 from crm import demo_data as demo
-from crm.activities.tasks import send_task_reminders
+from crm.activities.task_services import send_task_reminders
 from crm.agreements.reminders import run_agreement_reminders
 from crm.auth import services as user_services
 from crm.auth.models import Role
@@ -130,7 +130,7 @@ def send_mail(loop, interval):
     stopping = False
     sending = False
 
-    def stop(signum, frame):
+    def stop(_signum, _frame):
         # Finish the message being sent, so it is not sent again after a restart; a second
         # Ctrl-C does not wait.
         nonlocal stopping

@@ -1,5 +1,6 @@
 """Fixtures: a real app on a real database (SQLite, or PostgreSQL via TEST_DATABASE_URL)."""
 
+import copy
 import os
 
 import pytest
@@ -11,17 +12,42 @@ from config import TestingConfig
 from crm import create_app
 from crm.auth import services as user_services
 from crm.auth.models import Role
+from crm.core import page_cache
+from crm.core.sessions import VerifiedCookieSessionInterface
 from crm.extensions import db as _db
+from crm.extensions import limiter
+from tests import factories
 
 TEST_PASSWORD = "correct horse battery staple"
 
 
 @pytest.fixture(scope="session")
-def database_url(tmp_path_factory):
+def database_url(tmp_path_factory, worker_id):
+    """The run's database. Under pytest-xdist (`-n 2`) each worker has its own: a SQLite file
+    in its own temporary folder, or on PostgreSQL the named database plus the worker's id
+    (test_gw0, test_gw1), created when missing."""
     url = os.environ.get("TEST_DATABASE_URL")
-    if url:
+    if not url:
+        return f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.sqlite3'}"
+    if worker_id == "master":
         return url
-    return f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.sqlite3'}"
+    server = sa.engine.make_url(url.replace("postgresql://", "postgresql+psycopg://", 1))
+    name = f"{server.database}_{worker_id}"
+    admin = sa.create_engine(server, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        exists = connection.scalar(
+            sa.text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": name}
+        )
+        if not exists:
+            connection.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+    return sa.engine.make_url(url).set(database=name).render_as_string(hide_password=False)
+
+
+@pytest.fixture(scope="session")
+def worker_id(request):
+    """pytest-xdist's worker id ("gw0", ...), or "master" in a run without workers."""
+    return getattr(request.config, "workerinput", {}).get("workerid", "master")
 
 
 class IsolatedClient(FlaskClient):
@@ -63,30 +89,90 @@ def _schema(database_url):
     return database_url
 
 
+class _AppCache:
+    """The last app built, reused by the next test that asks for the same settings.
+
+    Building an app (its URL map) and compiling its templates cost more than most tests, and
+    the app is the same for every test without a `config` marker. What a test may change is
+    put back before the next one: the settings, the extensions' state (a test may re-run
+    `mail.init_app`), the rate limiter's configuration and counters (Flask-Limiter keeps both
+    on the one `limiter` object, configured by the last app built), the session cookie cache
+    and the page cache. A test that changes the app itself (adds a route: Flask allows that
+    only before the first request) asks for a fresh app with `@pytest.mark.fresh_app`.
+    """
+
+    def __init__(self):
+        self.key = None
+        self.app = None
+
+    def get(self, database_url, settings, *, fresh):
+        key = (database_url, repr(sorted(settings.items())))
+        if fresh or key != self.key:
+            app = build_app(database_url, **settings)
+            app.crm_saved_state = (
+                copy.deepcopy(dict(app.config)),
+                dict(app.extensions),
+                dict(vars(limiter)),
+                len(app.url_map._rules),
+            )
+            self.key, self.app = (None, None) if fresh else (key, app)
+        else:
+            app = self.app
+        config, extensions, limiter_state, _rules = app.crm_saved_state
+        app.config.clear()
+        app.config.update(copy.deepcopy(config))
+        app.extensions.clear()
+        app.extensions.update(extensions)
+        vars(limiter).update(limiter_state)
+        if limiter.enabled:
+            limiter.reset()  # the counters (its storage exists only when enabled)
+        app.session_interface = VerifiedCookieSessionInterface()
+        page_cache.clear()
+        return app
+
+    def done(self, app):
+        if len(app.url_map._rules) != app.crm_saved_state[3]:
+            self.key, self.app = None, None  # a route was added: never hand this app on
+
+
+_apps = _AppCache()
+
+
 @pytest.fixture
 def app(request, _schema, tmp_path):
-    """A fresh app per test. `@pytest.mark.config(KEY=value)` overrides settings for one test."""
+    """The test's app. `@pytest.mark.config(KEY=value)` overrides settings for one test."""
     marker = request.node.get_closest_marker("config")
-    # Uploaded files (demo documents too) go to the test's own folder, never instance/.
-    overrides = {"UPLOAD_FOLDER": str(tmp_path / "uploads")}
-    overrides.update(marker.kwargs if marker else {})
-    app = build_app(_schema, **overrides)
+    settings = marker.kwargs if marker else {}
+    app = _apps.get(
+        _schema, settings, fresh=request.node.get_closest_marker("fresh_app") is not None
+    )
+    if "UPLOAD_FOLDER" not in settings:
+        # Uploaded files (demo documents too) go to the test's own folder, never instance/.
+        app.config["UPLOAD_FOLDER"] = str(tmp_path / "uploads")
     with app.app_context():
         yield app
         _db.session.remove()
         _empty_tables()
         _db.engine.dispose()
+    _apps.done(app)
+
+
+# Every sequence of the schema back to 1, so ids (and the enquiry references made from them)
+# start afresh in each test, as on SQLite.
+_RESTART_SEQUENCES = sa.text(
+    "SELECT setval(format('%I.%I', schemaname, sequencename)::regclass, 1, false) "
+    "FROM pg_sequences WHERE schemaname = current_schema()"
+)
 
 
 def _empty_tables():
-    tables = _db.metadata.sorted_tables
+    # DELETE rather than PostgreSQL's TRUNCATE: a test leaves a handful of rows, and TRUNCATE
+    # makes new files for every table (~0.3 s a test, more on a busy disk).
     with _db.engine.begin() as connection:
+        for table in reversed(_db.metadata.sorted_tables):
+            connection.execute(table.delete())
         if connection.dialect.name == "postgresql":
-            names = ", ".join(f'"{table.name}"' for table in tables)
-            connection.execute(sa.text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
-        else:
-            for table in reversed(tables):
-                connection.execute(table.delete())
+            connection.execute(_RESTART_SEQUENCES)
 
 
 @pytest.fixture
@@ -123,6 +209,36 @@ def make_user(db):
         return user
 
     return make
+
+
+@pytest.fixture
+def make_organisation(db):
+    """make_organisation(name, kind=..., deleted=False, actor=None, **fields); see factories."""
+    return factories.make_organisation
+
+
+@pytest.fixture
+def make_contact(db):
+    """make_contact(first_name, last_name, organisation=..., affiliations=..., **fields)."""
+    return factories.make_contact
+
+
+@pytest.fixture
+def make_activity(db):
+    """make_activity(title, kind=..., start_date=..., organisations=..., **fields)."""
+    return factories.make_activity
+
+
+@pytest.fixture
+def make_agreement(db):
+    """make_agreement(title, parties=..., kind=..., status=..., **fields)."""
+    return factories.make_agreement
+
+
+@pytest.fixture
+def make_enquiry(db):
+    """make_enquiry(name=..., email=..., topic=..., **fields): sent through the public form."""
+    return factories.make_enquiry
 
 
 class AuthActions:

@@ -20,63 +20,9 @@ from crm.activities.models import (
 )
 from crm.core.models import AuditEntry
 from crm.organisations import services
-from crm.organisations.models import LegalBasis, Organisation, OrganisationKind, Sector
+from crm.organisations.models import Organisation, OrganisationKind, Sector
 
 ROWS = 3
-
-
-@pytest.fixture
-def make_organisation(db):
-    def make(name, **fields):
-        data = {"kind": OrganisationKind.COMPANY, "name": name, "country": "SE", **fields}
-        organisation = services.create_organisation(data, actor=None)
-        db.session.commit()
-        return organisation
-
-    return make
-
-
-@pytest.fixture
-def make_contact(db):
-    def make(first_name, last_name, organisation=None):
-        contact = services.create_contact(
-            {
-                "first_name": first_name,
-                "last_name": last_name,
-                "email": None,
-                "phone": None,
-                "title": None,
-                "organisation_id": organisation.id if organisation else None,
-                "notes": None,
-                "legal_basis": LegalBasis.LEGITIMATE_INTEREST,
-                "do_not_contact": False,
-                "owner_id": None,
-            },
-            actor=None,
-        )
-        db.session.commit()
-        return contact
-
-    return make
-
-
-@pytest.fixture
-def make_activity(db):
-    def make(title, *, organisations=(), contacts=(), staff=(), **fields):
-        data = {
-            "kind": ActivityKind.WORKSHOP,
-            "title": title,
-            "start_date": date(2026, 3, 1),
-            "organisations": [(org, ActivityOrganisationRole.PARTICIPANT) for org in organisations],
-            "contacts": list(contacts),
-            "staff": list(staff),
-            **fields,
-        }
-        activity = activity_services.create_activity(data, actor=None)
-        db.session.commit()
-        return activity
-
-    return make
 
 
 @pytest.fixture
@@ -144,8 +90,8 @@ def test_create_with_several_organisations_contacts_and_staff(
     colleague = make_user("member", name="Cecilia Colleague")
     uppsala = make_organisation("Uppsala Biobank AB")
     karolinska = make_organisation("Karolinska Lab")
-    anna = make_contact("Anna", "Andersson", uppsala)
-    bo = make_contact("Bo", "Berg", karolinska)
+    anna = make_contact("Anna", "Andersson", organisation=uppsala)
+    bo = make_contact("Bo", "Berg", organisation=karolinska)
 
     response = client.post(
         "/activities/new",
@@ -505,7 +451,7 @@ def test_quick_log_defaults_today_and_me(client, db, signed_in, make_organisatio
     me = signed_in("member")
     one = make_organisation("One AB")
     make_organisation("Two AB")
-    anna = make_contact("Anna", "Andersson", one)
+    anna = make_contact("Anna", "Andersson", organisation=one)
 
     form = client.get(f"/activities/quick?contact_id={anna.id}").get_data(as_text=True)
     assert f'value="{date.today().isoformat()}"' in form

@@ -12,7 +12,6 @@ import sqlalchemy as sa
 
 from crm.activities import services as activity_services
 from crm.activities.models import ActivityKind
-from crm.agreements import services as agreement_services
 from crm.agreements.models import Agreement, AgreementKind, AgreementStatus, PartyRole
 from crm.core.models import AuditEntry
 from crm.organisations import services
@@ -21,35 +20,6 @@ from tests.conftest import TEST_PASSWORD
 
 ROWS = 3
 TODAY = date.today()
-
-
-@pytest.fixture
-def make_organisation(db):
-    def make(name, kind=OrganisationKind.COMPANY):
-        organisation = services.create_organisation({"kind": kind, "name": name}, actor=None)
-        db.session.commit()
-        return organisation
-
-    return make
-
-
-@pytest.fixture
-def make_agreement(db):
-    def make(title, *, parties=(), **fields):
-        data = {
-            "kind": AgreementKind.MOU,
-            "title": title,
-            "status": AgreementStatus.DRAFT,
-            "parties": [
-                party if isinstance(party, tuple) else (party, PartyRole.PARTY) for party in parties
-            ],
-            **fields,
-        }
-        agreement = agreement_services.create_agreement(data, actor=None)
-        db.session.commit()
-        return agreement
-
-    return make
 
 
 @pytest.fixture
@@ -590,7 +560,7 @@ def test_detail_lists_activities_under_it(client, db, signed_in, make_organisati
 def test_detail_lists_covered_members(client, db, signed_in, make_organisation, make_agreement):
     signed_in("viewer")
     association = make_organisation(
-        "Swedish Lab Association", OrganisationKind.INDUSTRY_ASSOCIATION
+        "Swedish Lab Association", kind=OrganisationKind.INDUSTRY_ASSOCIATION
     )
     member = make_organisation("Member Lab AB")
     late = make_organisation("Late Joiner AB")

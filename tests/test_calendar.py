@@ -9,9 +9,9 @@ import pytest
 from icalendar import Calendar
 
 from crm.activities.models import Activity, ActivityKind
-from crm.activities.tasks import local_today
 from crm.agreements.models import Agreement, AgreementKind
 from crm.auth.models import Role
+from crm.core.dates import local_today
 from crm.core.types import utcnow
 from tests.conftest import TEST_PASSWORD
 

@@ -17,7 +17,6 @@ from crm.organisations.models import (
     Contact,
     ContactAffiliation,
     LegalBasis,
-    Organisation,
     OrganisationKind,
 )
 
@@ -25,36 +24,6 @@ from crm.organisations.models import (
 @pytest.fixture
 def english(client):
     client.post("/language/en?next=/")
-
-
-@pytest.fixture
-def make_organisation(db):
-    def make(name, kind=OrganisationKind.COMPANY, **fields):
-        organisation = Organisation(name=name, kind=kind, **fields)
-        db.session.add(organisation)
-        db.session.commit()
-        return organisation
-
-    return make
-
-
-@pytest.fixture
-def make_contact(db):
-    def make(last_name="Andersson", first_name="Anna", affiliations=(), deleted_at=None, **fields):
-        data = {
-            "first_name": first_name,
-            "last_name": last_name,
-            "legal_basis": LegalBasis.LEGITIMATE_INTEREST,
-            **fields,
-        }
-        if affiliations:
-            data["affiliations"] = list(affiliations)
-        contact = services.create_contact(data, actor=None)
-        contact.deleted_at = deleted_at
-        db.session.commit()
-        return contact
-
-    return make
 
 
 def contact_form(**overrides):
@@ -102,8 +71,10 @@ def test_create_with_organisation_picked_from_the_list_and_affiliations(
     client, db, login, make_organisation
 ):
     roche = make_organisation("Roche AB")
-    lif = make_organisation("Läkemedelsindustriföreningen", OrganisationKind.INDUSTRY_ASSOCIATION)
-    sahlgrenska = make_organisation("Sahlgrenska", OrganisationKind.HEALTHCARE_REGION)
+    lif = make_organisation(
+        "Läkemedelsindustriföreningen", kind=OrganisationKind.INDUSTRY_ASSOCIATION
+    )
+    sahlgrenska = make_organisation("Sahlgrenska", kind=OrganisationKind.HEALTHCARE_REGION)
     login(Role.MEMBER)
 
     response = client.post(
@@ -140,7 +111,9 @@ def test_create_with_organisation_picked_from_the_list_and_affiliations(
 def test_create_with_exact_organisation_name_in_other_case_and_accents(
     client, db, login, make_organisation
 ):
-    lif = make_organisation("Läkemedelsindustriföreningen", OrganisationKind.INDUSTRY_ASSOCIATION)
+    lif = make_organisation(
+        "Läkemedelsindustriföreningen", kind=OrganisationKind.INDUSTRY_ASSOCIATION
+    )
     login(Role.MEMBER)
 
     response = client.post(
@@ -265,7 +238,7 @@ def test_edit_records_history_shown_on_the_page(
     client, db, login, english, make_contact, make_organisation
 ):
     roche = make_organisation("Roche AB")
-    lif = make_organisation("Lif", OrganisationKind.INDUSTRY_ASSOCIATION)
+    lif = make_organisation("Lif", kind=OrganisationKind.INDUSTRY_ASSOCIATION)
     contact = make_contact(
         email="anna@roche.com", organisation_id=roche.id, affiliations=[(lif.id, "Chair")]
     )
@@ -308,7 +281,7 @@ def test_edit_records_history_shown_on_the_page(
 
 
 def test_edit_can_remove_an_affiliation(client, db, login, make_contact, make_organisation):
-    lif = make_organisation("Lif", OrganisationKind.INDUSTRY_ASSOCIATION)
+    lif = make_organisation("Lif", kind=OrganisationKind.INDUSTRY_ASSOCIATION)
     contact = make_contact(affiliations=[(lif.id, "Chair")])
     login(Role.MEMBER)
 
@@ -524,7 +497,7 @@ def test_search_ignores_accents_and_case(client, login, make_contact):
 def test_filter_by_organisation_finds_primary_and_affiliated_contacts(
     client, english, login, make_contact, make_organisation
 ):
-    lif = make_organisation("Lif", OrganisationKind.INDUSTRY_ASSOCIATION)
+    lif = make_organisation("Lif", kind=OrganisationKind.INDUSTRY_ASSOCIATION)
     roche = make_organisation("Roche AB")
     primary = make_contact(last_name="Primary", organisation_id=lif.id)
     affiliated = make_contact(
@@ -621,7 +594,7 @@ def test_export_is_formula_safe_and_exactly_the_filtered_rows(
     client, login, make_contact, make_organisation, make_user
 ):
     roche = make_organisation("=Roche")
-    lif = make_organisation("Lif", OrganisationKind.INDUSTRY_ASSOCIATION)
+    lif = make_organisation("Lif", kind=OrganisationKind.INDUSTRY_ASSOCIATION)
     owner = make_user(Role.MEMBER, email="owner@example.org")
     risky = make_contact(
         first_name="+46 Anna",
@@ -634,7 +607,7 @@ def test_export_is_formula_safe_and_exactly_the_filtered_rows(
         affiliations=[(lif.id, "Chair")],
     )
     make_contact(first_name="Bo", last_name="Berg")
-    make_contact(first_name="Anna", last_name="Deleted", deleted_at=risky.created_at)
+    make_contact(first_name="Anna", last_name="Deleted", deleted=True)
     login(Role.VIEWER)
 
     response = client.get("/contacts/export.csv", query_string={"q": "anna"})
@@ -659,7 +632,7 @@ def test_export_is_formula_safe_and_exactly_the_filtered_rows(
 
 def test_export_has_no_query_per_row(client, db, login, make_contact, make_organisation):
     organisation = make_organisation("Roche AB")
-    lif = make_organisation("Lif", OrganisationKind.INDUSTRY_ASSOCIATION)
+    lif = make_organisation("Lif", kind=OrganisationKind.INDUSTRY_ASSOCIATION)
     login(Role.VIEWER)
 
     def queries_for_export():
@@ -695,8 +668,8 @@ def test_merge_moves_every_link_and_deletes_the_duplicate(
     client, db, login, english, make_contact, make_organisation
 ):
     roche = make_organisation("Roche AB")
-    lif = make_organisation("Lif", OrganisationKind.INDUSTRY_ASSOCIATION)
-    medtech = make_organisation("Swedish Medtech", OrganisationKind.INDUSTRY_ASSOCIATION)
+    lif = make_organisation("Lif", kind=OrganisationKind.INDUSTRY_ASSOCIATION)
+    medtech = make_organisation("Swedish Medtech", kind=OrganisationKind.INDUSTRY_ASSOCIATION)
     keep = make_contact(
         first_name="Åsa",
         last_name="Öberg",
@@ -793,7 +766,7 @@ def test_typeahead_returns_json_matches(client, login, make_contact, make_organi
     )
     for number in range(12):
         make_contact(first_name="Anna", last_name=f"Person {number:02}")
-    make_contact(first_name="Anna", last_name="Gone", deleted_at=asa.created_at)
+    make_contact(first_name="Anna", last_name="Gone", deleted=True)
     login(Role.VIEWER)
 
     data = client.get("/contacts/typeahead?q=asa").get_json()

@@ -46,6 +46,7 @@ def test_too_large_a_request_is_413(client, make_user):
     assert client.post("/login", data={"email": user.email, "password": "x"}).status_code == 200
 
 
+@pytest.mark.fresh_app
 @pytest.mark.config(PROPAGATE_EXCEPTIONS=False)
 def test_unexpected_error_shows_a_generic_500_page(app, client):
     @public_route

@@ -11,11 +11,11 @@ from icalendar import Calendar
 
 from config import ProductionConfig
 from crm import create_app
-from crm.activities import tasks as task_services
+from crm.activities import task_services
 from crm.activities.models import Activity, ActivityKind
-from crm.activities.tasks import local_today
 from crm.agreements.models import Agreement, AgreementKind, AgreementStatus
 from crm.auth.models import Role
+from crm.core.dates import local_today
 from crm.enquiries.models import Enquiry, Topic
 from crm.mail.models import OutboxMessage
 

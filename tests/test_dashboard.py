@@ -7,14 +7,13 @@ from datetime import timedelta
 import pytest
 import sqlalchemy as sa
 
-from crm.activities import services as activity_services
-from crm.activities.models import ActivityKind, ActivityOrganisationRole
-from crm.activities.tasks import create_task, local_today
+from crm.activities.models import ActivityKind
+from crm.activities.task_services import create_task
 from crm.agreements.models import Agreement, AgreementKind, AgreementParty, AgreementStatus
 from crm.auth.models import Role
-from crm.core.topics import Topic
+from crm.core.dates import local_today
 from crm.core.types import utcnow
-from crm.enquiries.models import Enquiry, EnquiryStatus
+from crm.enquiries.models import EnquiryStatus
 from crm.organisations import services as organisation_services
 from crm.organisations.models import OrganisationKind
 
@@ -36,51 +35,6 @@ def organisation(db):
     )
     db.session.commit()
     return organisation
-
-
-@pytest.fixture
-def make_enquiry(db):
-    counter = iter(range(1, 10_000))
-
-    def make(*, age=timedelta(hours=1), **fields):
-        number = next(counter)
-        enquiry = Enquiry(
-            reference=f"ENQ-2026-{number:05d}",
-            name=f"Sender {number}",
-            email=f"sender{number}@example.com",
-            organisation_name=f"Company {number}",
-            topic=Topic.OTHER,
-            message="Hello",
-            received_at=utcnow() - age,
-            **fields,
-        )
-        db.session.add(enquiry)
-        db.session.commit()
-        return enquiry
-
-    return make
-
-
-@pytest.fixture
-def make_activity(db):
-    def make(title, start_date, organisations=()):
-        activity = activity_services.create_activity(
-            {
-                "kind": ActivityKind.SEMINAR,
-                "title": title,
-                "start_date": start_date,
-                "organisations": [
-                    (org, ActivityOrganisationRole.PARTICIPANT) for org in organisations
-                ],
-                "contacts": [],
-                "staff": [],
-            },
-            actor=None,
-        )
-        db.session.commit()
-        return activity
-
-    return make
 
 
 @pytest.fixture
@@ -209,8 +163,15 @@ def test_agreements_within_ninety_days(client, signed_in, make_agreement, db):
 def test_recent_activities_and_figures(client, signed_in, make_activity, organisation):
     signed_in(Role.VIEWER)
     today = local_today()
-    past = make_activity("Dialogue in the past", today - timedelta(days=3), [organisation])
-    make_activity("Seminar next month", today + timedelta(days=30))
+    past = make_activity(
+        "Dialogue in the past",
+        kind=ActivityKind.SEMINAR,
+        start_date=today - timedelta(days=3),
+        organisations=[organisation],
+    )
+    make_activity(
+        "Seminar next month", kind=ActivityKind.SEMINAR, start_date=today + timedelta(days=30)
+    )
     html = client.get("/dashboard/").get_data(as_text=True)
     assert f'href="/activities/{past.id}"' in html
     assert (
@@ -239,7 +200,12 @@ def _fill(count, user, db, organisation, make_enquiry, make_activity, make_agree
             assignee_id=user.id, status=EnquiryStatus.ASSIGNED, organisation_id=organisation.id
         )
         make_enquiry(age=timedelta(days=number))
-        make_activity(f"Activity {number}", today - timedelta(days=number), [organisation])
+        make_activity(
+            f"Activity {number}",
+            kind=ActivityKind.SEMINAR,
+            start_date=today - timedelta(days=number),
+            organisations=[organisation],
+        )
         make_agreement(f"Agreement {number}", end_in_days=number + 1, notice_days=1)
         enquiry = make_enquiry(assignee_id=user.id, status=EnquiryStatus.IN_PROGRESS)
         create_task(
@@ -267,6 +233,6 @@ def test_dashboard_and_reports_render_in_swedish(client, login, make_enquiry, ma
     login(Role.ADMIN)
     client.post("/language/sv?next=/")
     make_enquiry(age=timedelta(days=2), assigned_at=utcnow() - timedelta(days=1))
-    make_activity("Seminarium", local_today())
+    make_activity("Seminarium", kind=ActivityKind.SEMINAR, start_date=local_today())
     for url in ("/dashboard/", "/reports/", "/reports/quarters.csv"):
         assert client.get(url).status_code == 200, url

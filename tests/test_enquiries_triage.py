@@ -9,6 +9,7 @@ from datetime import date, timedelta
 import pytest
 import sqlalchemy as sa
 
+from crm.activities import task_services
 from crm.activities.models import Task
 from crm.auth.models import UserTopic
 from crm.core.models import AuditEntry
@@ -18,33 +19,6 @@ from crm.enquiries.models import ClosedReason, Enquiry, EnquiryComment, EnquiryS
 from crm.mail.models import OutboxMessage
 from crm.organisations import services as organisation_services
 from crm.organisations.models import Contact, OrganisationKind
-
-
-@pytest.fixture
-def make_enquiry(db):
-    """make_enquiry(days_ago=0, **fields) → a committed Enquiry, as the public form stores one."""
-    numbers = iter(range(1, 10_000))
-
-    def make(*, days_ago=0, **fields):
-        number = next(numbers)
-        received = utcnow() - timedelta(days=days_ago, minutes=number)
-        values = {
-            "reference": f"ENQ-2026-{number:05d}",
-            "name": f"Sender {number}",
-            "email": f"sender{number}@example.com",
-            "topic": Topic.RD_COLLABORATION,
-            "message": "We would like to collaborate.",
-            "language": "sv",
-            "received_at": received,
-            "consent_given_at": received,
-        }
-        values.update(fields)
-        enquiry = Enquiry(**values)
-        db.session.add(enquiry)
-        db.session.commit()
-        return enquiry
-
-    return make
 
 
 @pytest.fixture
@@ -108,11 +82,17 @@ def read_csv(response):
 
 def test_inbox_lists_unassigned_first_then_oldest(client, db, signed_in, make_enquiry, make_user):
     member = make_user("member", name="Maja Member")
-    assigned_old = make_enquiry(days_ago=10, assignee_id=member.id, status=EnquiryStatus.ASSIGNED)
-    new_recent = make_enquiry(days_ago=1)
-    new_old = make_enquiry(days_ago=5)
-    assigned_recent = make_enquiry(days_ago=2, assignee_id=member.id, status="in_progress")
-    make_enquiry(days_ago=20, status=EnquiryStatus.CLOSED, closed_reason=ClosedReason.SPAM)
+    assigned_old = make_enquiry(
+        age=timedelta(days=10), assignee_id=member.id, status=EnquiryStatus.ASSIGNED
+    )
+    new_recent = make_enquiry(age=timedelta(days=1))
+    new_old = make_enquiry(age=timedelta(days=5))
+    assigned_recent = make_enquiry(
+        age=timedelta(days=2), assignee_id=member.id, status="in_progress"
+    )
+    make_enquiry(
+        age=timedelta(days=20), status=EnquiryStatus.CLOSED, closed_reason=ClosedReason.SPAM
+    )
     signed_in("coordinator")
 
     html = client.get("/enquiries/").get_data(as_text=True)
@@ -132,13 +112,16 @@ def test_inbox_lists_unassigned_first_then_oldest(client, db, signed_in, make_en
 def test_inbox_filters(client, db, signed_in, make_enquiry, make_user):
     member = make_user("member")
     other = make_user("member")
-    studies = make_enquiry(days_ago=8, topic=Topic.CLINICAL_STUDIES, name="Åsa Öberg")
+    studies = make_enquiry(age=timedelta(days=8), topic=Topic.CLINICAL_STUDIES, name="Åsa Öberg")
     theirs = make_enquiry(
-        days_ago=3, assignee_id=member.id, status="assigned", organisation_name="Roche AB"
+        age=timedelta(days=3),
+        assignee_id=member.id,
+        status="assigned",
+        organisation_name="Roche AB",
     )
-    others = make_enquiry(days_ago=1, assignee_id=other.id, status="in_progress")
+    others = make_enquiry(age=timedelta(days=1), assignee_id=other.id, status="in_progress")
     closed = make_enquiry(
-        days_ago=30, status="closed", closed_reason="spam", email="spam@spam.example"
+        age=timedelta(days=30), status="closed", closed_reason="spam", email="spam@spam.example"
     )
     signed_in("coordinator")
 
@@ -436,7 +419,7 @@ def test_assigning_queues_one_email_in_the_assignees_language(
     # The same person again: nothing happens.
     client.post(f"/enquiries/{enquiry.id}/assign", data={"assign-assignee_id": briton.id})
     assert len(messages(db)) == 2
-    assert audit_actions(db, enquiry) == ["assign", "assign"]
+    assert audit_actions(db, enquiry) == ["create", "assign", "assign"]
     entry = db.session.scalar(
         sa.select(AuditEntry).where(AuditEntry.action == "assign").order_by(AuditEntry.id)
     )
@@ -528,7 +511,7 @@ def test_members_see_and_work_only_their_own(client, db, signed_in, make_user, m
         db.session.refresh(enquiry)
         assert enquiry.status != EnquiryStatus.CLOSED
         assert enquiry.comments == []
-        assert audit_actions(db, enquiry) == []
+        assert audit_actions(db, enquiry) == ["create"]
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Task)) == 0
     assert messages(db) == []
 
@@ -552,9 +535,11 @@ def test_a_deleted_enquiry_is_not_found(client, db, signed_in, make_enquiry):
 
 
 def test_export_is_what_the_filter_shows(client, signed_in, make_enquiry):
-    make_enquiry(days_ago=3, topic=Topic.DIAGNOSTICS, name="=HYPERLINK(1)")
-    make_enquiry(days_ago=2, topic=Topic.OTHER)
-    make_enquiry(days_ago=1, topic=Topic.DIAGNOSTICS, status="closed", closed_reason="spam")
+    make_enquiry(age=timedelta(days=3), topic=Topic.DIAGNOSTICS, name="=HYPERLINK(1)")
+    make_enquiry(age=timedelta(days=2), topic=Topic.OTHER)
+    make_enquiry(
+        age=timedelta(days=1), topic=Topic.DIAGNOSTICS, status="closed", closed_reason="spam"
+    )
     signed_in("coordinator")
 
     html = client.get("/enquiries/?topic=diagnostics").get_data(as_text=True)
@@ -575,7 +560,7 @@ def test_export_is_what_the_filter_shows(client, signed_in, make_enquiry):
 def assigned(db, make_user, make_enquiry):
     member = make_user("member", name="Maja Member")
     enquiry = make_enquiry(
-        days_ago=2,
+        age=timedelta(days=2),
         assignee_id=member.id,
         status=EnquiryStatus.ASSIGNED,
         assigned_at=utcnow() - timedelta(days=1),
@@ -632,7 +617,7 @@ def test_status_changes_closing_needs_a_reason(client, db, signed_in, assigned):
     db.session.refresh(enquiry)
     assert enquiry.status == EnquiryStatus.ASSIGNED
     assert enquiry.first_response_at is None
-    assert audit_actions(db, enquiry) == []
+    assert audit_actions(db, enquiry) == ["create"]
 
     response = client.post(f"/enquiries/{enquiry.id}/status", data={"status-status": "in_progress"})
     assert response.status_code == 302
@@ -655,7 +640,7 @@ def test_status_changes_closing_needs_a_reason(client, db, signed_in, assigned):
     assert response.status_code == 200
     db.session.refresh(enquiry)
     assert enquiry.status == EnquiryStatus.CLOSED
-    assert audit_actions(db, enquiry) == ["status", "status"]
+    assert audit_actions(db, enquiry) == ["create", "status", "status"]
 
 
 def test_a_coordinator_reopens_a_closed_enquiry(client, db, signed_in, make_enquiry):
@@ -732,7 +717,7 @@ def test_follow_up_tasks(client, db, signed_in, assigned, make_user):
         response = client.post(f"/enquiries/{enquiry.id}/tasks", data=data)
         assert response.status_code == 200, data
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Task)) == 1
-    assert audit_actions(db, enquiry) == ["task"]
+    assert audit_actions(db, enquiry) == ["create", "task"]
 
 
 def test_history_shows_every_step(client, db, signed_in, make_user, make_enquiry):
@@ -750,7 +735,7 @@ def test_history_shows_every_step(client, db, signed_in, make_user, make_enquiry
     html = client.get(f"/enquiries/{enquiry.id}").get_data(as_text=True)
     history = html.split('id="history-heading"', 1)[1]
 
-    assert audit_actions(db, enquiry) == ["assign", "comment", "task", "status"]
+    assert audit_actions(db, enquiry) == ["create", "assign", "comment", "task", "status"]
     for text in (
         "assigned",
         "commented",
@@ -773,7 +758,7 @@ def test_detail_shows_the_facts_and_consent(client, db, signed_in, make_enquiry)
     db.session.add(consent)
     db.session.commit()
     enquiry = make_enquiry(
-        days_ago=3,
+        age=timedelta(days=3),
         consent_text_id=consent.id,
         phone="+46 70 123 45 67",
         organisation_name="Kvarnbo Genomik",
@@ -824,7 +809,13 @@ def test_detail_query_count_does_not_grow_with_comments_and_tasks(
     def add(count):
         for number in range(count):
             services.add_comment(enquiry, f"Comment {number}", actor=authors[number % 3])
-            services.add_task(enquiry, f"Task {number}", None, authors[number % 3], actor=None)
+            task_services.create_task(
+                title=f"Task {number}",
+                assignee=authors[number % 3],
+                subject=enquiry,
+                subject_kind="enquiry_id",
+                actor=None,
+            )
         db.session.commit()
 
     def count_queries():

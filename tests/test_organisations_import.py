@@ -28,6 +28,7 @@ from crm.organisations.models import (
     Sector,
     SizeClass,
 )
+from tests import factories
 
 ORGANISATIONS_CSV = (
     "name,kind,org_number,website,email_domains,country,city,sectors,size_class,tags,is_partner\n"
@@ -65,9 +66,7 @@ def _rows(text, required=ORGANISATION_REQUIRED):
 
 
 def _make_organisation(actor, **fields):
-    data = {"kind": OrganisationKind.COMPANY, "name": "Organisation", "country": "SE"}
-    data.update(fields)
-    return services.create_organisation(data, actor=actor)
+    return factories.make_organisation(actor=actor, **fields)
 
 
 @pytest.fixture

@@ -24,17 +24,6 @@ VALID_NUMBER = "556036-0793"
 
 
 @pytest.fixture
-def make_organisation(db):
-    def make(name, *, actor=None, **fields):
-        data = {"kind": OrganisationKind.COMPANY, "name": name, "country": "SE", **fields}
-        organisation = services.create_organisation(data, actor=actor)
-        db.session.commit()
-        return organisation
-
-    return make
-
-
-@pytest.fixture
 def signed_in(client, login):
     """signed_in(role) signs a user in, switches to English and returns the user."""
 

@@ -3,9 +3,8 @@
 import pytest
 from flask_wtf import FlaskForm
 
-from crm.organisations import services
 from crm.organisations.fields import ContactPickerField, OrganisationPickerField
-from crm.organisations.models import Contact, LegalBasis, Organisation, OrganisationKind
+from crm.organisations.models import Contact, LegalBasis
 
 
 class PickerForm(FlaskForm):
@@ -28,35 +27,19 @@ def submit(app, **data):
 
 
 @pytest.fixture
-def organisation(db):
-    def make(name, deleted=False):
-        record = Organisation(name=name, kind=OrganisationKind.COMPANY)
-        db.session.add(record)
-        db.session.flush()
-        if deleted:
-            record.deleted_at = record.created_at
-        db.session.commit()
-        return record
-
-    return make
+def organisation(make_organisation):
+    """organisation(name, deleted=False): the shared factory's company."""
+    return make_organisation
 
 
 @pytest.fixture
-def contact(db):
+def contact(make_contact):
+    """contact(first_name, last_name, email=None, deleted=False), with consent."""
+
     def make(first_name, last_name, email=None, deleted=False):
-        record = services.create_contact(
-            {
-                "first_name": first_name,
-                "last_name": last_name,
-                "email": email,
-                "legal_basis": LegalBasis.CONSENT,
-            },
-            actor=None,
+        return make_contact(
+            first_name, last_name, email=email, legal_basis=LegalBasis.CONSENT, deleted=deleted
         )
-        if deleted:
-            record.deleted_at = record.created_at
-        db.session.commit()
-        return record
 
     return make
 

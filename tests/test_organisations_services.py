@@ -25,19 +25,6 @@ from crm.organisations.models import (
 LIF_NUMBER = "802002-4280"
 
 
-@pytest.fixture
-def make_organisation(db):
-    """make_organisation(name, **fields) → a committed Organisation, made by the service."""
-
-    def make(name, *, actor=None, **fields):
-        data = {"kind": OrganisationKind.COMPANY, "name": name, "country": "SE", **fields}
-        organisation = services.create_organisation(data, actor=actor)
-        db.session.commit()
-        return organisation
-
-    return make
-
-
 def found_names(query):
     select = services.organisation_select(services.OrganisationFilters(query=query))
     return sorted(

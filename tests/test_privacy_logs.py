@@ -10,8 +10,8 @@ import sqlalchemy as sa
 
 from crm.auth.models import Role
 from crm.core.security import public_route
-from crm.organisations import services as organisation_services
 from crm.organisations.models import Contact, LegalBasis
+from tests import factories
 
 SECRET_PASSWORD = "Zebra-Violin-4471-secret"
 SECRET_NOTE = "Patient-ID-19121212-1212 confidential"
@@ -48,6 +48,7 @@ def test_form_with_errors_logs_nothing_of_what_was_typed(login, client, caplog):
     assert SECRET_NOTE not in caplog.text
 
 
+@pytest.mark.fresh_app
 @pytest.mark.config(PROPAGATE_EXCEPTIONS=False)
 def test_server_error_page_shows_no_form_data(app, client, caplog):
     @public_route
@@ -87,22 +88,13 @@ def test_privacy_requests_keep_the_address_out_of_the_logs(login, client, caplog
 
 
 def make_contact(last_name, email, *, do_not_contact=False):
-    contact = organisation_services.create_contact(
-        {
-            "first_name": "Test",
-            "last_name": last_name,
-            "email": email,
-            "phone": None,
-            "title": None,
-            "organisation_id": None,
-            "notes": None,
-            "legal_basis": LegalBasis.CONSENT,
-            "do_not_contact": do_not_contact,
-            "owner_id": None,
-        },
-        actor=None,
+    return factories.make_contact(
+        "Test",
+        last_name,
+        email=email,
+        legal_basis=LegalBasis.CONSENT,
+        do_not_contact=do_not_contact,
     )
-    return contact
 
 
 def read_csv(response):

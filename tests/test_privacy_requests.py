@@ -14,10 +14,11 @@ from crm.enquiries.models import Enquiry
 from crm.extensions import db as _db
 from crm.mail.models import OutboxMessage, OutboxStatus
 from crm.organisations import services as organisation_services
-from crm.organisations.models import Contact, LegalBasis
+from crm.organisations.models import Contact
 from crm.privacy import services
 from crm.privacy.models import PrivacyLogEntry
 from crm.privacy.views import SESSION_KEY
+from tests import factories
 from tests.conftest import TEST_PASSWORD
 
 ANNA = "anna.andersson@kvarnbo.example"
@@ -55,24 +56,8 @@ def send_enquiry(client, name, email, message):
 
 
 def make_contact(first_name, last_name, email, notes=None, **fields):
-    contact = organisation_services.create_contact(
-        {
-            "first_name": first_name,
-            "last_name": last_name,
-            "email": email,
-            "phone": "+46 70 000 00 00",
-            "title": "Research lead",
-            "organisation_id": None,
-            "notes": notes,
-            "legal_basis": LegalBasis.LEGITIMATE_INTEREST,
-            "do_not_contact": False,
-            "owner_id": None,
-            **fields,
-        },
-        actor=None,
-    )
-    _db.session.commit()
-    return contact
+    values = {"phone": "+46 70 000 00 00", "title": "Research lead", "notes": notes, **fields}
+    return factories.make_contact(first_name, last_name, email=email, **values)
 
 
 @pytest.fixture

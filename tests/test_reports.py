@@ -9,8 +9,7 @@ from html.parser import HTMLParser
 import pytest
 import sqlalchemy as sa
 
-from crm.activities import services as activity_services
-from crm.activities.models import ActivityKind, ActivityOrganisationRole
+from crm.activities.models import ActivityKind
 from crm.agreements.models import Agreement, AgreementKind, AgreementParty, AgreementStatus
 from crm.auth.models import Role
 from crm.core import records
@@ -22,54 +21,16 @@ from crm.reports import figures
 from crm.reports.figures import FigureFilters
 
 
-@pytest.fixture
-def make_organisation(db):
-    def make(name, **fields):
-        data = {"kind": OrganisationKind.COMPANY, "name": name, "country": "SE", **fields}
-        organisation = organisation_services.create_organisation(data, actor=None)
-        db.session.commit()
-        return organisation
-
-    return make
-
-
-@pytest.fixture
-def make_activity(db):
-    def make(title, start_date, *, kind=ActivityKind.WORKSHOP, organisations=(), **fields):
-        activity = activity_services.create_activity(
-            {
-                "kind": kind,
-                "title": title,
-                "start_date": start_date,
-                "organisations": [
-                    (org, ActivityOrganisationRole.PARTICIPANT) for org in organisations
-                ],
-                "contacts": [],
-                "staff": [],
-                **fields,
-            },
-            actor=None,
-        )
-        db.session.commit()
-        return activity
-
-    return make
-
-
 def at(year, month, day, hour=0):
     return datetime(year, month, day, hour, tzinfo=UTC)
 
 
 @pytest.fixture
-def make_enquiry(db):
-    counter = iter(range(1, 10_000))
+def make_enquiry(make_enquiry):
+    """The shared factory, received at a given moment and assigned and answered after it."""
 
     def make(received_at, *, assigned_after=None, responded_after=None, **fields):
-        number = next(counter)
-        enquiry = Enquiry(
-            reference=f"ENQ-{received_at.year}-{number:05d}",
-            name=f"Sender {number}",
-            email=f"sender{number}@example.com",
+        return make_enquiry(
             topic=Topic.OTHER,
             message="Hello",
             received_at=received_at,
@@ -79,9 +40,6 @@ def make_enquiry(db):
             ),
             **fields,
         )
-        db.session.add(enquiry)
-        db.session.commit()
-        return enquiry
 
     return make
 
@@ -100,14 +58,18 @@ def data_set(db, make_organisation, make_activity, make_enquiry):
     organisation_services.add_membership(pharma, lif, actor=None)
     db.session.commit()
 
-    make_activity("W1", date(2026, 1, 10), organisations=[pharma])
-    make_activity("W2", date(2026, 2, 10), organisations=[medtech])
-    make_activity("W3", date(2026, 3, 31), organisations=[pharma, medtech])
-    make_activity("S1", date(2026, 3, 1), kind=ActivityKind.SEMINAR)
-    make_activity("S2", date(2026, 4, 1), kind=ActivityKind.SEMINAR, organisations=[pharma])
-    make_activity("C1", date(2026, 12, 31), kind=ActivityKind.COURSE, organisations=[medtech])
-    make_activity("Before", date(2025, 12, 31), organisations=[pharma])
-    deleted = make_activity("Deleted", date(2026, 1, 5), organisations=[pharma])
+    make_activity("W1", start_date=date(2026, 1, 10), organisations=[pharma])
+    make_activity("W2", start_date=date(2026, 2, 10), organisations=[medtech])
+    make_activity("W3", start_date=date(2026, 3, 31), organisations=[pharma, medtech])
+    make_activity("S1", start_date=date(2026, 3, 1), kind=ActivityKind.SEMINAR)
+    make_activity(
+        "S2", start_date=date(2026, 4, 1), kind=ActivityKind.SEMINAR, organisations=[pharma]
+    )
+    make_activity(
+        "C1", start_date=date(2026, 12, 31), kind=ActivityKind.COURSE, organisations=[medtech]
+    )
+    make_activity("Before", start_date=date(2025, 12, 31), organisations=[pharma])
+    deleted = make_activity("Deleted", start_date=date(2026, 1, 5), organisations=[pharma])
     records.soft_delete(deleted, actor=None)
 
     make_enquiry(

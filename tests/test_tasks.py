@@ -8,8 +8,8 @@ from datetime import date, timedelta
 import pytest
 import sqlalchemy as sa
 
-from crm.activities import tasks as services
-from crm.activities.models import Activity, ActivityKind, Task, TaskReminder
+from crm.activities import task_services as services
+from crm.activities.models import TASK_SUBJECT_COLUMNS, Activity, ActivityKind, Task, TaskReminder
 from crm.agreements.models import Agreement, AgreementKind
 from crm.auth.models import Role
 from crm.core.models import AuditEntry
@@ -66,7 +66,7 @@ def tasks_in(db):
     return db.session.scalars(sa.select(Task).order_by(Task.id)).all()
 
 
-@pytest.mark.parametrize("column", list(services.SUBJECT_KINDS))
+@pytest.mark.parametrize("column", TASK_SUBJECT_COLUMNS)
 def test_create_a_task_from_each_kind_of_subject(client, db, login, subjects, column):
     user = login(Role.COORDINATOR)
     subject = subjects[column]
@@ -116,7 +116,7 @@ def test_bad_due_date_gives_a_message_and_stores_nothing(client, db, login, subj
     assert tasks_in(db) == []
 
 
-@pytest.mark.parametrize("column", list(services.SUBJECT_KINDS))
+@pytest.mark.parametrize("column", TASK_SUBJECT_COLUMNS)
 def test_deleted_or_unknown_subject_answers_404(client, db, login, subjects, column):
     login(Role.COORDINATOR)
     subject = subjects[column]
@@ -147,6 +147,26 @@ def test_member_cannot_create_a_task_on_someone_elses_enquiry(
     response = client.post(f"/tasks/new?enquiry_id={enquiry.id}", data=task_form("Follow up"))
     assert response.status_code == 302
     assert len(tasks_in(db)) == 1
+
+
+def test_a_subject_page_lists_its_own_open_tasks(client, db, login, subjects):
+    """The agreement and the activity here share an id; each page shows only its own task."""
+    login(Role.COORDINATOR)
+    agreement, activity = subjects["agreement_id"], subjects["activity_id"]
+    assert agreement.id == activity.id
+    services.create_task(
+        title="Sign the MoU", subject=agreement, subject_kind="agreement_id", actor=None
+    )
+    services.create_task(
+        title="Send the slides", subject=activity, subject_kind="activity_id", actor=None
+    )
+    db.session.commit()
+
+    agreement_page = client.get(f"/agreements/{agreement.id}").get_data(as_text=True)
+    activity_page = client.get(f"/activities/{activity.id}").get_data(as_text=True)
+
+    assert "Sign the MoU" in agreement_page and "Send the slides" not in agreement_page
+    assert "Send the slides" in activity_page and "Sign the MoU" not in activity_page
 
 
 def test_viewers_may_read_but_not_create_or_change(client, db, login, make_user, subjects):

@@ -7,11 +7,11 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from flask_wtf import FlaskForm
 
-from crm.activities import calendar as services
 from crm.activities import calendar_bp as bp
+from crm.activities import calendar_services as services
 from crm.activities.models import Activity
-from crm.activities.tasks import local_today
 from crm.core import records
+from crm.core.dates import local_today
 from crm.core.links import external_url
 from crm.core.security import public_route
 from crm.extensions import db

@@ -23,9 +23,10 @@ from wtforms.validators import DataRequired, InputRequired, Length, Optional, Va
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from crm.activities.models import ActivityKind, ActivityOrganisationRole, ActivityStatus
+from crm.activities.services import status_for_date
 from crm.agreements.models import Agreement
 from crm.auth.models import User
-from crm.core.forms import CompleteForm
+from crm.core.forms import CompleteForm, optional_id, strip
 from crm.extensions import db
 from crm.organisations.fields import ContactPickerField, OrganisationPickerField
 
@@ -33,19 +34,6 @@ ORGANISATION_ROWS = 3
 CONTACT_ROWS = 3
 MAX_ROWS = 30
 PICKER_HINT = _l("Type part of the name and pick from the list, or type the exact name.")
-
-
-def _strip(value):
-    return value.strip() if isinstance(value, str) else value
-
-
-def _optional_id(value):
-    if value in (None, "", "None"):
-        return None
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return None
 
 
 def agreement_choices(current_id=None):
@@ -87,7 +75,7 @@ class ActivityForm(CompleteForm):
     )
     title = StringField(
         _l("Title"),
-        filters=[_strip],
+        filters=[strip],
         validators=[DataRequired(message=_l("Enter a title.")), Length(max=300)],
     )
     start_date = DateField(
@@ -98,7 +86,7 @@ class ActivityForm(CompleteForm):
     start_time = TimeField(_l("Start time"), validators=[Optional()])
     end_date = DateField(_l("End date"), validators=[Optional()])
     end_time = TimeField(_l("End time"), validators=[Optional()])
-    place = StringField(_l("Place"), filters=[_strip], validators=[Length(max=300)])
+    place = StringField(_l("Place"), filters=[strip], validators=[Length(max=300)])
     is_online = BooleanField(_l("Online"))
     status = SelectField(
         _l("Status"), choices=ActivityStatus.choices, default=ActivityStatus.PLANNED.value
@@ -121,11 +109,11 @@ class ActivityForm(CompleteForm):
         widget=ListWidget(prefix_label=False),
         option_widget=CheckboxInput(),
     )
-    agreement_id = SelectField(_l("Agreement"), coerce=_optional_id, validate_choice=True)
-    description = TextAreaField(_l("Description"), filters=[_strip])
-    outcome = TextAreaField(_l("Outcome"), filters=[_strip])
+    agreement_id = SelectField(_l("Agreement"), coerce=optional_id, validate_choice=True)
+    description = TextAreaField(_l("Description"), filters=[strip])
+    outcome = TextAreaField(_l("Outcome"), filters=[strip])
     is_public = BooleanField(_l("Show on the public website"))
-    public_summary = TextAreaField(_l("Public summary"), filters=[_strip])
+    public_summary = TextAreaField(_l("Public summary"), filters=[strip])
     submit = SubmitField(_l("Save"))
 
     def __init__(self, *args, activity=None, **kwargs):
@@ -212,7 +200,7 @@ class QuickLogForm(FlaskForm):
     )
     title = StringField(
         _l("Title"),
-        filters=[_strip],
+        filters=[strip],
         validators=[DataRequired(message=_l("Enter a title.")), Length(max=300)],
     )
     start_date = DateField(
@@ -224,12 +212,10 @@ class QuickLogForm(FlaskForm):
     organisation_2 = OrganisationPickerField(_l("Second organisation"), description=PICKER_HINT)
     contact_1 = ContactPickerField(_l("Contact"), description=PICKER_HINT)
     contact_2 = ContactPickerField(_l("Second contact"), description=PICKER_HINT)
-    outcome = TextAreaField(_l("Outcome"), filters=[_strip])
+    outcome = TextAreaField(_l("Outcome"), filters=[strip])
     submit = SubmitField(_l("Save"))
 
     def data_for_service(self, *, staff, today):
-        from crm.activities.services import status_for_date
-
         organisations = [
             (field.data, ActivityOrganisationRole.PARTICIPANT)
             for field in (self.organisation_1, self.organisation_2)
@@ -247,7 +233,3 @@ class QuickLogForm(FlaskForm):
             "contacts": [f.data for f in (self.contact_1, self.contact_2) if f.data is not None],
             "staff": [staff],
         }
-
-
-class ConfirmForm(FlaskForm):
-    submit = SubmitField(_l("Confirm"))

@@ -1,6 +1,7 @@
 """Collaboration activities and follow-up tasks."""
 
 from datetime import date, datetime, time
+from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
@@ -9,6 +10,11 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from crm.core.models import SoftDeleteMixin, TimestampMixin
 from crm.core.types import LabelledEnum, UTCDateTime, enum_column, utcnow
 from crm.extensions import db
+
+if TYPE_CHECKING:
+    from crm.agreements.models import Agreement
+    from crm.auth.models import User
+    from crm.organisations.models import Contact, Organisation
 
 
 class ActivityKind(LabelledEnum):
@@ -116,12 +122,12 @@ class Activity(TimestampMixin, SoftDeleteMixin, db.Model):
     is_public: Mapped[bool] = mapped_column(default=False, index=True)
     public_summary: Mapped[str | None] = mapped_column(sa.Text)
 
-    agreement = relationship("Agreement")
+    agreement: Mapped["Agreement | None"] = relationship()
     organisations: Mapped[list["ActivityOrganisation"]] = relationship(
         back_populates="activity", cascade="all, delete-orphan"
     )
-    contacts = relationship("Contact", secondary=activity_contacts)
-    staff = relationship("User", secondary=activity_staff)
+    contacts: Mapped[list["Contact"]] = relationship(secondary=activity_contacts)
+    staff: Mapped[list["User"]] = relationship(secondary=activity_staff)
 
     def __repr__(self):
         return f"<Activity {self.id} {self.title!r}>"
@@ -141,7 +147,7 @@ class ActivityOrganisation(db.Model):
     )
 
     activity: Mapped[Activity] = relationship(back_populates="organisations")
-    organisation = relationship("Organisation")
+    organisation: Mapped["Organisation"] = relationship()
 
 
 # A task follows up exactly one record of these kinds (or none, as a plain to-do).
@@ -189,12 +195,13 @@ class Task(TimestampMixin, SoftDeleteMixin, db.Model):
         sa.ForeignKey("enquiries.id", ondelete="CASCADE"), index=True
     )
 
-    assignee = relationship("User", foreign_keys=[assignee_id])
-    organisation = relationship("Organisation")
-    contact = relationship("Contact")
-    agreement = relationship("Agreement")
-    activity = relationship("Activity")
-    enquiry = relationship("Enquiry")
+    assignee: Mapped["User | None"] = relationship(foreign_keys=[assignee_id])
+    organisation: Mapped["Organisation | None"] = relationship()
+    contact: Mapped["Contact | None"] = relationship()
+    agreement: Mapped["Agreement | None"] = relationship()
+    activity: Mapped[Activity | None] = relationship()
+    # Enquiries sit above activities, so the name is left for SQLAlchemy's registry to resolve.
+    enquiry: Mapped["Enquiry | None"] = relationship()  # noqa: F821
 
     def __repr__(self):
         return f"<Task {self.id} {self.title!r}>"

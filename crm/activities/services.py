@@ -1,9 +1,15 @@
-"""Activity services: create and update with organisations, contacts and staff, audited.
+"""Activity services: create and update with organisations, contacts and staff, audited;
+the list's query.
 
 Services never commit; the view or CLI commits once.
 """
 
+from dataclasses import dataclass
+from datetime import date
+
+import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
+from sqlalchemy.orm import selectinload
 
 from crm.activities.models import (
     Activity,
@@ -11,11 +17,17 @@ from crm.activities.models import (
     ActivityOrganisation,
     ActivityOrganisationRole,
     ActivityStatus,
+    activity_contacts,
+    activity_staff,
 )
 from crm.core import audit
 from crm.core.audit import describe_fields
 from crm.core.forms import FieldError
+from crm.documents.services import register_owner
 from crm.extensions import db
+from crm.organisations.models import Membership, Organisation, OrganisationSector, Sector
+
+register_owner("activity_id", Activity, endpoint="activities.detail")
 
 describe_fields(
     "activities",
@@ -164,6 +176,71 @@ def update_activity(activity, data, *, actor):
     return activity
 
 
+# ---------------------------------------------------------------- lists
+
+
+@dataclass
+class ActivityFilters:
+    kind: str | None = None
+    status: str | None = None
+    organisation: Organisation | None = None
+    sector: str | None = None
+    staff_id: int | None = None
+    date_from: date | None = None
+    date_to: date | None = None
+    deleted: bool = False
+
+
+def activity_select(filters):
+    """The activities the list shows for these filters (unsorted, unpaginated)."""
+    select = sa.select(Activity)
+    if filters.deleted:
+        select = select.where(Activity.deleted_at.is_not(None))
+    else:
+        select = select.where(Activity.deleted_at.is_(None))
+    if filters.kind:
+        select = select.where(Activity.kind == ActivityKind(filters.kind))
+    if filters.status:
+        select = select.where(Activity.status == ActivityStatus(filters.status))
+    if filters.organisation is not None:
+        select = select.where(
+            Activity.id.in_(
+                sa.select(ActivityOrganisation.activity_id).where(
+                    ActivityOrganisation.organisation_id == filters.organisation.id
+                )
+            )
+        )
+    if filters.sector:
+        select = select.where(
+            Activity.id.in_(
+                sa.select(ActivityOrganisation.activity_id)
+                .join(
+                    OrganisationSector,
+                    OrganisationSector.organisation_id == ActivityOrganisation.organisation_id,
+                )
+                .where(OrganisationSector.sector == Sector(filters.sector))
+            )
+        )
+    if filters.staff_id:
+        select = select.where(
+            Activity.id.in_(
+                sa.select(activity_staff.c.activity_id).where(
+                    activity_staff.c.user_id == filters.staff_id
+                )
+            )
+        )
+    if filters.date_from:
+        select = select.where(
+            sa.func.coalesce(Activity.end_date, Activity.start_date) >= filters.date_from
+        )
+    if filters.date_to:
+        select = select.where(Activity.start_date <= filters.date_to)
+    return select.options(
+        selectinload(Activity.organisations).selectinload(ActivityOrganisation.organisation),
+        selectinload(Activity.staff),
+    )
+
+
 def status_for_date(day, today):
     """Completed when it happened today or earlier, else planned (the quick-log's rule)."""
     return ActivityStatus.COMPLETED if day <= today else ActivityStatus.PLANNED
@@ -174,13 +251,6 @@ def member_activities(association, *, limit=50):
 
     Each activity comes with the members it involves, sorted by name: [(activity, [org, …])].
     """
-    from datetime import date
-
-    import sqlalchemy as sa
-    from sqlalchemy.orm import selectinload
-
-    from crm.organisations.models import Membership, Organisation
-
     today = date.today()
     member_ids = sa.select(Membership.member_id).where(
         Membership.association_id == association.id,
@@ -220,3 +290,41 @@ def member_activities(association, *, limit=50):
         )
         for activity in activities
     ]
+
+
+# ---------------------------------------------------------------- what other pages list
+
+
+def activities_with_organisation(organisation, *, limit):
+    """[(activity, the organisation's role in it)] of live activities, newest first."""
+    return db.session.execute(
+        sa.select(Activity, ActivityOrganisation.role)
+        .join(ActivityOrganisation, ActivityOrganisation.activity_id == Activity.id)
+        .where(
+            ActivityOrganisation.organisation_id == organisation.id,
+            Activity.deleted_at.is_(None),
+        )
+        .order_by(Activity.start_date.desc(), Activity.id.desc())
+        .limit(limit)
+    ).all()
+
+
+def activities_with_contact(contact, *, limit):
+    """The contact's live activities, newest first."""
+    return db.session.scalars(
+        sa.select(Activity)
+        .join(activity_contacts, activity_contacts.c.activity_id == Activity.id)
+        .where(activity_contacts.c.contact_id == contact.id, Activity.deleted_at.is_(None))
+        .order_by(Activity.start_date.desc(), Activity.id.desc())
+        .limit(limit)
+    ).all()
+
+
+def activities_under(agreement, *, limit):
+    """The live activities held under the agreement, newest first."""
+    return db.session.scalars(
+        sa.select(Activity)
+        .where(Activity.agreement_id == agreement.id, Activity.deleted_at.is_(None))
+        .order_by(Activity.start_date.desc(), Activity.id.desc())
+        .limit(limit)
+    ).all()

@@ -6,26 +6,13 @@ from wtforms import DateField, SelectField, StringField, SubmitField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
-from crm.core.forms import CompleteForm
-
-
-def _strip(value):
-    return value.strip() if isinstance(value, str) else value
-
-
-def _optional_id(value):
-    if value in (None, "", "None"):
-        return None
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return None
+from crm.core.forms import CompleteForm, optional_id, strip
 
 
 class TaskForm(CompleteForm):
     title = StringField(
         _l("Task"),
-        filters=[_strip],
+        filters=[strip],
         validators=[DataRequired(message=_l("Enter what is to be done.")), Length(max=300)],
     )
     due_date = DateField(
@@ -36,7 +23,7 @@ class TaskForm(CompleteForm):
             "This is not a date. Enter the due date as year-month-day, e.g. 2026-03-31."
         ),
     )
-    assignee_id = SelectField(_l("Assignee"), coerce=_optional_id, default="")
+    assignee_id = SelectField(_l("Assignee"), coerce=optional_id, default="")
     submit = SubmitField(_l("Save task"))
 
     def __init__(self, *args, users=(), **kwargs):

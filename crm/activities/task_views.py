@@ -4,32 +4,33 @@ from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from crm.activities import tasks as services
+from crm.activities import task_services as services
 from crm.activities import tasks_bp as bp
-from crm.activities.models import Task
+from crm.activities.models import TASK_SUBJECT_COLUMNS, Task
 from crm.activities.task_forms import TaskActionForm, TaskForm
+from crm.activities.task_subjects import registered_subject
 from crm.auth.decorators import role_required
 from crm.auth.models import Role
 from crm.core import audit, records
+from crm.core.dates import local_today
 from crm.core.forms import show_error
 from crm.core.listing import paginate
 from crm.core.security import is_safe_next
-from crm.enquiries.services import can_read as can_read_enquiry
 from crm.extensions import db
 
 
 def _subject_from_args():
     """(column, record) named by ?organisation_id=… etc.; 404 when it is unknown, deleted or
     not readable; (None, None) when none is named."""
-    named = [column for column in services.SUBJECT_KINDS if column in request.args]
+    named = [column for column in TASK_SUBJECT_COLUMNS if column in request.args]
     if not named:
         return None, None
     if len(named) > 1:
         abort(404)
     column = named[0]
-    model = services.SUBJECT_KINDS[column][0]
+    model = registered_subject(column).model
     record = records.get_visible_or_404(model, records.parse_id(request.args.get(column)))
-    if column == "enquiry_id" and not can_read_enquiry(record, current_user):
+    if not services.may_see_subject(column, record, current_user):
         abort(404)
     return column, record
 
@@ -45,10 +46,10 @@ def _subject_context(column, record):
     if record is None:
         return None
     url = services.subject_url(column, record)
-    if column == "enquiry_id" and not can_read_enquiry(record, current_user):
+    if not services.may_see_subject(column, record, current_user):
         url = None
     return {
-        "label": services.SUBJECT_LABELS[column],
+        "label": registered_subject(column).label,
         "name": services.subject_name(column, record),
         "url": url,
     }
@@ -86,7 +87,7 @@ def _filters_from_request():
 def index():
     filters = _filters_from_request()
     page = paginate(services.task_select(filters, user=current_user))
-    today = services.local_today()
+    today = local_today()
     rows = []
     for task in page.items:
         column, record = services.subject_of(task)

@@ -1,33 +1,33 @@
 """Activity pages: list, export, detail, create, edit, quick-log, delete and restore."""
 
-from dataclasses import dataclass
 from datetime import date
 
-import sqlalchemy as sa
 from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
-from sqlalchemy.orm import selectinload
 
 from crm.activities import bp
-from crm.activities.forms import ActivityForm, ConfirmForm, QuickLogForm
-from crm.activities.models import (
-    Activity,
-    ActivityKind,
-    ActivityOrganisation,
-    ActivityStatus,
+from crm.activities.forms import ActivityForm, QuickLogForm
+from crm.activities.models import Activity, ActivityKind, ActivityStatus
+from crm.activities.services import (
+    ActivityFilters,
+    activity_select,
+    create_activity,
+    update_activity,
 )
-from crm.activities.services import create_activity, update_activity
-from crm.activities.tasks import open_tasks_about
+from crm.activities.task_services import open_tasks_about
 from crm.auth.decorators import role_required
-from crm.auth.models import Role, User
+from crm.auth.models import Role
+from crm.auth.services import active_users
 from crm.core import audit, records
 from crm.core.csv_export import csv_response
-from crm.core.forms import save_or_show_error
+from crm.core.deletion import confirm_delete, restore_deleted
+from crm.core.forms import ConfirmForm, save_or_show_error
 from crm.core.listing import paginate, sort_order
+from crm.core.types import enum_value
 from crm.documents.services import documents_for
 from crm.extensions import db
-from crm.organisations.models import Contact, Organisation, OrganisationSector, Sector
+from crm.organisations.models import Contact, Organisation, Sector
 
 LIST_SORTS = {
     "date": [Activity.start_date, Activity.id],
@@ -36,22 +36,6 @@ LIST_SORTS = {
 }
 DEFAULT_SORT = "-date"
 FILTER_NAMES = ("kind", "status", "organisation_id", "sector", "staff", "from", "to")
-
-
-@dataclass
-class ActivityFilters:
-    kind: str | None = None
-    status: str | None = None
-    organisation: Organisation | None = None
-    sector: str | None = None
-    staff_id: int | None = None
-    date_from: date | None = None
-    date_to: date | None = None
-    deleted: bool = False
-
-
-def _enum_value(enum_class, value):
-    return value if value in {member.value for member in enum_class} else None
 
 
 def _date_arg(name):
@@ -68,70 +52,15 @@ def _filters_from_request():
     if organisation_id:
         organisation = db.session.get(Organisation, organisation_id)
     return ActivityFilters(
-        kind=_enum_value(ActivityKind, args.get("kind")),
-        status=_enum_value(ActivityStatus, args.get("status")),
+        kind=enum_value(ActivityKind, args.get("kind")),
+        status=enum_value(ActivityStatus, args.get("status")),
         organisation=organisation,
-        sector=_enum_value(Sector, args.get("sector")),
+        sector=enum_value(Sector, args.get("sector")),
         staff_id=records.parse_id(args.get("staff")),
         date_from=_date_arg("from"),
         date_to=_date_arg("to"),
         deleted=args.get("deleted") == "1" and current_user.has_role(Role.COORDINATOR),
     )
-
-
-def activity_select(filters):
-    select = sa.select(Activity)
-    if filters.deleted:
-        select = select.where(Activity.deleted_at.is_not(None))
-    else:
-        select = select.where(Activity.deleted_at.is_(None))
-    if filters.kind:
-        select = select.where(Activity.kind == ActivityKind(filters.kind))
-    if filters.status:
-        select = select.where(Activity.status == ActivityStatus(filters.status))
-    if filters.organisation is not None:
-        select = select.where(
-            Activity.id.in_(
-                sa.select(ActivityOrganisation.activity_id).where(
-                    ActivityOrganisation.organisation_id == filters.organisation.id
-                )
-            )
-        )
-    if filters.sector:
-        select = select.where(
-            Activity.id.in_(
-                sa.select(ActivityOrganisation.activity_id)
-                .join(
-                    OrganisationSector,
-                    OrganisationSector.organisation_id == ActivityOrganisation.organisation_id,
-                )
-                .where(OrganisationSector.sector == Sector(filters.sector))
-            )
-        )
-    if filters.staff_id:
-        from crm.activities.models import activity_staff
-
-        select = select.where(
-            Activity.id.in_(
-                sa.select(activity_staff.c.activity_id).where(
-                    activity_staff.c.user_id == filters.staff_id
-                )
-            )
-        )
-    if filters.date_from:
-        select = select.where(
-            sa.func.coalesce(Activity.end_date, Activity.start_date) >= filters.date_from
-        )
-    if filters.date_to:
-        select = select.where(Activity.start_date <= filters.date_to)
-    return select.options(
-        selectinload(Activity.organisations).selectinload(ActivityOrganisation.organisation),
-        selectinload(Activity.staff),
-    )
-
-
-def _active_users():
-    return db.session.scalars(sa.select(User).where(User.active).order_by(User.name)).all()
 
 
 def _activity_or_404(activity_id, *, include_deleted=False):
@@ -151,7 +80,7 @@ def index():
         kinds=ActivityKind,
         statuses=ActivityStatus,
         sectors=Sector,
-        users=_active_users(),
+        users=active_users(),
         filtered=any(request.args.get(name) for name in FILTER_NAMES),
         restore_form=ConfirmForm(),
     )
@@ -241,11 +170,11 @@ def create():
         form.staff.data = [current_user.id]
         organisation_id = records.parse_id(request.args.get("organisation_id"))
         organisation = db.session.get(Organisation, organisation_id) if organisation_id else None
-        if organisation is not None and organisation.deleted_at is None:
+        if organisation is not None and not organisation.is_deleted:
             form.organisations[0].organisation.data = organisation
         contact_id = records.parse_id(request.args.get("contact_id"))
         contact = db.session.get(Contact, contact_id) if contact_id else None
-        if contact is not None and contact.deleted_at is None:
+        if contact is not None and not contact.is_deleted:
             form.contacts[0].data = contact
     if form.validate_on_submit():
         activity = save_or_show_error(
@@ -268,7 +197,8 @@ def edit(activity_id):
         form = ActivityForm.for_activity(activity)
     if form.validate_on_submit():
         saved = save_or_show_error(
-            form, lambda: update_activity(activity, form.data_for_service(), actor=current_user)
+            form,
+            lambda: update_activity(activity, form.data_for_service(), actor=current_user),
         )
         if saved is not None:
             db.session.commit()
@@ -285,11 +215,11 @@ def quick():
     if request.method == "GET":
         organisation_id = records.parse_id(request.args.get("organisation_id"))
         organisation = db.session.get(Organisation, organisation_id) if organisation_id else None
-        if organisation is not None and organisation.deleted_at is None:
+        if organisation is not None and not organisation.is_deleted:
             form.organisation_1.data = organisation
         contact_id = records.parse_id(request.args.get("contact_id"))
         contact = db.session.get(Contact, contact_id) if contact_id else None
-        if contact is not None and contact.deleted_at is None:
+        if contact is not None and not contact.is_deleted:
             form.contact_1.data = contact
             if form.organisation_1.data is None and contact.organisation is not None:
                 form.organisation_1.data = contact.organisation
@@ -312,27 +242,23 @@ def quick():
 @role_required(Role.COORDINATOR)
 def delete(activity_id):
     activity = _activity_or_404(activity_id)
-    form = ConfirmForm()
-    if form.validate_on_submit():
-        records.soft_delete(activity, actor=current_user)
-        db.session.commit()
-        flash(
-            _("Activity %(title)s deleted. A coordinator can restore it.", title=activity.title),
-            "success",
-        )
-        return redirect(url_for("activities.index"))
-    return render_template("activities/delete.html", activity=activity, form=form)
+    return confirm_delete(
+        activity,
+        template="activities/delete.html",
+        activity=activity,
+        done_message=_(
+            "Activity %(title)s deleted. A coordinator can restore it.", title=activity.title
+        ),
+        done_url=url_for("activities.index"),
+    )
 
 
 @bp.route("/<int:activity_id>/restore", methods=["POST"])
 @role_required(Role.COORDINATOR)
 def restore(activity_id):
     activity = _activity_or_404(activity_id, include_deleted=True)
-    form = ConfirmForm()
-    if not form.validate_on_submit():
-        flash(_("The form had expired. Please try again."), "error")
-    elif activity.deleted_at is not None:
-        records.restore(activity, actor=current_user)
-        db.session.commit()
-        flash(_("Activity %(title)s restored.", title=activity.title), "success")
-    return redirect(url_for("activities.detail", activity_id=activity.id))
+    return restore_deleted(
+        activity,
+        done_message=_("Activity %(title)s restored.", title=activity.title),
+        done_url=url_for("activities.detail", activity_id=activity.id),
+    )

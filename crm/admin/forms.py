@@ -7,14 +7,10 @@ from flask_babel import lazy_gettext as _l
 from wtforms import IntegerField, StringField, SubmitField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, ValidationError
 
-from crm.core.forms import CompleteForm
+from crm.core.forms import CompleteForm, strip
 
 MAX_RECIPIENTS = 20
 _SEPARATORS = re.compile(r"[\s,;]+")
-
-
-def _strip(value):
-    return value.strip() if isinstance(value, str) else value
 
 
 def _normalise_newlines(value):
@@ -38,7 +34,7 @@ class WholeNumberField(IntegerField):
 class SettingsForm(CompleteForm):
     office_name = StringField(
         _l("Office name"),
-        filters=[_strip],
+        filters=[strip],
         validators=[DataRequired(message=_l("Enter the office's name.")), Length(max=200)],
     )
     intro_sv = TextAreaField(

@@ -22,7 +22,7 @@ from crm.agreements.lifecycle import next_statuses
 from crm.agreements.models import AgreementKind, AgreementStatus, PartyRole
 from crm.agreements.services import INITIAL_STATUSES
 from crm.auth.models import User
-from crm.core.forms import CompleteForm
+from crm.core.forms import CompleteForm, strip
 from crm.core.records import parse_id
 from crm.extensions import db
 from crm.organisations.fields import OrganisationPickerField
@@ -30,10 +30,6 @@ from crm.organisations.fields import OrganisationPickerField
 PARTY_ROWS = 3
 MAX_ROWS = 30
 PICKER_HINT = _l("Type part of the name and pick from the list, or type the exact name.")
-
-
-def _strip(value):
-    return value.strip() if isinstance(value, str) else value
 
 
 def _optional_id(value):
@@ -72,7 +68,7 @@ class AgreementForm(CompleteForm):
     )
     title = StringField(
         _l("Title"),
-        filters=[_strip],
+        filters=[strip],
         validators=[DataRequired(message=_l("Enter a title.")), Length(max=300)],
     )
     parties = FieldList(
@@ -83,7 +79,7 @@ class AgreementForm(CompleteForm):
     )
     our_signatory = StringField(
         _l("Our signatory"),
-        filters=[_strip],
+        filters=[strip],
         description=_l("Who signs, or signed, for us."),
         validators=[Length(max=200)],
     )
@@ -105,7 +101,7 @@ class AgreementForm(CompleteForm):
         ],
     )
     owner_id = SelectField(_l("Owner"), coerce=_optional_id, validate_choice=True)
-    description = TextAreaField(_l("Description"), filters=[_strip])
+    description = TextAreaField(_l("Description"), filters=[strip])
     is_public = BooleanField(_l("Show on the public website"))
     covers_members = BooleanField(
         _l("Covers the members of the associations that sign it"),
@@ -164,7 +160,3 @@ class StatusForm(FlaskForm):
     """One of the detail page's status buttons: the CSRF token and the status to move to."""
 
     status = SelectField(_l("Status"), choices=AgreementStatus.choices)
-
-
-class ConfirmForm(FlaskForm):
-    submit = SubmitField(_l("Confirm"))

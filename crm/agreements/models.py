@@ -1,6 +1,7 @@
 """Agreements (framework agreements, MoUs, …), their parties and renewal reminders."""
 
 from datetime import date, datetime
+from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
@@ -9,6 +10,10 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from crm.core.models import SoftDeleteMixin, TimestampMixin
 from crm.core.types import LabelledEnum, UTCDateTime, enum_column, utcnow
 from crm.extensions import db
+
+if TYPE_CHECKING:
+    from crm.auth.models import User
+    from crm.organisations.models import Organisation
 
 
 class AgreementKind(LabelledEnum):
@@ -90,7 +95,7 @@ class Agreement(TimestampMixin, SoftDeleteMixin, db.Model):
     # Signed by an association on behalf of its members.
     covers_members: Mapped[bool] = mapped_column(default=False)
 
-    owner = relationship("User", foreign_keys=[owner_id])
+    owner: Mapped["User | None"] = relationship(foreign_keys=[owner_id])
     parties: Mapped[list["AgreementParty"]] = relationship(
         back_populates="agreement", cascade="all, delete-orphan"
     )
@@ -113,7 +118,7 @@ class AgreementParty(db.Model):
     role: Mapped[PartyRole] = mapped_column(enum_column(PartyRole), default=PartyRole.PARTY)
 
     agreement: Mapped[Agreement] = relationship(back_populates="parties")
-    organisation = relationship("Organisation")
+    organisation: Mapped["Organisation"] = relationship()
 
 
 class ReminderEvent(LabelledEnum):

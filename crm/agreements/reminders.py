@@ -14,11 +14,11 @@ from flask import current_app, render_template
 from flask_babel import force_locale
 from flask_babel import gettext as _
 
-from crm.activities.tasks import local_today
 from crm.agreements.lifecycle import IN_FORCE
 from crm.agreements.models import Agreement, AgreementReminder, AgreementStatus, ReminderEvent
 from crm.auth.models import Role, User
 from crm.core import audit
+from crm.core.dates import local_today
 from crm.core.links import external_url
 from crm.extensions import db
 from crm.mail.services import InvalidRecipient, queue_message

@@ -4,9 +4,12 @@ The status and date rules live here, so the form, the status buttons and any lat
 obey the same ones. Services never commit; the view or CLI commits once.
 """
 
+from dataclasses import dataclass
 from datetime import date, timedelta
 
+import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
+from sqlalchemy.orm import selectinload
 
 from crm.agreements.lifecycle import ALLOWED_TRANSITIONS, can_transition
 from crm.agreements.models import (
@@ -19,7 +22,11 @@ from crm.agreements.models import (
 from crm.core import audit
 from crm.core.audit import describe_fields
 from crm.core.forms import FieldError
+from crm.documents.services import register_owner
 from crm.extensions import db
+from crm.organisations.models import Organisation
+
+register_owner("agreement_id", Agreement, endpoint="agreements.detail")
 
 describe_fields(
     "agreements",
@@ -75,10 +82,6 @@ def renewal_notice_date(agreement):
     if agreement.end_date is None:
         return None
     return agreement.end_date - timedelta(days=agreement.renewal_notice_days or 0)
-
-
-def allowed_initial_status(status):
-    return status in INITIAL_STATUSES
 
 
 def _validate(data, *, previous_status, today):
@@ -217,3 +220,71 @@ def change_status(agreement, new_status, *, actor, today=None):
             field="status",
         )
     return update_agreement(agreement, {"status": new_status}, actor=actor, today=today)
+
+
+# ---------------------------------------------------------------- lists
+
+
+@dataclass
+class AgreementFilters:
+    kind: str | None = None
+    status: str | None = None
+    party: Organisation | None = None
+    owner_id: int | None = None
+    ending_days: int | None = None
+    text: str = ""
+    deleted: bool = False
+
+
+def agreement_select(filters, *, today=None):
+    today = today or date.today()
+    select = sa.select(Agreement)
+    if filters.deleted:
+        select = select.where(Agreement.deleted_at.is_not(None))
+    else:
+        select = select.where(Agreement.deleted_at.is_(None))
+    if filters.kind:
+        select = select.where(Agreement.kind == AgreementKind(filters.kind))
+    if filters.status:
+        select = select.where(Agreement.status == AgreementStatus(filters.status))
+    if filters.party is not None:
+        select = select.where(
+            Agreement.id.in_(
+                sa.select(AgreementParty.agreement_id).where(
+                    AgreementParty.organisation_id == filters.party.id
+                )
+            )
+        )
+    if filters.owner_id:
+        select = select.where(Agreement.owner_id == filters.owner_id)
+    if filters.ending_days is not None:
+        select = select.where(
+            Agreement.end_date >= today,
+            Agreement.end_date <= today + timedelta(days=filters.ending_days),
+        )
+    if filters.text:
+        select = select.where(Agreement.title.icontains(filters.text, autoescape=True))
+    return select.options(
+        selectinload(Agreement.parties).selectinload(AgreementParty.organisation),
+        selectinload(Agreement.owner),
+    )
+
+
+def party_organisations():
+    """Organisations that are a party to some live agreement, for the party filter."""
+    return db.session.scalars(
+        sa.select(Organisation)
+        .where(
+            Organisation.deleted_at.is_(None),
+            Organisation.id.in_(
+                sa.select(AgreementParty.organisation_id)
+                .join(Agreement, Agreement.id == AgreementParty.agreement_id)
+                .where(Agreement.deleted_at.is_(None))
+            ),
+        )
+        .order_by(Organisation.name)
+    ).all()
+
+
+def sorted_parties(agreement):
+    return sorted(agreement.parties, key=lambda party: party.organisation.name.lower())

@@ -1,21 +1,16 @@
-"""Agreement pages: list, export, detail, create, edit, status change, delete and restore."""
+"""Agreement pages: list, export, create, edit, status change, delete and restore. The
+agreement's own page, which lists its activities and tasks, is in crm/hubs."""
 
-from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 
 import sqlalchemy as sa
 from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
-from sqlalchemy.orm import selectinload
 
-from crm.activities.models import Activity
-from crm.activities.tasks import open_tasks_about
-from crm.agreements import bp
-from crm.agreements.coverage import members_covered_by
-from crm.agreements.forms import AgreementForm, ConfirmForm, StatusForm
-from crm.agreements.lifecycle import ALLOWED_TRANSITIONS
-from crm.agreements.models import Agreement, AgreementKind, AgreementParty, AgreementStatus
+from crm.agreements import bp, services
+from crm.agreements.forms import AgreementForm, StatusForm
+from crm.agreements.models import Agreement, AgreementKind, AgreementStatus
 from crm.agreements.services import (
     AgreementError,
     change_status,
@@ -25,11 +20,12 @@ from crm.agreements.services import (
 )
 from crm.auth.decorators import role_required
 from crm.auth.models import Role, User
-from crm.core import audit, records
+from crm.core import records
 from crm.core.csv_export import csv_response
-from crm.core.forms import save_or_show_error
+from crm.core.deletion import confirm_delete, restore_deleted
+from crm.core.forms import ConfirmForm, save_or_show_error
 from crm.core.listing import paginate, sort_order
-from crm.documents.services import documents_for
+from crm.core.types import enum_value
 from crm.extensions import db
 from crm.organisations.models import Organisation
 
@@ -46,23 +42,6 @@ DEFAULT_SORT = "title"
 LIST_FIELDS = ("parties",)
 FILTER_NAMES = ("kind", "status", "party", "owner", "ending", "q")
 MAX_ENDING_DAYS = 3650
-COVERED_MEMBERS_LIMIT = 200
-ACTIVITIES_LIMIT = 100
-
-
-@dataclass
-class AgreementFilters:
-    kind: str | None = None
-    status: str | None = None
-    party: Organisation | None = None
-    owner_id: int | None = None
-    ending_days: int | None = None
-    text: str = ""
-    deleted: bool = False
-
-
-def _enum_value(enum_class, value):
-    return value if value in {member.value for member in enum_class} else None
 
 
 def _ending_days(value):
@@ -78,65 +57,15 @@ def _filters_from_request():
     party_id = records.parse_id(args.get("party"))
     if party_id:
         party = db.session.get(Organisation, party_id)
-    return AgreementFilters(
-        kind=_enum_value(AgreementKind, args.get("kind")),
-        status=_enum_value(AgreementStatus, args.get("status")),
+    return services.AgreementFilters(
+        kind=enum_value(AgreementKind, args.get("kind")),
+        status=enum_value(AgreementStatus, args.get("status")),
         party=party,
         owner_id=records.parse_id(args.get("owner")),
         ending_days=_ending_days(args.get("ending")),
         text=(args.get("q") or "").strip()[:200],
         deleted=args.get("deleted") == "1" and current_user.has_role(Role.COORDINATOR),
     )
-
-
-def agreement_select(filters, *, today=None):
-    today = today or date.today()
-    select = sa.select(Agreement)
-    if filters.deleted:
-        select = select.where(Agreement.deleted_at.is_not(None))
-    else:
-        select = select.where(Agreement.deleted_at.is_(None))
-    if filters.kind:
-        select = select.where(Agreement.kind == AgreementKind(filters.kind))
-    if filters.status:
-        select = select.where(Agreement.status == AgreementStatus(filters.status))
-    if filters.party is not None:
-        select = select.where(
-            Agreement.id.in_(
-                sa.select(AgreementParty.agreement_id).where(
-                    AgreementParty.organisation_id == filters.party.id
-                )
-            )
-        )
-    if filters.owner_id:
-        select = select.where(Agreement.owner_id == filters.owner_id)
-    if filters.ending_days is not None:
-        select = select.where(
-            Agreement.end_date >= today,
-            Agreement.end_date <= today + timedelta(days=filters.ending_days),
-        )
-    if filters.text:
-        select = select.where(Agreement.title.icontains(filters.text, autoescape=True))
-    return select.options(
-        selectinload(Agreement.parties).selectinload(AgreementParty.organisation),
-        selectinload(Agreement.owner),
-    )
-
-
-def _party_organisations():
-    """Organisations that are a party to some live agreement, for the party filter."""
-    return db.session.scalars(
-        sa.select(Organisation)
-        .where(
-            Organisation.deleted_at.is_(None),
-            Organisation.id.in_(
-                sa.select(AgreementParty.organisation_id)
-                .join(Agreement, Agreement.id == AgreementParty.agreement_id)
-                .where(Agreement.deleted_at.is_(None))
-            ),
-        )
-        .order_by(Organisation.name)
-    ).all()
 
 
 def _active_users():
@@ -147,15 +76,11 @@ def _agreement_or_404(agreement_id, *, include_deleted=False):
     return records.get_visible_or_404(Agreement, agreement_id, include_deleted=include_deleted)
 
 
-def sorted_parties(agreement):
-    return sorted(agreement.parties, key=lambda party: party.organisation.name.lower())
-
-
 @bp.route("/")
 def index():
     filters = _filters_from_request()
     current_sort, order = sort_order(LIST_SORTS, DEFAULT_SORT)
-    page = paginate(agreement_select(filters).order_by(*order))
+    page = paginate(services.agreement_select(filters).order_by(*order))
     return render_template(
         "agreements/index.html",
         page=page,
@@ -163,11 +88,11 @@ def index():
         current_sort=current_sort,
         kinds=AgreementKind,
         statuses=AgreementStatus,
-        party_organisations=_party_organisations(),
+        party_organisations=services.party_organisations(),
         users=_active_users(),
         filtered=any(request.args.get(name) for name in FILTER_NAMES),
         restore_form=ConfirmForm(),
-        sorted_parties=sorted_parties,
+        sorted_parties=services.sorted_parties,
     )
 
 
@@ -199,7 +124,7 @@ def export():
     """Every agreement the list's filters and sort select, not only one page."""
     filters = _filters_from_request()
     _current_sort, order = sort_order(LIST_SORTS, DEFAULT_SORT)
-    agreements = db.session.scalars(agreement_select(filters).order_by(*order)).all()
+    agreements = db.session.scalars(services.agreement_select(filters).order_by(*order)).all()
     rows = [
         (
             agreement.id,
@@ -208,7 +133,7 @@ def export():
             agreement.status.value,
             "; ".join(
                 f"{party.organisation.name} ({party.role.value})"
-                for party in sorted_parties(agreement)
+                for party in services.sorted_parties(agreement)
             ),
             agreement.our_signatory,
             _iso(agreement.signed_date),
@@ -226,38 +151,6 @@ def export():
     return csv_response(f"agreements-{date.today().isoformat()}.csv", EXPORT_HEADER, rows)
 
 
-def _activities_under(agreement):
-    return db.session.scalars(
-        sa.select(Activity)
-        .where(Activity.agreement_id == agreement.id, Activity.deleted_at.is_(None))
-        .order_by(Activity.start_date.desc(), Activity.id.desc())
-        .limit(ACTIVITIES_LIMIT)
-    ).all()
-
-
-@bp.route("/<int:agreement_id>")
-def detail(agreement_id):
-    agreement = _agreement_or_404(
-        agreement_id, include_deleted=current_user.has_role(Role.COORDINATOR)
-    )
-    return render_template(
-        "agreements/detail.html",
-        agreement=agreement,
-        parties=sorted_parties(agreement),
-        notice_date=renewal_notice_date(agreement),
-        next_statuses=ALLOWED_TRANSITIONS[agreement.status],
-        covered=members_covered_by(agreement, limit=COVERED_MEMBERS_LIMIT),
-        covered_limit=COVERED_MEMBERS_LIMIT,
-        activities=_activities_under(agreement),
-        activities_limit=ACTIVITIES_LIMIT,
-        documents=documents_for(agreement),
-        tasks=open_tasks_about(agreement),
-        history=audit.history("agreements", agreement.id),
-        status_form=StatusForm(),
-        confirm_form=ConfirmForm(),
-    )
-
-
 @bp.route("/new", methods=["GET", "POST"])
 @role_required(Role.MEMBER)
 def create():
@@ -266,7 +159,7 @@ def create():
         form.owner_id.data = current_user.id
         organisation_id = records.parse_id(request.args.get("organisation_id"))
         organisation = db.session.get(Organisation, organisation_id) if organisation_id else None
-        if organisation is not None and organisation.deleted_at is None:
+        if organisation is not None and not organisation.is_deleted:
             form.parties[0].organisation.data = organisation
     if form.validate_on_submit():
         agreement = save_or_show_error(
@@ -326,27 +219,23 @@ def status(agreement_id):
 @role_required(Role.COORDINATOR)
 def delete(agreement_id):
     agreement = _agreement_or_404(agreement_id)
-    form = ConfirmForm()
-    if form.validate_on_submit():
-        records.soft_delete(agreement, actor=current_user)
-        db.session.commit()
-        flash(
-            _("Agreement %(title)s deleted. A coordinator can restore it.", title=agreement.title),
-            "success",
-        )
-        return redirect(url_for("agreements.index"))
-    return render_template("agreements/delete.html", agreement=agreement, form=form)
+    return confirm_delete(
+        agreement,
+        template="agreements/delete.html",
+        agreement=agreement,
+        done_message=_(
+            "Agreement %(title)s deleted. A coordinator can restore it.", title=agreement.title
+        ),
+        done_url=url_for("agreements.index"),
+    )
 
 
 @bp.route("/<int:agreement_id>/restore", methods=["POST"])
 @role_required(Role.COORDINATOR)
 def restore(agreement_id):
     agreement = _agreement_or_404(agreement_id, include_deleted=True)
-    form = ConfirmForm()
-    if not form.validate_on_submit():
-        flash(_("The form had expired. Please try again."), "error")
-    elif agreement.deleted_at is not None:
-        records.restore(agreement, actor=current_user)
-        db.session.commit()
-        flash(_("Agreement %(title)s restored.", title=agreement.title), "success")
-    return redirect(url_for("agreements.detail", agreement_id=agreement.id))
+    return restore_deleted(
+        agreement,
+        done_message=_("Agreement %(title)s restored.", title=agreement.title),
+        done_url=url_for("agreements.detail", agreement_id=agreement.id),
+    )

@@ -41,6 +41,8 @@ class Role(LabelledEnum):
 
 
 _ROLE_RANKS = {Role.VIEWER: 0, Role.MEMBER: 1, Role.COORDINATOR: 2, Role.ADMIN: 3}
+# Who may be given an enquiry or a task: anyone who may work one (SPEC §4), never a viewer.
+ASSIGNABLE_ROLES = (Role.MEMBER, Role.COORDINATOR, Role.ADMIN)
 
 MIN_PASSWORD_LENGTH = 12
 
@@ -92,10 +94,6 @@ class User(UserMixin, TimestampMixin, db.Model):
 
     def has_role(self, role):
         return self.role.includes(role)
-
-    @property
-    def topic_values(self):
-        return [topic.topic for topic in self.topics]
 
 
 class UserTopic(db.Model):

@@ -40,7 +40,7 @@ def create_private_sqlite_file(uri):
     os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))
 
 
-def _set_sqlite_pragmas(dbapi_connection, connection_record):
+def _set_sqlite_pragmas(dbapi_connection, _connection_record):
     if not isinstance(dbapi_connection, sqlite3.Connection):
         return
     cursor = dbapi_connection.cursor()
@@ -53,7 +53,7 @@ def _set_sqlite_pragmas(dbapi_connection, connection_record):
     cursor.close()
 
 
-def _drop_nul_characters(conn, cursor, statement, parameters, context, executemany):
+def _drop_nul_characters(conn, cursor, statement, parameters, context, _executemany):
     """PostgreSQL refuses NUL in text (a form or a search with %00 would end in a 500), and no
     text needs it: drop it from every parameter, on every database alike."""
     if _has_nul(parameters):

@@ -1,5 +1,6 @@
 """What services and views share about form input a service refuses, the base of the forms
-that save a record, and WTForms' own messages in the visitor's language."""
+that save a record, the filters and forms every domain's forms use, and WTForms' own messages
+in the visitor's language."""
 
 import threading
 
@@ -8,7 +9,15 @@ from flask import flash, request
 from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, FieldList, FileField, FormField, RadioField, SelectMultipleField
+from wtforms import (
+    BooleanField,
+    FieldList,
+    FileField,
+    FormField,
+    RadioField,
+    SelectMultipleField,
+    SubmitField,
+)
 from wtforms.csrf.core import CSRFTokenField
 from wtforms.i18n import messages_path
 
@@ -51,6 +60,30 @@ def save_or_show_error(form, save, *, list_errors=()):
         db.session.rollback()
         show_error(form, error, list_errors=list_errors)
         return None
+
+
+def strip(value):
+    """Field filter: text without the spaces around it, so " Acme " is stored and matched as
+    "Acme". Shared by every domain's forms, so all text input is cleaned the same way."""
+    return value.strip() if isinstance(value, str) else value
+
+
+def optional_id(value):
+    """SelectField coerce for an optional record id: "" (none chosen) and anything that is not
+    a number are None, so a tampered choice fails the field's choice check instead of raising."""
+    if value in (None, "", "None"):
+        return None
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+class ConfirmForm(FlaskForm):
+    """A confirmation with nothing to fill in but its CSRF token (delete, restore, and other
+    one-button actions). One class for every domain, so each confirmation is checked alike."""
+
+    submit = SubmitField(_l("Confirm"))
 
 
 # A browser leaves these out of the POST when nothing is ticked or chosen (an unticked

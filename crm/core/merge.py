@@ -51,6 +51,18 @@ def merge_records(keep, remove, *, fill_fields=(), actor):
     return moved
 
 
+def count_references(record):
+    """[(table, column, rows)] of the rows pointing at `record` that a merge would move."""
+    counts = []
+    for table, column in _references_to(type(record).__table__):
+        rows = db.session.scalar(
+            sa.select(sa.func.count()).select_from(table).where(column == record.id)
+        )
+        if rows:
+            counts.append((table, column, rows))
+    return counts
+
+
 def _references_to(target):
     """(table, column) for every foreign-key column in the schema that points at `target`."""
     for table in db.metadata.sorted_tables:

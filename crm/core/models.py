@@ -3,7 +3,7 @@
 from datetime import datetime
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from crm.core.types import UTCDateTime, utcnow
 from crm.extensions import db
@@ -18,6 +18,9 @@ class TimestampMixin:
 
 
 class SoftDeleteMixin:
+    """A record that is hidden rather than removed. Python code and templates ask
+    `record.is_deleted`; only SQL conditions test the column (`Model.deleted_at.is_(None)`)."""
+
     deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
     deleted_by_id: Mapped[int | None] = mapped_column(
         sa.ForeignKey("users.id", ondelete="SET NULL")
@@ -48,4 +51,5 @@ class AuditEntry(db.Model):
     )
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
-    actor = db.relationship("User", lazy="joined")
+    # The core knows no domain: the name is left for SQLAlchemy's registry to resolve.
+    actor: Mapped["User | None"] = relationship(lazy="joined")  # noqa: F821

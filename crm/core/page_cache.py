@@ -219,7 +219,7 @@ def _mark_written(session):
     session.info["crm_wrote"] = True
 
 
-def _on_flush(session, flush_context):
+def _on_flush(session, _flush_context):
     _mark_written(session)
 
 
@@ -240,7 +240,7 @@ def _after_rollback(session):
     session.info.pop("crm_wrote", None)
 
 
-def _on_soft_rollback(session, previous_transaction):
+def _on_soft_rollback(session, _previous_transaction):
     _after_rollback(session)
 
 
@@ -339,7 +339,7 @@ def keep_page(response):
     return response
 
 
-def _flashed(sender, message, category, **extra):
+def _flashed(sender, message, category, **_extra):
     # A page that flashed a message shows it once; it must not be served again.
     g.page_cache_skip = True
 

@@ -33,7 +33,7 @@ def get_visible_or_404(model, record_id, *, include_deleted=False):
     record = db.session.get(model, record_id) if is_valid_id(record_id) else None
     if record is None:
         abort(404)
-    if getattr(record, "deleted_at", None) is not None and not include_deleted:
+    if getattr(record, "is_deleted", False) and not include_deleted:
         abort(404)
     can_view = getattr(record, "can_view", None)
     if can_view is not None and not can_view():

@@ -47,6 +47,15 @@ class LabelledEnum(StrEnum):
         return [SelectChoice(member.value, member.label) for member in cls]
 
 
+def enum_value(enum_class, value):
+    """`value` when it is one of the enum's values, else None.
+
+    List filters read enum values from the query string, where anything can be typed; one
+    check for every list, so an unknown value means "no filter" everywhere alike.
+    """
+    return value if value in {member.value for member in enum_class} else None
+
+
 @functools.cache
 def _labels_of(enum_class):
     # Built once per enum: the lazy strings are translated each time they are shown, so one

@@ -1,17 +1,17 @@
 """The overview: the signed-in person's work, what needs a coordinator, agreements coming up,
 recent activities and the figures of the last four quarters."""
 
-from flask import current_app, render_template
+from flask import render_template
 from flask_login import current_user
 
-from crm.activities.tasks import (
+from crm.activities.task_services import (
     is_overdue,
-    local_today,
     open_tasks_for,
     subject_name,
     subject_of,
     subject_url,
 )
+from crm.core.dates import local_today
 from crm.core.types import utcnow
 from crm.dashboard import bp, services
 from crm.reports import figures
@@ -47,7 +47,6 @@ def index():
             for task in tasks
         ],
         agreement_events=services.agreement_events(today),
-        agreement_pages="agreements.detail" in current_app.view_functions,
         activities=services.recent_activities(today),
         rows=rows,
         charts=figure_charts(rows),

@@ -22,10 +22,6 @@ class DocumentUploadForm(FlaskForm):
     is_public = BooleanField(_l("Public: may be shown on the public collaboration page"))
 
 
-class ConfirmDeleteForm(FlaskForm):
-    """Only the CSRF token: the button confirms."""
-
-
 class DocumentReplaceForm(FlaskForm):
     file = FileField(
         _l("New file"),

@@ -1,6 +1,7 @@
 """Uploaded files attached to an organisation, an agreement or an activity."""
 
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -8,6 +9,9 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from crm.core.models import SoftDeleteMixin, TimestampMixin
 from crm.core.types import UTCDateTime
 from crm.extensions import db
+
+if TYPE_CHECKING:
+    from crm.auth.models import User
 
 DOCUMENT_OWNER_COLUMNS = ("organisation_id", "agreement_id", "activity_id")
 
@@ -48,9 +52,11 @@ class Document(TimestampMixin, SoftDeleteMixin, db.Model):
         sa.ForeignKey("activities.id", ondelete="CASCADE"), index=True
     )
 
-    organisation = relationship("Organisation")
-    agreement = relationship("Agreement")
-    activity = relationship("Activity")
+    # The parents' domains sit above documents, so their names are left for SQLAlchemy's
+    # registry to resolve.
+    organisation: Mapped["Organisation | None"] = relationship()  # noqa: F821
+    agreement: Mapped["Agreement | None"] = relationship()  # noqa: F821
+    activity: Mapped["Activity | None"] = relationship()  # noqa: F821
     previous_versions: Mapped[list["DocumentVersion"]] = relationship(
         back_populates="document",
         cascade="all, delete-orphan",
@@ -84,4 +90,4 @@ class DocumentVersion(db.Model):
     )
 
     document: Mapped[Document] = relationship(back_populates="previous_versions")
-    uploaded_by = relationship("User", foreign_keys=[uploaded_by_id])
+    uploaded_by: Mapped["User | None"] = relationship(foreign_keys=[uploaded_by_id])

@@ -13,6 +13,7 @@ import re
 import secrets
 import unicodedata
 import zipfile
+from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 import sqlalchemy as sa
@@ -21,13 +22,45 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from werkzeug.utils import secure_filename
 
-from crm.activities.models import Activity
-from crm.agreements.models import Agreement
 from crm.core import audit, records
 from crm.core.models import AuditEntry
-from crm.documents.models import Document, DocumentVersion
+from crm.documents.models import DOCUMENT_OWNER_COLUMNS, Document, DocumentVersion
 from crm.extensions import db
-from crm.organisations.models import Organisation
+
+
+@dataclass(frozen=True)
+class OwnerKind:
+    """A kind of record documents can belong to (see register_owner)."""
+
+    # The Document column and the query argument of the upload page, e.g. "activity_id".
+    column: str
+    model: type
+    # The owner's page, which takes `column` as its argument.
+    endpoint: str
+
+    @property
+    def relationship(self):
+        return self.column.removesuffix("_id")
+
+
+# Filled by the owning domains, which sit above this package: documents know no domain.
+OWNER_KINDS: dict[str, OwnerKind] = {}
+
+
+def register_owner(column, model, *, endpoint):
+    """Let documents belong to records of `model`, through Document.<column>."""
+    if column not in DOCUMENT_OWNER_COLUMNS:
+        raise ValueError(f"documents have no owner column {column!r}")
+    OWNER_KINDS[column] = OwnerKind(column, model, endpoint)
+
+
+def owner_kind(owner):
+    """The registered kind of `owner`; TypeError for a record documents cannot belong to."""
+    for kind in OWNER_KINDS.values():
+        if isinstance(owner, kind.model):
+            return kind
+    raise TypeError(f"a document cannot belong to {owner!r}")
+
 
 FALLBACK_NAME = "document"
 _STORED_NAME = re.compile(r"^[0-9a-f]{32}$")
@@ -212,18 +245,16 @@ def document_path(document):
 
 
 def _set_owner(document, owner):
-    if isinstance(owner, Activity):
-        document.activity = owner
-    elif isinstance(owner, Organisation):
-        document.organisation = owner
-    elif isinstance(owner, Agreement):
-        document.agreement = owner
-    else:
-        raise TypeError(f"a document cannot belong to {owner!r}")
+    setattr(document, owner_kind(owner).relationship, owner)
 
 
 def document_owner(document):
-    return document.activity or document.organisation or document.agreement
+    """The record the document belongs to (exactly one owner column is set)."""
+    for kind in OWNER_KINDS.values():
+        owner = getattr(document, kind.relationship)
+        if owner is not None:
+            return owner
+    return None
 
 
 def store_document(file_storage, *, title, description, is_public, owner, actor):
@@ -393,11 +424,7 @@ can_replace = can_delete
 
 def documents_for(owner):
     """The owner's documents that are not deleted, newest first."""
-    column = {
-        Activity: Document.activity_id,
-        Organisation: Document.organisation_id,
-        Agreement: Document.agreement_id,
-    }[type(owner)]
+    column = getattr(Document, owner_kind(owner).column)
     return db.session.scalars(
         sa.select(Document)
         .where(column == owner.id, Document.deleted_at.is_(None))

@@ -1,28 +1,19 @@
 """Document pages: upload to an activity, organisation or agreement; details; download (public
 documents by anyone); replace the file, keeping earlier versions; delete."""
 
-from flask import abort, current_app, flash, redirect, render_template, request, send_file, url_for
+from flask import abort, flash, redirect, render_template, request, send_file, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from crm.activities.models import Activity
-from crm.agreements.models import Agreement
 from crm.auth.decorators import role_required
 from crm.auth.models import Role
 from crm.core import records
+from crm.core.deletion import confirm_delete
 from crm.core.security import public_route
 from crm.documents import bp, services
-from crm.documents.forms import ConfirmDeleteForm, DocumentReplaceForm, DocumentUploadForm
+from crm.documents.forms import DocumentReplaceForm, DocumentUploadForm
 from crm.documents.models import Document
 from crm.extensions import db, login_manager
-from crm.organisations.models import Organisation
-
-# Query argument → (model, the owner's page endpoint, its id argument).
-OWNERS = {
-    "activity_id": (Activity, "activities.detail"),
-    "organisation_id": (Organisation, "organisations.detail"),
-    "agreement_id": (Agreement, "agreements.detail"),
-}
 
 
 @bp.app_template_filter("document_type")
@@ -32,31 +23,18 @@ def document_type_filter(content_type):
 
 def _owner_from_request():
     """The one owner named in the query string, or 404."""
-    named = [key for key in OWNERS if key in request.args]
+    named = [kind for column, kind in services.OWNER_KINDS.items() if column in request.args]
     if len(named) != 1:
         abort(404)
-    key = named[0]
-    model = OWNERS[key][0]
-    owner = records.get_visible_or_404(model, records.parse_id(request.args.get(key)))
-    return owner, key
+    kind = named[0]
+    owner = records.get_visible_or_404(kind.model, records.parse_id(request.args.get(kind.column)))
+    return owner, kind.column
 
 
-def _owner_key(owner):
-    for key, (model, _endpoint) in OWNERS.items():
-        if isinstance(owner, model):
-            return key
-    raise TypeError(owner)
-
-
-def owner_url(owner, fallback_document=None):
-    """The owner's page; the document's own page while the owner's page is not built yet."""
-    key = _owner_key(owner)
-    endpoint = OWNERS[key][1]
-    if endpoint in current_app.view_functions:
-        return url_for(endpoint, **{key: owner.id})
-    if fallback_document is not None:
-        return url_for("documents.detail", document_id=fallback_document.id)
-    return None
+def owner_url(owner):
+    """The page of the record the document belongs to."""
+    kind = services.owner_kind(owner)
+    return url_for(kind.endpoint, **{kind.column: owner.id})
 
 
 def owner_name(owner):
@@ -97,7 +75,7 @@ def upload():
                 services.discard_file(document)
                 raise
             flash(_("Document %(title)s uploaded.", title=document.title), "success")
-            return redirect(owner_url(owner, document))
+            return redirect(owner_url(owner))
     return render_template(
         "documents/upload.html",
         form=form,
@@ -220,16 +198,13 @@ def delete(document_id):
     document, owner = _document_or_404(document_id)
     if not services.can_delete(document, current_user):
         abort(403)
-    form = ConfirmDeleteForm()
-    if form.validate_on_submit():
-        services.delete_document(document, actor=current_user)
-        db.session.commit()
-        flash(_("Document %(title)s deleted.", title=document.title), "success")
-        return redirect(owner_url(owner) or url_for("dashboard.index"))
-    return render_template(
-        "documents/delete.html",
-        form=form,
+    return confirm_delete(
+        document,
+        template="documents/delete.html",
+        delete=services.delete_document,
         document=document,
         owner_name=owner_name(owner),
         owner_link=owner_url(owner),
+        done_message=_("Document %(title)s deleted.", title=document.title),
+        done_url=owner_url(owner),
     )

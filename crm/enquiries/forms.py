@@ -19,24 +19,12 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
 from crm.activities.models import ActivityKind
+from crm.core.forms import optional_id, strip
 from crm.enquiries import services
 from crm.enquiries.models import ClosedReason
 from crm.mail.services import valid_address
 from crm.organisations.fields import ContactPickerField, OrganisationPickerField
 from crm.organisations.models import OrganisationKind
-
-
-def _strip(value):
-    return value.strip() if isinstance(value, str) else value
-
-
-def _optional_id(value):
-    if value in (None, "", "None"):
-        return None
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return None
 
 
 def _user_choices(users_with_counts, *, empty=None):
@@ -51,7 +39,7 @@ def _user_choices(users_with_counts, *, empty=None):
 class AssignForm(FlaskForm):
     assignee_id = SelectField(
         _l("Assign to"),
-        coerce=_optional_id,
+        coerce=optional_id,
         validators=[DataRequired(message=_l("Choose who is to take the enquiry."))],
     )
     submit = SubmitField(_l("Assign"))
@@ -65,7 +53,7 @@ class AssignForm(FlaskForm):
 class CommentForm(FlaskForm):
     body = TextAreaField(
         _l("Comment"),
-        filters=[_strip],
+        filters=[strip],
         validators=[
             DataRequired(message=_l("Write a comment.")),
             Length(max=services.MAX_COMMENT_LENGTH),
@@ -103,11 +91,11 @@ class StatusForm(FlaskForm):
 class TaskForm(FlaskForm):
     title = StringField(
         _l("Task"),
-        filters=[_strip],
+        filters=[strip],
         validators=[DataRequired(message=_l("Enter what is to be done.")), Length(max=300)],
     )
     due_date = DateField(_l("Due date"), validators=[Optional()])
-    assignee_id = SelectField(_l("Assignee"), coerce=_optional_id, default="")
+    assignee_id = SelectField(_l("Assignee"), coerce=optional_id, default="")
     submit = SubmitField(_l("Add task"))
 
     def __init__(self, *args, users_with_counts=(), **kwargs):
@@ -132,7 +120,7 @@ class ConvertForm(FlaskForm):
         description=_l("Type part of the name and pick from the list, or type the exact name."),
     )
     org_name = StringField(
-        _l("Name of the new organisation"), filters=[_strip], validators=[Length(max=200)]
+        _l("Name of the new organisation"), filters=[strip], validators=[Length(max=200)]
     )
     org_kind = SelectField(
         _l("Kind of the new organisation"),
@@ -152,11 +140,11 @@ class ConvertForm(FlaskForm):
         _l("Existing contact"),
         description=_l("Type part of the name or the e-mail address and pick from the list."),
     )
-    first_name = StringField(_l("First name"), filters=[_strip], validators=[Length(max=100)])
-    last_name = StringField(_l("Last name"), filters=[_strip], validators=[Length(max=100)])
-    email = EmailField(_l("E-mail"), filters=[_strip], validators=[Length(max=254)])
-    phone = StringField(_l("Phone"), filters=[_strip], validators=[Length(max=50)])
-    title = StringField(_l("Title"), filters=[_strip], validators=[Length(max=200)])
+    first_name = StringField(_l("First name"), filters=[strip], validators=[Length(max=100)])
+    last_name = StringField(_l("Last name"), filters=[strip], validators=[Length(max=100)])
+    email = EmailField(_l("E-mail"), filters=[strip], validators=[Length(max=254)])
+    phone = StringField(_l("Phone"), filters=[strip], validators=[Length(max=50)])
+    title = StringField(_l("Title"), filters=[strip], validators=[Length(max=200)])
 
     log_activity = BooleanField(_l("Also log a first activity"))
     activity_kind = SelectField(
@@ -165,11 +153,11 @@ class ConvertForm(FlaskForm):
         default=ActivityKind.DIALOGUE_MEETING.value,
     )
     activity_title = StringField(
-        _l("Activity title"), filters=[_strip], validators=[Length(max=300)]
+        _l("Activity title"), filters=[strip], validators=[Length(max=300)]
     )
     activity_date = DateField(_l("Activity date"), validators=[Optional()], default=date.today)
     activity_outcome = TextAreaField(
-        _l("Outcome"), filters=[_strip], validators=[Length(max=services.MAX_OUTCOME_LENGTH)]
+        _l("Outcome"), filters=[strip], validators=[Length(max=services.MAX_OUTCOME_LENGTH)]
     )
     submit = SubmitField(_l("Convert enquiry"))
 

@@ -1,6 +1,7 @@
 """Enquiries from the public contact form, and the comments staff add while working them."""
 
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
@@ -10,6 +11,11 @@ from crm.core.models import SoftDeleteMixin, TimestampMixin
 from crm.core.topics import Topic
 from crm.core.types import LabelledEnum, UTCDateTime, enum_column, utcnow
 from crm.extensions import db
+
+if TYPE_CHECKING:
+    from crm.auth.models import User
+    from crm.organisations.models import Contact, Organisation
+    from crm.settings.models import ConsentText
 
 
 class EnquiryStatus(LabelledEnum):
@@ -98,11 +104,12 @@ class Enquiry(TimestampMixin, SoftDeleteMixin, db.Model):
     legal_hold_reason: Mapped[str | None] = mapped_column(sa.String(500))
     anonymised_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
-    consent_text = relationship("ConsentText")
-    privacy_notice = relationship("PrivacyNotice")
-    assignee = relationship("User", foreign_keys=[assignee_id])
-    organisation = relationship("Organisation")
-    contact = relationship("Contact")
+    consent_text: Mapped["ConsentText | None"] = relationship()
+    # Privacy sits above enquiries, so the name is left for SQLAlchemy's registry to resolve.
+    privacy_notice: Mapped["PrivacyNotice | None"] = relationship()  # noqa: F821
+    assignee: Mapped["User | None"] = relationship(foreign_keys=[assignee_id])
+    organisation: Mapped["Organisation | None"] = relationship()
+    contact: Mapped["Contact | None"] = relationship()
     comments: Mapped[list["EnquiryComment"]] = relationship(
         back_populates="enquiry",
         cascade="all, delete-orphan",
@@ -124,4 +131,4 @@ class EnquiryComment(TimestampMixin, db.Model):
     body: Mapped[str] = mapped_column(sa.Text)
 
     enquiry: Mapped[Enquiry] = relationship(back_populates="comments")
-    author = relationship("User", foreign_keys=[author_id])
+    author: Mapped["User | None"] = relationship(foreign_keys=[author_id])

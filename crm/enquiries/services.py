@@ -1,5 +1,6 @@
 """Triage and work on enquiries: the inbox, suggestions, assignment, comments, status
-changes, follow-up tasks and conversion into organisations and contacts.
+changes and conversion into organisations and contacts. Follow-up tasks are
+activities.task_services' own: an enquiry registers as a task subject (task_subjects).
 
 Services change state, write the audit history and outbox messages, and flush; they
 never commit, and never touch the request.
@@ -21,9 +22,9 @@ from crm.activities.models import (
     ActivityOrganisation,
     ActivityOrganisationRole,
     ActivityStatus,
-    Task,
 )
-from crm.auth.models import Role, User, UserTopic
+from crm.activities.task_subjects import register_subject
+from crm.auth.models import ASSIGNABLE_ROLES, Role, User, UserTopic
 from crm.core import audit
 from crm.core.audit import describe_fields
 from crm.core.forms import FieldError
@@ -43,8 +44,6 @@ from crm.organisations.models import (
 )
 
 OPEN_STATUSES = (EnquiryStatus.NEW, EnquiryStatus.ASSIGNED, EnquiryStatus.IN_PROGRESS)
-# Who may be given an enquiry: anyone who may work one (SPEC §4), never a viewer.
-ASSIGNABLE_ROLES = (Role.MEMBER, Role.COORDINATOR, Role.ADMIN)
 # Free mail services: their domain says nothing about the sender's organisation.
 WEBMAIL_DOMAINS = frozenset(
     {
@@ -81,7 +80,7 @@ class EnquiryError(FieldError):
 
 def can_read(enquiry, user):
     """Admins and coordinators read every enquiry, members those assigned to them (SPEC §4)."""
-    if enquiry is None or enquiry.deleted_at is not None:
+    if enquiry is None or enquiry.is_deleted:
         return False
     if not getattr(user, "is_authenticated", False):
         return False
@@ -102,6 +101,43 @@ def readable_enquiries(user):
     if user.has_role(Role.MEMBER):
         return sa.and_(Enquiry.deleted_at.is_(None), Enquiry.assignee_id == user.id)
     return sa.false()
+
+
+def may_read_any(user):
+    """Whether `user` reads enquiries at all: viewers do not, and see no enquiry list."""
+    return getattr(user, "is_authenticated", False) and user.has_role(Role.MEMBER)
+
+
+def enquiries_about(user, *, organisation=None, contact=None, limit):
+    """The enquiries from `organisation` or `contact` that `user` may read, newest first;
+    None for a user who reads no enquiries (their pages leave the section out)."""
+    if not may_read_any(user):
+        return None
+    select = sa.select(Enquiry).where(readable_enquiries(user))
+    if organisation is not None:
+        select = select.where(Enquiry.organisation_id == organisation.id)
+    if contact is not None:
+        select = select.where(Enquiry.contact_id == contact.id)
+    return db.session.scalars(
+        select.order_by(Enquiry.received_at.desc(), Enquiry.id.desc()).limit(limit)
+    ).all()
+
+
+def _note_task(enquiry, task, *, actor):
+    """A task about the enquiry shows in its history (adding one is not a response)."""
+    audit.record(enquiry, "task", actor=actor, changes={"task": [None, task.title]})
+
+
+register_subject(
+    "enquiry_id",
+    model=Enquiry,
+    endpoint="enquiries.detail",
+    label=_l("Enquiry"),
+    name=lambda enquiry: enquiry.reference or f"#{enquiry.id}",
+    may_see=can_read,
+    visible=readable_enquiries,
+    on_create=_note_task,
+)
 
 
 def may_assign(user):
@@ -275,7 +311,7 @@ def match_organisation_and_contact(enquiry):
             .limit(1)
         )
     if contact is not None and contact.organisation is not None:
-        if contact.organisation.deleted_at is None:
+        if not contact.organisation.is_deleted:
             return contact.organisation, contact, "contact"
     organisation = _organisation_by_domain(_email_domain(email))
     if organisation is not None:
@@ -475,40 +511,6 @@ def change_status(enquiry, status, *, reason=None, actor):
     return True
 
 
-def add_task(enquiry, title, due_date, assignee, *, actor):
-    """A follow-up task on the enquiry; `assignee` may be None (nobody in particular)."""
-    title = " ".join((title or "").split())
-    if not title:
-        raise EnquiryError(_("Enter what is to be done."), field="title")
-    if len(title) > 300:
-        raise EnquiryError(_("The title can be at most 300 characters."), field="title")
-    if assignee is not None and (not assignee.active or assignee.role not in ASSIGNABLE_ROLES):
-        raise EnquiryError(
-            _("Tasks can only be given to active members, coordinators or admins."),
-            field="assignee_id",
-        )
-    task = Task(
-        title=title,
-        due_date=due_date,
-        assignee_id=assignee.id if assignee else None,
-        enquiry_id=enquiry.id,
-        created_by_id=getattr(actor, "id", None),
-    )
-    db.session.add(task)
-    audit.record(enquiry, "task", actor=actor, changes={"task": [None, title]})
-    return task
-
-
-def tasks_of(enquiry):
-
-    return db.session.scalars(
-        sa.select(Task)
-        .where(Task.enquiry_id == enquiry.id, Task.deleted_at.is_(None))
-        .options(selectinload(Task.assignee))
-        .order_by(Task.is_done, Task.due_date.is_(None), Task.due_date, Task.id)
-    ).all()
-
-
 # ---------------------------------------------------------------- conversion
 
 
@@ -577,7 +579,7 @@ def _checked_new_organisation(organisation, new_organisation, email_domain):
                 _("Pick an existing organisation or enter a new one, not both."),
                 field="organisation",
             )
-        if organisation.deleted_at is not None:
+        if organisation.is_deleted:
             raise EnquiryError(_("That organisation has been deleted."), field="organisation")
         return None
     if not new_organisation:
@@ -626,7 +628,7 @@ def _checked_new_contact(contact, new_contact):
             raise EnquiryError(
                 _("Pick an existing contact or enter a new one, not both."), field="contact"
             )
-        if contact.deleted_at is not None:
+        if contact.is_deleted:
             raise EnquiryError(_("That contact has been deleted."), field="contact")
         return None
     if not new_contact:

@@ -14,12 +14,13 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy.orm import selectinload
 
+from crm.activities import task_services
 from crm.auth.decorators import role_required
 from crm.auth.models import Role, User
 from crm.core import audit, records
 from crm.core.csv_export import csv_response
 from crm.core.listing import paginate
-from crm.core.types import utcnow
+from crm.core.types import enum_value, utcnow
 from crm.enquiries import bp, services
 from crm.enquiries.forms import AssignForm, CommentForm, ConvertForm, StatusForm, TaskForm
 from crm.enquiries.models import Enquiry, EnquiryComment, EnquiryStatus, Topic
@@ -110,9 +111,7 @@ def _filters_from_request():
         status = None
     elif status not in {services.OPEN} | {member.value for member in EnquiryStatus}:
         status = services.OPEN
-    topic = args.get("topic")
-    if topic not in {member.value for member in Topic}:
-        topic = None
+    topic = enum_value(Topic, args.get("topic"))
     assignee = None
     if current_user.has_role(Role.COORDINATOR):
         raw = args.get("assignee", "")
@@ -279,7 +278,7 @@ def _render_detail(enquiry, **forms):
         match_organisation=match_organisation,
         match_contact=match_contact,
         match_reason=MATCH_REASONS.get(match_reason),
-        tasks=services.tasks_of(enquiry),
+        tasks=task_services.tasks_about(enquiry),
         history=audit.history("enquiries", enquiry.id),
         **forms,
     )
@@ -394,10 +393,15 @@ def task(enquiry_id):
         return _render_detail(enquiry, task_form=form)
     assignee = db.session.get(User, form.assignee_id.data) if form.assignee_id.data else None
     try:
-        services.add_task(
-            enquiry, form.title.data, form.due_date.data, assignee, actor=current_user
+        task_services.create_task(
+            title=form.title.data,
+            due_date=form.due_date.data,
+            assignee=assignee,
+            subject=enquiry,
+            subject_kind="enquiry_id",
+            actor=current_user,
         )
-    except services.EnquiryError as error:
+    except task_services.TaskError as error:
         db.session.rollback()
         _attach_error(form, error)
         return _render_detail(enquiry, task_form=form)

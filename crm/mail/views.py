@@ -10,6 +10,7 @@ from crm.auth.decorators import role_required
 from crm.core import records
 from crm.core.listing import paginate
 from crm.core.security import is_safe_next
+from crm.core.types import enum_value
 from crm.extensions import db
 from crm.mail import bp, sending
 from crm.mail.forms import RetryForm
@@ -30,8 +31,7 @@ def _message_or_404(message_id):
 @role_required(ADMIN)
 def outbox():
     """Every message, newest first, filtered by status and kind."""
-    status = request.args.get("status", "")
-    status = status if status in {member.value for member in OutboxStatus} else None
+    status = enum_value(OutboxStatus, request.args.get("status"))
     kind = request.args.get("kind", "").strip()[:KIND_MAX_LENGTH] or None
 
     select = sa.select(OutboxMessage).order_by(

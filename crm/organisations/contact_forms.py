@@ -20,7 +20,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Email, InputRequired, Length, Optional, ValidationError
 
 from crm.auth.models import User
-from crm.core.forms import CompleteForm
+from crm.core.forms import CompleteForm, strip
 from crm.extensions import db
 from crm.organisations.fields import ContactPickerField, OrganisationPickerField
 from crm.organisations.models import LegalBasis
@@ -28,10 +28,6 @@ from crm.organisations.models import LegalBasis
 # Rows for other affiliations the form offers; more are kept when a contact already has them.
 AFFILIATION_ROWS = 3
 MAX_AFFILIATION_ROWS = 20
-
-
-def _strip(value):
-    return value.strip() if isinstance(value, str) else value
 
 
 def _email(value):
@@ -65,7 +61,7 @@ class AffiliationForm(Form):
         _l("Organisation"),
         description=_l("Type part of the name and pick from the list, or type the exact name."),
     )
-    role = StringField(_l("Role there"), filters=[_strip], validators=[Length(max=200)])
+    role = StringField(_l("Role there"), filters=[strip], validators=[Length(max=200)])
 
     def validate_role(self, field):
         if field.data and self.organisation.data is None and not self.organisation.errors:
@@ -73,10 +69,10 @@ class AffiliationForm(Form):
 
 
 class ContactForm(CompleteForm):
-    first_name = StringField(_l("First name"), filters=[_strip], validators=[Length(max=100)])
+    first_name = StringField(_l("First name"), filters=[strip], validators=[Length(max=100)])
     last_name = StringField(
         _l("Last name"),
-        filters=[_strip],
+        filters=[strip],
         validators=[DataRequired(message=_l("Enter the last name.")), Length(max=100)],
     )
     email = EmailField(
@@ -88,8 +84,8 @@ class ContactForm(CompleteForm):
             Length(max=254),
         ],
     )
-    phone = StringField(_l("Phone"), filters=[_strip], validators=[Length(max=50)])
-    title = StringField(_l("Title"), filters=[_strip], validators=[Length(max=200)])
+    phone = StringField(_l("Phone"), filters=[strip], validators=[Length(max=50)])
+    title = StringField(_l("Title"), filters=[strip], validators=[Length(max=200)])
     organisation = OrganisationPickerField(
         _l("Organisation"),
         description=_l("Type part of the name and pick from the list, or type the exact name."),
@@ -107,7 +103,7 @@ class ContactForm(CompleteForm):
         invalid_choice_message=_l("Choose the legal basis."),
     )
     do_not_contact = BooleanField(_l("Do not contact this person"))
-    notes = TextAreaField(_l("Notes"), filters=[_strip])
+    notes = TextAreaField(_l("Notes"), filters=[strip])
     owner_id = SelectField(_l("Owner"), coerce=_optional_id, validate_choice=True)
     create_anyway = BooleanField(_l("Create anyway: this is a different person"))
     submit = SubmitField(_l("Save"))
@@ -140,10 +136,6 @@ class ContactForm(CompleteForm):
 
 class ContactDeleteForm(FlaskForm):
     submit = SubmitField(_l("Delete contact"))
-
-
-class ContactRestoreForm(FlaskForm):
-    submit = SubmitField(_l("Restore"))
 
 
 class MergePickForm(FlaskForm):

@@ -1,22 +1,25 @@
-"""Contact pages: list, export, detail, create, edit, delete, restore, merge, type-ahead."""
+"""Contact pages: list, export, create, edit, delete, restore, merge, type-ahead. The
+contact's own page, which lists what other domains hold about them, is in crm/hubs."""
 
 from datetime import date
 
 import sqlalchemy as sa
-from flask import current_app, flash, jsonify, redirect, render_template, request, url_for
+from flask import flash, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy.orm import selectinload
 
-from crm.activities.models import Activity, Task, activity_contacts
 from crm.auth.decorators import role_required
 from crm.auth.models import Role, User
-from crm.core import audit, records
+from crm.core import records
 from crm.core.csv_export import csv_response
+from crm.core.deletion import confirm_delete, restore_deleted
+from crm.core.forms import ConfirmForm
 from crm.core.listing import paginate, sort_order
+from crm.core.merge import count_references
 from crm.core.records import get_visible_or_404
-from crm.enquiries.models import Enquiry
+from crm.core.types import enum_value
 from crm.extensions import db
 from crm.organisations import contacts_bp as bp
 from crm.organisations import services
@@ -24,14 +27,11 @@ from crm.organisations.contact_forms import (
     MAX_AFFILIATION_ROWS,
     ContactDeleteForm,
     ContactForm,
-    ContactRestoreForm,
     MergeConfirmForm,
     MergePickForm,
 )
 from crm.organisations.models import Contact, ContactAffiliation, LegalBasis, Organisation
 
-# How many activities a contact's page lists; the activity pages hold the rest.
-HUB_LIMIT = 50
 # What a merge moved, by table, in words for the flash message.
 MOVED_LABELS = {
     "activity_contacts": _l("activities"),
@@ -66,11 +66,10 @@ def _id_arg(name, source=None):
 
 def _filters_from_request():
     args = request.args
-    legal_basis = args.get("legal_basis")
     return services.ContactFilters(
         query=args.get("q", "").strip()[:200],
         organisation_id=_id_arg("organisation_id"),
-        legal_basis=legal_basis if legal_basis in {basis.value for basis in LegalBasis} else None,
+        legal_basis=enum_value(LegalBasis, args.get("legal_basis")),
         do_not_contact={"yes": True, "no": False}.get(args.get("do_not_contact")),
         owner_id=_id_arg("owner_id"),
         deleted=args.get("deleted") == "1" and current_user.has_role(Role.COORDINATOR),
@@ -110,8 +109,7 @@ def index():
         owners=db.session.scalars(sa.select(User).order_by(User.name)).all(),
         export_url=url_for("contacts.export", **export_args),
         mailing_export_url=url_for("contacts.export", mailing="1", **export_args),
-        can_import="contacts.import_csv" in current_app.view_functions,
-        restore_form=ContactRestoreForm(),
+        restore_form=ConfirmForm(),
     )
 
 
@@ -166,64 +164,6 @@ def _affiliation_text(affiliation):
     return f"{name} ({affiliation.role})" if affiliation.role else name
 
 
-# ---------------------------------------------------------------- detail
-
-
-def _enquiries_for(contact):
-    """The contact's enquiries the user may read: all for coordinators, their own for members,
-    None for viewers (who read no enquiries at all)."""
-    if not current_user.has_role(Role.MEMBER):
-        return None
-    select = sa.select(Enquiry).where(
-        Enquiry.contact_id == contact.id, Enquiry.deleted_at.is_(None)
-    )
-    if not current_user.has_role(Role.COORDINATOR):
-        select = select.where(Enquiry.assignee_id == current_user.id)
-    return db.session.scalars(select.order_by(Enquiry.received_at.desc()).limit(HUB_LIMIT)).all()
-
-
-def _hub(contact):
-    activities = db.session.scalars(
-        sa.select(Activity)
-        .join(activity_contacts, activity_contacts.c.activity_id == Activity.id)
-        .where(activity_contacts.c.contact_id == contact.id, Activity.deleted_at.is_(None))
-        .order_by(Activity.start_date.desc(), Activity.id.desc())
-        .limit(HUB_LIMIT)
-    ).all()
-    tasks = db.session.scalars(
-        sa.select(Task)
-        .where(Task.contact_id == contact.id, Task.is_done.is_(False), Task.deleted_at.is_(None))
-        .options(selectinload(Task.assignee))
-        .order_by(Task.due_date.is_(None), Task.due_date, Task.id)
-    ).all()
-    affiliations = db.session.scalars(
-        sa.select(ContactAffiliation)
-        .where(ContactAffiliation.contact_id == contact.id)
-        .options(selectinload(ContactAffiliation.organisation))
-    ).all()
-    return {
-        "activities": activities,
-        "enquiries": _enquiries_for(contact),
-        "tasks": tasks,
-        "affiliations": sorted(affiliations, key=lambda item: item.organisation.name.casefold()),
-        "history": audit.history("contacts", contact.id),
-    }
-
-
-@bp.route("/<int:contact_id>")
-def detail(contact_id):
-    # Coordinators and admins may open a deleted contact, to restore it.
-    contact = get_visible_or_404(
-        Contact, contact_id, include_deleted=current_user.has_role(Role.COORDINATOR)
-    )
-    return render_template(
-        "contacts/detail.html",
-        contact=contact,
-        restore_form=ContactRestoreForm(),
-        **_hub(contact),
-    )
-
-
 # ---------------------------------------------------------------- create and edit
 
 
@@ -234,7 +174,7 @@ def create():
     if not form.is_submitted():
         organisation_id = _id_arg("organisation_id")
         organisation = db.session.get(Organisation, organisation_id) if organisation_id else None
-        if organisation is not None and organisation.deleted_at is None:
+        if organisation is not None and not organisation.is_deleted:
             form.organisation.data = organisation
     duplicates = []
     if form.validate_on_submit():
@@ -276,27 +216,26 @@ def edit(contact_id):
 @role_required(Role.COORDINATOR)
 def delete(contact_id):
     contact = get_visible_or_404(Contact, contact_id)
-    form = ContactDeleteForm()
-    if form.validate_on_submit():
-        records.soft_delete(contact, actor=current_user)
-        db.session.commit()
-        flash(_("Contact %(name)s deleted.", name=contact.full_name), "success")
-        return redirect(url_for("contacts.index"))
-    return render_template("contacts/delete.html", form=form, contact=contact)
+    return confirm_delete(
+        contact,
+        template="contacts/delete.html",
+        form=ContactDeleteForm(),
+        contact=contact,
+        done_message=_("Contact %(name)s deleted.", name=contact.full_name),
+        done_url=url_for("contacts.index"),
+    )
 
 
 @bp.route("/<int:contact_id>/restore", methods=["POST"])
 @role_required(Role.COORDINATOR)
 def restore(contact_id):
     contact = get_visible_or_404(Contact, contact_id, include_deleted=True)
-    form = ContactRestoreForm()
-    if not form.validate_on_submit():
-        flash(_("The form had expired. Please send it again."), "error")
-    elif contact.is_deleted:
-        records.restore(contact, actor=current_user)
-        db.session.commit()
-        flash(_("Contact %(name)s restored.", name=contact.full_name), "success")
-    return redirect(url_for("contacts.detail", contact_id=contact.id))
+    return restore_deleted(
+        contact,
+        done_message=_("Contact %(name)s restored.", name=contact.full_name),
+        done_url=url_for("contacts.detail", contact_id=contact.id),
+        expired_message=_("The form had expired. Please send it again."),
+    )
 
 
 # ---------------------------------------------------------------- merge
@@ -304,27 +243,14 @@ def restore(contact_id):
 
 def _merge_preview(remove):
     """How many links of `remove` a merge moves, by kind, for the confirmation page."""
-
-    def count(select):
-        return db.session.scalar(select) or 0
-
+    rows = {}
+    for table, _column, count in count_references(remove):
+        rows[table.name] = rows.get(table.name, 0) + count
     return {
-        "activities": count(
-            sa.select(sa.func.count())
-            .select_from(activity_contacts)
-            .where(activity_contacts.c.contact_id == remove.id)
-        ),
-        "enquiries": count(
-            sa.select(sa.func.count()).select_from(Enquiry).where(Enquiry.contact_id == remove.id)
-        ),
-        "tasks": count(
-            sa.select(sa.func.count()).select_from(Task).where(Task.contact_id == remove.id)
-        ),
-        "affiliations": count(
-            sa.select(sa.func.count())
-            .select_from(ContactAffiliation)
-            .where(ContactAffiliation.contact_id == remove.id)
-        ),
+        "activities": rows.get("activity_contacts", 0),
+        "enquiries": rows.get("enquiries", 0),
+        "tasks": rows.get("tasks", 0),
+        "affiliations": rows.get("contact_affiliations", 0),
     }
 
 

@@ -57,7 +57,7 @@ class RecordPickerField(StringField):
         match = _TRAILING_ID.search(self.raw_text)
         if match and is_valid_id(int(match.group(1))):
             record = db.session.get(self.model, int(match.group(1)))
-            if record is not None and record.deleted_at is None:
+            if record is not None and not record.is_deleted:
                 self.data = record
                 return
         text = _TRAILING_ID.sub("", self.raw_text).strip()

@@ -161,7 +161,7 @@ class OrganisationForm(CompleteForm):
             if existing is not None and (
                 self.organisation is None or existing.id != self.organisation.id
             ):
-                if existing.deleted_at is not None:
+                if existing.is_deleted:
                     message = _l(
                         "The deleted organisation %(name)s has this organisation number. "
                         "A coordinator can restore it.",
@@ -171,7 +171,6 @@ class OrganisationForm(CompleteForm):
                     message = _l(
                         "%(name)s already has this organisation number.", name=existing.name
                     )
-                self.existing_with_number = existing
                 raise ValidationError(message)
         self._normalised["org_number"] = number
 
@@ -261,12 +260,6 @@ class EndMembershipForm(CompleteForm):
             raise ValidationError(
                 _l("The end date cannot be before the membership began (%(date)s).", date=since)
             )
-
-
-class ConfirmForm(FlaskForm):
-    """A confirmation with nothing to fill in but its CSRF token."""
-
-    submit = SubmitField(_l("Confirm"))
 
 
 class MergeForm(FlaskForm):

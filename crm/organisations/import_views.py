@@ -22,7 +22,6 @@ class ImportKind:
     required_columns: tuple
     run: object  # imports.import_organisations or imports.import_contacts
     list_endpoint: str
-    import_endpoint: str
     template_endpoint: str
     template_filename: str
     matching: str  # how a row finds the record it updates
@@ -35,7 +34,6 @@ ORGANISATIONS = ImportKind(
     required_columns=imports.ORGANISATION_REQUIRED,
     run=imports.import_organisations,
     list_endpoint="organisations.index",
-    import_endpoint="organisations.import_csv",
     template_endpoint="organisations.import_template",
     template_filename="organisations-import-example.csv",
     matching=_l(
@@ -65,7 +63,6 @@ CONTACTS = ImportKind(
     required_columns=imports.CONTACT_REQUIRED,
     run=imports.import_contacts,
     list_endpoint="contacts.index",
-    import_endpoint="contacts.import_csv",
     template_endpoint="contacts.import_template",
     template_filename="contacts-import-example.csv",
     matching=_l(

@@ -488,7 +488,7 @@ class _OrganisationImporter:
             holder = db.session.scalar(
                 sa.select(Organisation).where(Organisation.org_number == number)
             )
-            if holder is not None and holder.deleted_at is not None:
+            if holder is not None and holder.is_deleted:
                 errors.append(
                     _error(
                         "org_number",

@@ -1,6 +1,7 @@
 """Organisations, their memberships of associations, and contacts."""
 
 from datetime import date, datetime
+from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
@@ -11,6 +12,9 @@ from crm.core.models import SoftDeleteMixin, TimestampMixin
 from crm.core.text import fold, name_key, website_domain
 from crm.core.types import LabelledEnum, UTCDateTime, enum_column
 from crm.extensions import db
+
+if TYPE_CHECKING:
+    from crm.auth.models import User
 
 
 class OrganisationKind(LabelledEnum):
@@ -137,7 +141,7 @@ class Organisation(TimestampMixin, SoftDeleteMixin, db.Model):
     search_text: Mapped[str] = mapped_column(sa.String(700), default="")
     name_key: Mapped[str] = mapped_column(sa.String(200), default="", index=True)
 
-    owner = relationship("User", foreign_keys=[owner_id])
+    owner: Mapped["User | None"] = relationship(foreign_keys=[owner_id])
     sectors: Mapped[list["OrganisationSector"]] = relationship(
         back_populates="organisation", cascade="all, delete-orphan"
     )
@@ -255,7 +259,7 @@ class Contact(TimestampMixin, SoftDeleteMixin, db.Model):
     search_text: Mapped[str] = mapped_column(sa.String(700), default="")
 
     organisation: Mapped[Organisation | None] = relationship(back_populates="contacts")
-    owner = relationship("User", foreign_keys=[owner_id])
+    owner: Mapped["User | None"] = relationship(foreign_keys=[owner_id])
     affiliations: Mapped[list["ContactAffiliation"]] = relationship(
         back_populates="contact", cascade="all, delete-orphan"
     )

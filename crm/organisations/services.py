@@ -11,6 +11,7 @@ from sqlalchemy.orm import selectinload
 from crm.core import audit
 from crm.core.merge import merge_records
 from crm.core.text import fold, name_key, search_terms, website_domain
+from crm.documents.services import register_owner
 from crm.extensions import db
 from crm.organisations.models import (
     Contact,
@@ -23,6 +24,8 @@ from crm.organisations.models import (
     Tag,
     organisation_tags,
 )
+
+register_owner("organisation_id", Organisation, endpoint="organisations.detail")
 
 # ---------------------------------------------------------------- queries
 
@@ -359,6 +362,39 @@ def end_membership(membership, *, until, actor):
     return membership
 
 
+def people_at(organisation, *, limit):
+    """(primary contacts, [(contact, role)] of affiliated ones) of the organisation, live ones
+    only, by name; at most `limit` of each."""
+    by_name = (Contact.last_name, Contact.first_name, Contact.id)
+    primary_contacts = db.session.scalars(
+        sa.select(Contact)
+        .where(Contact.organisation_id == organisation.id, Contact.deleted_at.is_(None))
+        .order_by(*by_name)
+        .limit(limit)
+    ).all()
+    affiliations = db.session.execute(
+        sa.select(Contact, ContactAffiliation.role)
+        .join(ContactAffiliation, ContactAffiliation.contact_id == Contact.id)
+        .where(
+            ContactAffiliation.organisation_id == organisation.id,
+            Contact.deleted_at.is_(None),
+        )
+        .order_by(*by_name)
+        .limit(limit)
+    ).all()
+    return primary_contacts, affiliations
+
+
+def affiliations_of(contact):
+    """The contact's affiliations with other organisations, by organisation name."""
+    affiliations = db.session.scalars(
+        sa.select(ContactAffiliation)
+        .where(ContactAffiliation.contact_id == contact.id)
+        .options(selectinload(ContactAffiliation.organisation))
+    ).all()
+    return sorted(affiliations, key=lambda item: item.organisation.name.casefold())
+
+
 def current_memberships(organisation):
     """(member_of, members): the organisation's current memberships on both sides."""
     rows = db.session.scalars(
@@ -375,7 +411,7 @@ def current_memberships(organisation):
         (
             row
             for row in rows
-            if row.member_id == organisation.id and row.association.deleted_at is None
+            if row.member_id == organisation.id and not row.association.is_deleted
         ),
         key=lambda row: row.association.name,
     )
@@ -383,7 +419,7 @@ def current_memberships(organisation):
         (
             row
             for row in rows
-            if row.association_id == organisation.id and row.member.deleted_at is None
+            if row.association_id == organisation.id and not row.member.is_deleted
         ),
         key=lambda row: row.member.name,
     )

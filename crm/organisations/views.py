@@ -1,12 +1,12 @@
-"""Organisation pages: list, export, detail, create, edit, delete, restore, memberships,
-merge and type-ahead."""
+"""Organisation pages: list, export, create, edit, delete, restore, memberships, merge and
+type-ahead. The organisation's own page, which lists what other domains hold about it, is in
+crm/hubs."""
 
 from datetime import date
 
 import sqlalchemy as sa
 from flask import (
     abort,
-    current_app,
     flash,
     jsonify,
     redirect,
@@ -20,29 +20,25 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy.orm import selectinload
 
-from crm.activities.models import Activity, ActivityOrganisation, Task
-from crm.activities.services import member_activities
-from crm.agreements.coverage import agreements_covering
 from crm.auth.decorators import role_required
 from crm.auth.models import Role, User
-from crm.core import audit, records
+from crm.core import records
 from crm.core.csv_export import csv_response
+from crm.core.deletion import confirm_delete, restore_deleted
+from crm.core.forms import ConfirmForm
 from crm.core.listing import paginate, sort_order
+from crm.core.merge import count_references
 from crm.core.security import is_safe_next
-from crm.documents.services import documents_for
-from crm.enquiries.models import Enquiry
+from crm.core.types import enum_value
 from crm.extensions import db
 from crm.organisations import bp, services
 from crm.organisations.forms import (
     AddMembershipForm,
-    ConfirmForm,
     EndMembershipForm,
     MergeForm,
     OrganisationForm,
 )
 from crm.organisations.models import (
-    Contact,
-    ContactAffiliation,
     Membership,
     Organisation,
     OrganisationKind,
@@ -51,8 +47,6 @@ from crm.organisations.models import (
 
 LIST_SORTS = {key: services.ORGANISATION_SORTS[key] for key in ("name", "kind", "city", "updated")}
 DEFAULT_SORT = "name"
-# How many linked rows the detail page shows per section; the rest are a link away.
-HUB_LIMIT = 50
 TYPEAHEAD_LIMIT = 10
 DUPLICATE_REASONS = {
     "org_number": _l("same organisation number"),
@@ -84,16 +78,6 @@ def _organisation_or_404(organisation_id, *, include_deleted=False):
     )
 
 
-def _enum_value(enum_class, value):
-    """`value` when it is one of the enum's values, else None."""
-    return value if value in {member.value for member in enum_class} else None
-
-
-def endpoint_exists(endpoint):
-    """Links to pages other people are still building are shown once the page exists."""
-    return endpoint in current_app.view_functions
-
-
 # ---------------------------------------------------------------- list and export
 
 
@@ -104,8 +88,8 @@ def _filters_from_request():
     deleted = args.get("deleted") == "1" and current_user.has_role(Role.COORDINATOR)
     return services.OrganisationFilters(
         query=args.get("q", "")[:200],
-        kind=_enum_value(OrganisationKind, args.get("kind")),
-        sector=_enum_value(Sector, args.get("sector")),
+        kind=enum_value(OrganisationKind, args.get("kind")),
+        sector=enum_value(Sector, args.get("sector")),
         tag=args.get("tag", "").strip()[:60] or None,
         partner=partner,
         owner_id=records.parse_id(args.get("owner")),
@@ -133,7 +117,6 @@ def index():
         filtered=any(
             request.args.get(name) for name in ("q", "kind", "sector", "tag", "partner", "owner")
         ),
-        can_import=endpoint_exists("organisations.import_csv"),
         restore_form=ConfirmForm(),
     )
 
@@ -241,115 +224,6 @@ def edit(organisation_id):
     )
 
 
-# ---------------------------------------------------------------- detail
-
-
-def _may_read_enquiries():
-    return current_user.has_role(Role.MEMBER)
-
-
-def _hub(organisation):
-    """The linked records the detail page lists, each a bounded query."""
-    organisation_id = organisation.id
-    primary_contacts = db.session.scalars(
-        sa.select(Contact)
-        .where(Contact.organisation_id == organisation_id, Contact.deleted_at.is_(None))
-        .order_by(Contact.last_name, Contact.first_name, Contact.id)
-        .limit(HUB_LIMIT)
-    ).all()
-    affiliations = db.session.execute(
-        sa.select(Contact, ContactAffiliation.role)
-        .join(ContactAffiliation, ContactAffiliation.contact_id == Contact.id)
-        .where(
-            ContactAffiliation.organisation_id == organisation_id,
-            Contact.deleted_at.is_(None),
-        )
-        .order_by(Contact.last_name, Contact.first_name, Contact.id)
-        .limit(HUB_LIMIT)
-    ).all()
-    # Direct parties first, then the agreements of associations it belongs to (SPEC §3.5).
-    agreements = agreements_covering(organisation_id, limit=HUB_LIMIT)
-    activities = db.session.execute(
-        sa.select(Activity, ActivityOrganisation.role)
-        .join(ActivityOrganisation, ActivityOrganisation.activity_id == Activity.id)
-        .where(
-            ActivityOrganisation.organisation_id == organisation_id,
-            Activity.deleted_at.is_(None),
-        )
-        .order_by(Activity.start_date.desc(), Activity.id.desc())
-        .limit(HUB_LIMIT)
-    ).all()
-    tasks = db.session.scalars(
-        sa.select(Task)
-        .where(
-            Task.organisation_id == organisation_id,
-            Task.deleted_at.is_(None),
-            Task.is_done.is_(False),
-        )
-        .options(selectinload(Task.assignee))
-        .order_by(Task.due_date.is_(None), Task.due_date, Task.id)
-        .limit(HUB_LIMIT)
-    ).all()
-    enquiries = None
-    if _may_read_enquiries():
-        select = sa.select(Enquiry).where(
-            Enquiry.organisation_id == organisation_id, Enquiry.deleted_at.is_(None)
-        )
-        if not current_user.has_role(Role.COORDINATOR):
-            # Members read only the enquiries assigned to them (SPEC §4).
-            select = select.where(Enquiry.assignee_id == current_user.id)
-        enquiries = db.session.scalars(
-            select.order_by(Enquiry.received_at.desc(), Enquiry.id.desc()).limit(HUB_LIMIT)
-        ).all()
-    return {
-        "primary_contacts": primary_contacts,
-        "affiliations": affiliations,
-        "agreements": agreements,
-        "activities": activities,
-        "tasks": tasks,
-        "enquiries": enquiries,
-    }
-
-
-@bp.route("/<int:organisation_id>")
-def detail(organisation_id):
-    organisation = _organisation_or_404(
-        organisation_id,
-        include_deleted=current_user.has_role(Role.COORDINATOR),
-    )
-    member_of, members = services.current_memberships(organisation)
-    candidates = [
-        association
-        for association in services.associations()
-        if association.id != organisation.id
-        and association.id not in {row.association_id for row in member_of if row.until is None}
-    ]
-    return render_template(
-        "organisations/detail.html",
-        organisation=organisation,
-        member_of=member_of,
-        members=members,
-        membership_form=AddMembershipForm(associations=candidates, formdata=None),
-        history=audit.history("organisations", organisation.id),
-        documents=documents_for(organisation),
-        link_contacts=endpoint_exists("contacts.detail"),
-        link_contact_list=endpoint_exists("contacts.index"),
-        link_agreements=endpoint_exists("agreements.detail"),
-        new_agreement_url=(
-            url_for("agreements.create", organisation_id=organisation.id)
-            if endpoint_exists("agreements.create")
-            else None
-        ),
-        confirm_form=ConfirmForm(),
-        member_activities=(
-            member_activities(organisation, limit=HUB_LIMIT)
-            if organisation.kind == OrganisationKind.INDUSTRY_ASSOCIATION
-            else None
-        ),
-        **_hub(organisation),
-    )
-
-
 # ---------------------------------------------------------------- delete and restore
 
 
@@ -357,33 +231,26 @@ def detail(organisation_id):
 @role_required(Role.COORDINATOR)
 def delete(organisation_id):
     organisation = _organisation_or_404(organisation_id)
-    form = ConfirmForm()
-    if form.validate_on_submit():
-        records.soft_delete(organisation, actor=current_user)
-        db.session.commit()
-        flash(
-            _(
-                "Organisation %(name)s deleted. A coordinator can restore it.",
-                name=organisation.name,
-            ),
-            "success",
-        )
-        return redirect(url_for("organisations.index"))
-    return render_template("organisations/delete.html", organisation=organisation, form=form)
+    return confirm_delete(
+        organisation,
+        template="organisations/delete.html",
+        organisation=organisation,
+        done_message=_(
+            "Organisation %(name)s deleted. A coordinator can restore it.", name=organisation.name
+        ),
+        done_url=url_for("organisations.index"),
+    )
 
 
 @bp.route("/<int:organisation_id>/restore", methods=["POST"])
 @role_required(Role.COORDINATOR)
 def restore(organisation_id):
     organisation = _organisation_or_404(organisation_id, include_deleted=True)
-    form = ConfirmForm()
-    if not form.validate_on_submit():
-        flash(_("The form had expired. Please try again."), "error")
-    elif organisation.is_deleted:
-        records.restore(organisation, actor=current_user)
-        db.session.commit()
-        flash(_("Organisation %(name)s restored.", name=organisation.name), "success")
-    return redirect(url_for("organisations.detail", organisation_id=organisation.id))
+    return restore_deleted(
+        organisation,
+        done_message=_("Organisation %(name)s restored.", name=organisation.name),
+        done_url=url_for("organisations.detail", organisation_id=organisation.id),
+    )
 
 
 # ---------------------------------------------------------------- memberships
@@ -489,22 +356,10 @@ def _merge_candidates(keep, query):
 
 def _merge_preview(remove):
     """[(label, count)] of the rows pointing at `remove` that a merge would move."""
-    target = Organisation.__table__
-    preview = []
-    for table in db.metadata.sorted_tables:
-        if table is target:
-            continue
-        for foreign_key in table.foreign_keys:
-            if foreign_key.column.table is not target:
-                continue
-            column = foreign_key.parent
-            count = db.session.scalar(
-                sa.select(sa.func.count()).select_from(table).where(column == remove.id)
-            )
-            if count:
-                label = MERGE_LABELS.get((table.name, column.name), table.name)
-                preview.append((label, count))
-    return preview
+    return [
+        (MERGE_LABELS.get((table.name, column.name), table.name), rows)
+        for table, column, rows in count_references(remove)
+    ]
 
 
 @bp.route("/<int:organisation_id>/merge", methods=["GET", "POST"])
@@ -559,7 +414,7 @@ def merge(organisation_id):
 @bp.route("/typeahead")
 def typeahead():
     """JSON for the organisation pickers of other forms."""
-    kinds = [kind for kind in request.args.getlist("kind") if _enum_value(OrganisationKind, kind)]
+    kinds = [kind for kind in request.args.getlist("kind") if enum_value(OrganisationKind, kind)]
     matches = services.typeahead_organisations(
         request.args.get("q", "")[:200], limit=TYPEAHEAD_LIMIT, kinds=kinds or None
     )

@@ -6,20 +6,16 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, SubmitField, TextAreaField
 from wtforms.validators import DataRequired, Length, ValidationError
 
-from crm.core.forms import CompleteForm
+from crm.core.forms import CompleteForm, strip
 
 MAX_NOTICE = 50_000
 MAX_REASON = 500
 
 
-def _strip(value):
-    return value.strip() if isinstance(value, str) else value
-
-
 class NoticeForm(CompleteForm):
     body_sv = TextAreaField(
         _l("Notice in Swedish"),
-        filters=[_strip],
+        filters=[strip],
         validators=[
             DataRequired(message=_l("Write the notice in Swedish.")),
             Length(max=MAX_NOTICE, message=_l("Write at most %(max)d characters.")),
@@ -28,7 +24,7 @@ class NoticeForm(CompleteForm):
     )
     body_en = TextAreaField(
         _l("Notice in English"),
-        filters=[_strip],
+        filters=[strip],
         validators=[
             DataRequired(message=_l("Write the notice in English.")),
             Length(max=MAX_NOTICE, message=_l("Write at most %(max)d characters.")),
@@ -41,7 +37,7 @@ class NoticeForm(CompleteForm):
 class RequestForm(FlaskForm):
     email = EmailField(
         _l("E-mail address"),
-        filters=[_strip],
+        filters=[strip],
         validators=[
             DataRequired(message=_l("Enter the person's e-mail address.")),
             Length(max=254, message=_l("Write at most %(max)d characters.")),
@@ -77,7 +73,7 @@ class LegalHoldForm(CompleteForm):
     legal_hold = BooleanField(_l("Under a legal hold"))
     reason = TextAreaField(
         _l("Reason"),
-        filters=[_strip],
+        filters=[strip],
         validators=[Length(max=MAX_REASON, message=_l("Write at most %(max)d characters."))],
         description=_l("Why the record must be kept, e.g. the public records rule that applies."),
     )

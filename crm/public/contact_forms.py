@@ -21,6 +21,7 @@ from wtforms import (
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional, Regexp, ValidationError
 
+from crm.core.forms import strip
 from crm.core.types import utcnow
 from crm.enquiries.models import Topic
 from crm.mail.services import valid_address
@@ -43,10 +44,6 @@ _PHONE = re.compile(r"^(?=(?:\D*\d){5})[0-9 +()\-./]+$")
 # Control characters (CR/LF included) have no business in a one-line field.
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _CONTROL_EXCEPT_LINES = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
-
-
-def _strip(value):
-    return value.strip() if isinstance(value, str) else value
 
 
 def _single_line(form, field):
@@ -79,7 +76,7 @@ def _too_long(limit):
 class EnquiryForm(FlaskForm):
     name = StringField(
         _l("Your name"),
-        filters=[_strip],
+        filters=[strip],
         validators=[
             DataRequired(message=_l("Enter your name.")),
             _too_long(MAX_NAME),
@@ -88,7 +85,7 @@ class EnquiryForm(FlaskForm):
     )
     email = EmailField(
         _l("E-mail"),
-        filters=[_strip],
+        filters=[strip],
         validators=[
             DataRequired(message=_l("Enter your e-mail address.")),
             _too_long(MAX_EMAIL),
@@ -98,7 +95,7 @@ class EnquiryForm(FlaskForm):
     )
     phone = TelField(
         _l("Phone"),
-        filters=[_strip],
+        filters=[strip],
         validators=[
             Optional(),
             _too_long(MAX_PHONE),
@@ -111,7 +108,7 @@ class EnquiryForm(FlaskForm):
     )
     organisation_name = StringField(
         _l("Organisation"),
-        filters=[_strip],
+        filters=[strip],
         validators=[Optional(), _too_long(MAX_ORGANISATION), _single_line],
         description=_l("Optional. The company or organisation you represent."),
     )

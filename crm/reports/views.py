@@ -1,12 +1,13 @@
 """Report pages: the quarterly figures and the yearly report per organisation."""
 
-from flask import current_app, render_template, request
+from flask import render_template, request
 from flask_login import current_user
 
 from crm.activities.models import ActivityKind
-from crm.activities.tasks import local_today
 from crm.core import records
 from crm.core.csv_export import csv_response
+from crm.core.dates import local_today
+from crm.core.types import enum_value
 from crm.extensions import db
 from crm.organisations.models import Organisation, OrganisationKind, Sector
 from crm.organisations.services import associations, typeahead_organisations
@@ -44,7 +45,7 @@ def _association_arg():
     association = db.session.get(Organisation, association_id)
     if (
         association is None
-        or association.deleted_at is not None
+        or association.is_deleted
         or association.kind != OrganisationKind.INDUSTRY_ASSOCIATION
     ):
         return None
@@ -52,8 +53,8 @@ def _association_arg():
 
 
 def _enum_arg(enum_class, name):
-    value = request.args.get(name)
-    return enum_class(value) if value in {member.value for member in enum_class} else None
+    value = enum_value(enum_class, request.args.get(name))
+    return None if value is None else enum_class(value)
 
 
 def _figure_filters():
@@ -144,7 +145,6 @@ def organisation(organisation_id):
         years=_year_choices(today, year),
         coverage_text=coverage_text,
         generated=today,
-        agreement_endpoints=current_app.view_functions,
     )
 
 

@@ -90,7 +90,7 @@ def index_body(kind, record):
 def _write(connection, kind, record, *, remove_only=False):
     table = SearchEntry.__table__
     connection.execute(sa.delete(table).where(table.c.kind == kind, table.c.record_id == record.id))
-    if remove_only or record.deleted_at is not None:
+    if remove_only or record.is_deleted:
         return
     connection.execute(
         sa.insert(table).values(kind=kind, record_id=record.id, body=index_body(kind, record))
@@ -114,7 +114,7 @@ def _index_submitted_enquiry(enquiry, **_unused):
 
 
 @sa.event.listens_for(Session, "after_flush")
-def _keep_index_in_step(session, flush_context):
+def _keep_index_in_step(session, _flush_context):
     # In after_flush, new/dirty/deleted still describe what this flush wrote.
     pending = []
     for record in session.new:

@@ -74,6 +74,6 @@ for statement in SQLITE_DROP:
     )
 
 
-def include_name(name, type_, parent_names):
+def include_name(name, type_, _parent_names):
     """Alembic autogenerate: SQLite's FTS5 table and its shadow tables are not models."""
     return not (type_ == "table" and name.startswith("search_fts"))

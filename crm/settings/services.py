@@ -1,7 +1,6 @@
 """Reading and writing office settings, with defaults for a fresh installation."""
 
 import sqlalchemy as sa
-from flask_babel import get_locale
 
 from crm.core import audit
 from crm.core.types import utcnow
@@ -34,14 +33,6 @@ def get_many(keys):
     values = {key: DEFAULTS.get(key) for key in keys}
     values.update({key: value for key, value in rows})
     return values
-
-
-def localised(key_prefix):
-    """The `<prefix>_sv` or `<prefix>_en` setting in the current language, else the other one."""
-    language = str(get_locale() or "sv")
-    other = "en" if language == "sv" else "sv"
-    values = get_many([f"{key_prefix}_{language}", f"{key_prefix}_{other}"])
-    return values[f"{key_prefix}_{language}"] or values[f"{key_prefix}_{other}"]
 
 
 def put(key, value, *, actor=None):

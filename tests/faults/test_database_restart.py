@@ -44,7 +44,9 @@ STAFF_PAGES = ("/organisations/", "/dashboard/", "/enquiries/")
 # Words that must never reach a visitor, whatever failed.
 LEAKS = ("Traceback", "psycopg", "OperationalError", "sqlalchemy", "postgresql")
 
-pytestmark = pytest.mark.slow
+# Run on its own (make test runs it after the parallel pass): it stops the server that other
+# pytest-xdist workers' databases live on.
+pytestmark = [pytest.mark.slow, pytest.mark.restarts_database]
 
 
 def _cluster(url):

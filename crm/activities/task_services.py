@@ -1,8 +1,6 @@
 """Follow-up tasks: create, edit, complete and reopen, "my tasks", and the daily reminders."""
 
 from dataclasses import dataclass
-from datetime import datetime
-from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from flask import current_app, render_template, url_for
@@ -12,39 +10,19 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import selectinload
 
 from crm.activities.models import TASK_SUBJECT_COLUMNS, Activity, Task, TaskReminder
+from crm.activities.task_subjects import register_subject, registered_subject, subject_for
 from crm.agreements.models import Agreement
-from crm.auth.models import Role, User
+from crm.auth.models import ASSIGNABLE_ROLES, Role, User
 from crm.core import audit
+from crm.core.dates import local_today
 from crm.core.forms import FieldError
 from crm.core.links import external_url
 from crm.core.types import utcnow
-from crm.enquiries.models import Enquiry
-from crm.enquiries.services import can_read as can_read_enquiry
-from crm.enquiries.services import readable_enquiries
 from crm.extensions import db
 from crm.mail.services import queue_message
 from crm.organisations.models import Contact, Organisation
 
 MAX_TITLE_LENGTH = 300
-ASSIGNABLE_ROLES = (Role.MEMBER, Role.COORDINATOR, Role.ADMIN)
-
-# What a task can follow up: the query argument / column, the model and its detail page.
-SUBJECT_KINDS = {
-    "organisation_id": (Organisation, "organisations.detail"),
-    "contact_id": (Contact, "contacts.detail"),
-    "agreement_id": (Agreement, "agreements.detail"),
-    "activity_id": (Activity, "activities.detail"),
-    "enquiry_id": (Enquiry, "enquiries.detail"),
-}
-assert set(SUBJECT_KINDS) == set(TASK_SUBJECT_COLUMNS)
-
-SUBJECT_LABELS = {
-    "organisation_id": _l("Organisation"),
-    "contact_id": _l("Contact"),
-    "agreement_id": _l("Agreement"),
-    "activity_id": _l("Activity"),
-    "enquiry_id": _l("Enquiry"),
-}
 
 audit.describe_fields(
     "tasks",
@@ -63,71 +41,97 @@ class TaskError(FieldError):
     """Input a task cannot be saved with (see FieldError)."""
 
 
-def local_today():
-    """Today in the office's time zone (a task is due on a local day)."""
-    zone = ZoneInfo(current_app.config.get("BABEL_DEFAULT_TIMEZONE", "Europe/Stockholm"))
-    return datetime.now(zone).date()
-
-
 # ---------------------------------------------------------------- subjects
 
 
-def subject_column(task):
-    for column in TASK_SUBJECT_COLUMNS:
-        if getattr(task, column) is not None:
-            return column
-    return None
+# The kinds below activities; enquiries registers its own (enquiries/services.py).
+register_subject(
+    "organisation_id",
+    model=Organisation,
+    endpoint="organisations.detail",
+    label=_l("Organisation"),
+    name=lambda organisation: organisation.name,
+)
+register_subject(
+    "contact_id",
+    model=Contact,
+    endpoint="contacts.detail",
+    label=_l("Contact"),
+    name=lambda contact: contact.full_name,
+)
+register_subject(
+    "agreement_id",
+    model=Agreement,
+    endpoint="agreements.detail",
+    label=_l("Agreement"),
+    name=lambda agreement: agreement.title,
+)
+register_subject(
+    "activity_id",
+    model=Activity,
+    endpoint="activities.detail",
+    label=_l("Activity"),
+    name=lambda activity: activity.title,
+)
 
 
 def subject_of(task):
     """(column, record) of what the task follows up, or (None, None) for a plain to-do."""
-    column = subject_column(task)
-    if column is None:
-        return None, None
-    return column, getattr(task, column.removesuffix("_id"))
+    for column in TASK_SUBJECT_COLUMNS:
+        if getattr(task, column) is not None:
+            return column, getattr(task, column.removesuffix("_id"))
+    return None, None
 
 
 def subject_name(column, record):
     if record is None:
         return ""
-    if column == "contact_id":
-        return record.full_name
-    if column == "organisation_id":
-        return record.name
-    if column == "enquiry_id":
-        return record.reference or f"#{record.id}"
-    return record.title
+    return registered_subject(column).name(record)
 
 
 def subject_url(column, record):
-    """The subject's page, when that page exists (some are still being built)."""
     if record is None:
         return None
-    endpoint = SUBJECT_KINDS[column][1]
-    if endpoint not in current_app.view_functions:
-        return None
-    return url_for(endpoint, **{column: record.id})
+    return url_for(registered_subject(column).endpoint, **{column: record.id})
 
 
 # ---------------------------------------------------------------- who sees which task
 
 
+def may_see_subject(column, record, user):
+    """Whether `user` may open the record a task follows up: everyone may, unless its kind
+    has a rule of its own (an enquiry: SPEC §4)."""
+    rule = registered_subject(column).may_see
+    return rule is None or rule(record, user)
+
+
 def may_see(task, user):
-    """A task about an enquiry is for those who may read the enquiry (SPEC §4: members only
-    their own, viewers none), and for the member it is given to, who must be able to do it
-    (they see the task, not the enquiry). Every other task is for everyone."""
-    if task.enquiry_id is None:
+    """A task about a record that not everyone may read (an enquiry: members only their own,
+    viewers none) is for those who may read the record, and for the member it is given to,
+    who must be able to do it (they see the task, not the record). Every other task is for
+    everyone."""
+    column, record = subject_of(task)
+    if column is None or registered_subject(column).may_see is None:
         return True
     if user.has_role(Role.MEMBER) and task.assignee_id == user.id:
         return True
-    return can_read_enquiry(task.enquiry, user)
+    return may_see_subject(column, record, user)
 
 
 def visible_to(user):
     """may_see as a condition on Task, so every list shows what the task's page would."""
-    conditions = [
-        Task.enquiry_id.is_(None),
-        Task.enquiry_id.in_(sa.select(Enquiry.id).where(readable_enquiries(user))),
+    restricted = [
+        registered_subject(column)
+        for column in TASK_SUBJECT_COLUMNS
+        if registered_subject(column).visible is not None
+    ]
+    if not restricted:
+        return sa.true()
+    # A task has one subject at most: either none of the restricted kinds, or a readable one.
+    conditions = [sa.and_(*(getattr(Task, subject.column).is_(None) for subject in restricted))]
+    conditions += [
+        getattr(Task, subject.column).in_(sa.select(subject.model.id).where(subject.visible(user)))
+        for subject in restricted
     ]
     if user.has_role(Role.MEMBER):
         conditions.append(Task.assignee_id == user.id)
@@ -173,9 +177,7 @@ def create_task(*, title, due_date=None, assignee=None, subject=None, subject_ki
         created_by_id=getattr(actor, "id", None),
     )
     if subject is not None:
-        if subject_kind not in SUBJECT_KINDS:
-            raise ValueError(f"unknown task subject {subject_kind!r}")
-        setattr(task, subject_kind, subject.id)
+        setattr(task, registered_subject(subject_kind).column, subject.id)
     db.session.add(task)
     db.session.flush()
     audit.record(
@@ -188,6 +190,8 @@ def create_task(*, title, due_date=None, assignee=None, subject=None, subject_ki
             "assignee_id": [None, task.assignee_id],
         },
     )
+    if subject is not None and registered_subject(subject_kind).on_create is not None:
+        registered_subject(subject_kind).on_create(subject, task, actor=actor)
     return task
 
 
@@ -238,11 +242,10 @@ OPEN_ORDER = (Task.due_date.is_(None), Task.due_date, Task.id)
 def _with_subjects(select):
     return select.options(
         selectinload(Task.assignee),
-        selectinload(Task.organisation),
-        selectinload(Task.contact),
-        selectinload(Task.agreement),
-        selectinload(Task.activity),
-        selectinload(Task.enquiry),
+        *(
+            selectinload(getattr(Task, column.removesuffix("_id")))
+            for column in TASK_SUBJECT_COLUMNS
+        ),
     )
 
 
@@ -291,6 +294,22 @@ def due_tasks_for(user, today=None):
             )
         ).order_by(*OPEN_ORDER)
     ).all()
+
+
+def tasks_about(record, *, open_only=False, limit=None):
+    """The tasks following up `record` (an organisation, an enquiry, …): open ones first,
+    then the soonest due; those without a due date last. At most `limit` of them."""
+    column = subject_for(record).column
+    select = sa.select(Task).where(getattr(Task, column) == record.id, Task.deleted_at.is_(None))
+    if open_only:
+        select = select.where(Task.is_done.is_(False))
+    return db.session.scalars(
+        select.options(selectinload(Task.assignee)).order_by(Task.is_done, *OPEN_ORDER).limit(limit)
+    ).all()
+
+
+def open_tasks_about(record, *, limit=None):
+    return tasks_about(record, open_only=True, limit=limit)
 
 
 # ---------------------------------------------------------------- reminders
@@ -355,16 +374,3 @@ def _queue_reminder(user, tasks, today):
         body_text=body,
         language=language,
     )
-
-
-def open_tasks_about(activity):
-    """The activity's open follow-up tasks, soonest due first."""
-    return db.session.scalars(
-        _with_subjects(
-            sa.select(Task).where(
-                Task.activity_id == activity.id,
-                Task.deleted_at.is_(None),
-                Task.is_done.is_(False),
-            )
-        ).order_by(Task.due_date.is_(None), Task.due_date, Task.id)
-    ).all()

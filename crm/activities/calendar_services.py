@@ -1,10 +1,8 @@
 """The iCalendar feed: activities, and agreement end and notice dates, as calendar events."""
 
 from datetime import datetime, timedelta
-from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
-from flask import current_app
 from flask_babel import gettext as _
 from icalendar import Calendar, Event
 from sqlalchemy.orm import selectinload
@@ -13,6 +11,7 @@ from crm.activities.models import Activity, ActivityOrganisation
 from crm.agreements.models import Agreement, AgreementStatus
 from crm.auth.models import User
 from crm.auth.services import new_calendar_token
+from crm.core.dates import office_zone
 from crm.core.links import external_url, public_host
 from crm.core.types import utcnow
 from crm.extensions import db
@@ -20,10 +19,6 @@ from crm.extensions import db
 # The feed starts this far back; older events only slow calendar programs down.
 FEED_HISTORY = timedelta(days=365)
 DEFAULT_DURATION = timedelta(hours=1)
-
-
-def _zone():
-    return ZoneInfo(current_app.config.get("BABEL_DEFAULT_TIMEZONE", "Europe/Stockholm"))
 
 
 # ---------------------------------------------------------------- the secret token
@@ -63,7 +58,7 @@ def _new_calendar():
     calendar.add("version", "2.0")
     calendar.add("calscale", "GREGORIAN")
     calendar.add("x-wr-calname", _("Collaboration CRM"))
-    calendar.add("x-wr-timezone", str(_zone()))
+    calendar.add("x-wr-timezone", str(office_zone()))
     return calendar
 
 
@@ -72,7 +67,7 @@ def _activity_times(activity):
     if activity.start_time is None:
         last_day = activity.end_date or activity.start_date
         return activity.start_date, max(last_day, activity.start_date) + timedelta(days=1)
-    zone = _zone()
+    zone = office_zone()
     start = datetime.combine(activity.start_date, activity.start_time, tzinfo=zone)
     end_date = activity.end_date or activity.start_date
     if activity.end_time is not None:

@@ -1,0 +1,67 @@
+"""What each domain shows on an organisation's, a contact's and an agreement's page.
+
+Every list is a bounded query in the domain that owns the records, so each rule (who may read
+an enquiry, which activities are live) has one home; this module only puts them together.
+"""
+
+from crm.activities import services as activity_services
+from crm.activities.task_services import open_tasks_about
+from crm.agreements.coverage import agreements_covering, members_covered_by
+from crm.core import audit
+from crm.documents.services import documents_for
+from crm.enquiries.services import enquiries_about
+from crm.organisations import services as organisation_services
+from crm.organisations.models import OrganisationKind
+
+# How many linked rows a page shows per section; the rest are a link away.
+HUB_LIMIT = 50
+# An agreement page lists more of its own activities and covered members.
+AGREEMENT_ACTIVITIES_LIMIT = 100
+COVERED_MEMBERS_LIMIT = 200
+
+
+def organisation_hub(organisation, user):
+    primary_contacts, affiliations = organisation_services.people_at(organisation, limit=HUB_LIMIT)
+    member_of, members = organisation_services.current_memberships(organisation)
+    return {
+        "primary_contacts": primary_contacts,
+        "affiliations": affiliations,
+        "member_of": member_of,
+        "members": members,
+        # Direct parties first, then the agreements of associations it belongs to (SPEC §3.5).
+        "agreements": agreements_covering(organisation.id, limit=HUB_LIMIT),
+        "activities": activity_services.activities_with_organisation(organisation, limit=HUB_LIMIT),
+        "member_activities": (
+            activity_services.member_activities(organisation, limit=HUB_LIMIT)
+            if organisation.kind == OrganisationKind.INDUSTRY_ASSOCIATION
+            else None
+        ),
+        "tasks": open_tasks_about(organisation, limit=HUB_LIMIT),
+        "enquiries": enquiries_about(user, organisation=organisation, limit=HUB_LIMIT),
+        "documents": documents_for(organisation),
+        "history": audit.history("organisations", organisation.id),
+    }
+
+
+def contact_hub(contact, user):
+    return {
+        "activities": activity_services.activities_with_contact(contact, limit=HUB_LIMIT),
+        "enquiries": enquiries_about(user, contact=contact, limit=HUB_LIMIT),
+        "tasks": open_tasks_about(contact),
+        "affiliations": organisation_services.affiliations_of(contact),
+        "history": audit.history("contacts", contact.id),
+    }
+
+
+def agreement_hub(agreement):
+    return {
+        "covered": members_covered_by(agreement, limit=COVERED_MEMBERS_LIMIT),
+        "covered_limit": COVERED_MEMBERS_LIMIT,
+        "activities": activity_services.activities_under(
+            agreement, limit=AGREEMENT_ACTIVITIES_LIMIT
+        ),
+        "activities_limit": AGREEMENT_ACTIVITIES_LIMIT,
+        "documents": documents_for(agreement),
+        "tasks": open_tasks_about(agreement),
+        "history": audit.history("agreements", agreement.id),
+    }
