@@ -271,7 +271,7 @@ def form_bodies(base_url, kind, count, *, bot=False):
     jar = _cookies(response)
     fields = inputs(body)
     from bench.bench_wsgi import app
-    from crm.enquiries.public_forms import issue_form_token
+    from crm.public.contact_forms import issue_form_token
 
     lines = []
     with app.app_context():

@@ -1,4 +1,12 @@
-"""The industry-collaboration CRM: application factory."""
+"""The industry-collaboration CRM: application factory.
+
+The domains (their models, blueprints, services and the CLI) are imported inside the
+register_* functions, not at the top. This package is the top of the layers, as it imports
+every domain; it is also the parent every domain's own import passes through, and Python runs
+this file before any module under crm/. Imported at the top, the domains would load with any
+`import crm.<something>` (a core helper in a test, Alembic's env), each starting from the
+middle of another's import. Core and the extensions know no domain, so they are at the top.
+"""
 
 import logging
 from pathlib import Path
@@ -14,6 +22,18 @@ from config import (
     TestingConfig,
     development_secret_key,
 )
+from crm.core import database, page_cache, templating
+from crm.core.errors import register as register_core_errorhandlers
+from crm.core.forms import share_wtforms_translations
+from crm.core.links import parse_public_url
+from crm.core.security import limit_form_size, require_login, set_security_headers
+from crm.core.sessions import VerifiedCookieSessionInterface
+from crm.core.views import bp as core_bp
+from crm.extensions import babel, csrf, db, limiter, login_manager, migrate
+
+# Renamed: this package's own names are its attributes, and importing the crm.mail package
+# sets the attribute `mail` to that module.
+from crm.extensions import mail as mail_extension
 
 
 def create_app(config_class=DevelopmentConfig):
@@ -68,17 +88,13 @@ def _finish_config(app):
 
     _check_public_url(app, env)
 
-    from crm.core.database import create_private_sqlite_file
-
     # Also makes instance/, which a fresh clone does not have, for the default database.
-    create_private_sqlite_file(app.config["SQLALCHEMY_DATABASE_URI"])
+    database.create_private_sqlite_file(app.config["SQLALCHEMY_DATABASE_URI"])
 
 
 def _check_public_url(app, env):
     """PUBLIC_URL names every link in e-mails and feeds; production needs it and answers
     only for its host, so a forged Host header gets 400 rather than a page."""
-    from crm.core.links import parse_public_url
-
     value = app.config.get("PUBLIC_URL")
     if not value and env != "production":
         return
@@ -96,14 +112,17 @@ def _check_public_url(app, env):
 
 
 def register_extensions(app):
-    import crm.models  # noqa: F401  (every table registered before migrations look)
-    from crm.core import database
-    from crm.extensions import babel, csrf, db, limiter, login_manager, mail, migrate
+    # Every table registered before migrations look.
+    import crm.models  # noqa: F401
+
+    # Connects the search index's listeners (every flush, and intake's enquiry_submitted),
+    # so that every process made from the app keeps the index in step: web, CLI, worker, tests.
+    import crm.search.index  # noqa: F401
+    from crm.auth import services as auth_services
+    from crm.search.models import include_name
 
     db.init_app(app)
     database.configure_engine_events()
-    from crm.search.models import include_name
-
     migrate.init_app(
         app,
         db,
@@ -112,7 +131,7 @@ def register_extensions(app):
         # SQLite's full-text tables are made by the search migration, not by models.
         include_name=include_name,
     )
-    mail.init_app(app)
+    mail_extension.init_app(app)
     csrf.init_app(app)
     limiter.init_app(app)
     # Every limit here is a decorator on its view, which checks it itself. The before_request
@@ -122,8 +141,6 @@ def register_extensions(app):
     if limiter._check_request_limit in global_checks:  # not there when limits are off
         global_checks.remove(limiter._check_request_limit)
     babel.init_app(app, locale_selector=_select_locale, timezone_selector=None)
-
-    from crm.auth import services as auth_services
 
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
@@ -144,16 +161,15 @@ def register_blueprints(app):
     from crm.admin import bp as admin_bp
     from crm.agreements import bp as agreements_bp
     from crm.auth import bp as auth_bp
-    from crm.core.views import bp as core_bp
     from crm.dashboard import bp as dashboard_bp
     from crm.documents import bp as documents_bp
     from crm.enquiries import bp as enquiries_bp
-    from crm.enquiries import contact_bp
     from crm.mail import bp as mail_bp
     from crm.organisations import bp as organisations_bp
     from crm.organisations import contacts_bp
     from crm.privacy import bp as privacy_bp
     from crm.public import bp as public_bp
+    from crm.public import contact_bp
     from crm.reports import bp as reports_bp
     from crm.search import bp as search_bp
 
@@ -179,9 +195,7 @@ def register_blueprints(app):
 
 
 def register_errorhandlers(app):
-    from crm.core.errors import register
-
-    register(app)
+    register_core_errorhandlers(app)
 
 
 def register_commands(app):
@@ -191,11 +205,6 @@ def register_commands(app):
 
 
 def register_request_hooks(app):
-    from crm.core import page_cache
-    from crm.core.forms import share_wtforms_translations
-    from crm.core.security import limit_form_size, require_login, set_security_headers
-    from crm.core.sessions import VerifiedCookieSessionInterface
-
     app.session_interface = VerifiedCookieSessionInterface()
     app.before_request(limit_form_size)
     app.before_request(share_wtforms_translations)
@@ -211,8 +220,6 @@ def register_request_hooks(app):
 
 
 def register_template_helpers(app):
-    from crm.core import templating
-
     templating.register(app)
 
 

@@ -9,9 +9,16 @@ from flask import current_app
 from flask.cli import AppGroup
 from flask_babel import force_locale
 
+from crm import demo_data as demo
+from crm.activities.task_services import send_task_reminders
+from crm.agreements.reminders import run_agreement_reminders
 from crm.auth import services as user_services
 from crm.auth.models import Role
+from crm.core.database import refresh_planner_statistics
 from crm.extensions import db
+from crm.mail import sending as mail_sending
+from crm.privacy.services import apply_retention
+from crm.search.index import rebuild_index
 
 crm_cli = AppGroup("crm", help="CRM administration commands.")
 
@@ -48,8 +55,6 @@ def create_user(email, role, name, password, language):
 @crm_cli.command("demo-data")
 def demo_data():
     """Load the demo data set (idempotent: running it again changes nothing)."""
-    from crm import demo_data as demo
-
     if current_app.config["CRM_ENV"] == "production":
         # Its users all share one published password: on a real site, anyone could sign in.
         raise click.ClickException(
@@ -70,9 +75,6 @@ def demo_data():
 def reminders():
     """E-mail each assignee their open tasks due today or overdue (once per task and day),
     and the owner and coordinators an agreement's notice and end dates; expire ended agreements."""
-    from crm.activities.task_services import send_task_reminders
-    from crm.agreements.reminders import run_agreement_reminders
-
     counts = send_task_reminders()
     db.session.commit()
     click.echo(f"Task reminders: {counts['tasks']} tasks in {counts['users']} e-mails queued.")
@@ -83,8 +85,6 @@ def reminders():
         f"queued; {counts['expired']} agreements expired."
     )
     # The daily job is also when SQLite's planner statistics are brought up to date.
-    from crm.core.database import refresh_planner_statistics
-
     refresh_planner_statistics(db.session)
     db.session.commit()
 
@@ -93,8 +93,6 @@ def reminders():
 def retention():
     """Anonymise enquiries closed more than retention_months ago (default 24), with their
     outbox messages; records under a legal hold are skipped. Safe to run again."""
-    from crm.privacy.services import apply_retention
-
     counts = apply_retention()
     db.session.commit()
     click.echo(
@@ -106,8 +104,6 @@ def retention():
 @crm_cli.command("search-reindex")
 def search_reindex():
     """Rebuild the search index from every live record (after a bulk load or a restore)."""
-    from crm.search.index import rebuild_index
-
     total = rebuild_index()
     db.session.commit()
     click.echo(f"Search index rebuilt: {total} records.")
@@ -124,13 +120,11 @@ def search_reindex():
 )
 def send_mail(loop, interval):
     """Send the outbox messages that are due (once, or until stopped with --loop)."""
-    from crm.mail.sending import send_due_messages
-
     # The worker's log is where development mail is read and failed attempts are reported.
     if current_app.logger.getEffectiveLevel() > logging.INFO:
         current_app.logger.setLevel(logging.INFO)
     if not loop:
-        _echo_counts(send_due_messages())
+        _echo_counts(mail_sending.send_due_messages())
         return
 
     stopping = False
@@ -150,7 +144,7 @@ def send_mail(loop, interval):
         while not stopping:
             sending = True
             try:
-                counts = send_due_messages()
+                counts = mail_sending.send_due_messages()
             except Exception:
                 # A database hiccup must not end the worker; the next round tries again.
                 db.session.rollback()

@@ -46,11 +46,6 @@ from crm.organisations.models import (  # noqa: F401
     Tag,
     organisation_tags,
 )
-from crm.privacy.models import PrivacySearch  # noqa: F401
+from crm.privacy.models import PrivacyLogEntry, PrivacyNotice, PrivacySearch  # noqa: F401
 from crm.search.models import SearchEntry  # noqa: F401
-from crm.settings.models import (  # noqa: F401
-    ConsentText,
-    PrivacyLogEntry,
-    PrivacyNotice,
-    Setting,
-)
+from crm.settings.models import ConsentText, Setting  # noqa: F401

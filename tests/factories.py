@@ -22,6 +22,7 @@ from crm.enquiries.models import Enquiry
 from crm.extensions import db
 from crm.organisations import services as organisation_services
 from crm.organisations.models import LegalBasis, OrganisationKind
+from crm.privacy.services import notice_id_for_new_enquiry
 
 ACTIVITY_DATE = date(2026, 3, 1)
 
@@ -150,6 +151,7 @@ def make_enquiry(
             "submission_token": uuid.uuid4().hex,
         },
         language=language,
+        privacy_notice_id=notice_id_for_new_enquiry(),
     )
     enquiry = db.session.get(Enquiry, received.id)
     if age is not None:

@@ -16,11 +16,13 @@ from sqlalchemy.exc import OperationalError
 from crm.auth.models import Role
 from crm.core.models import AuditEntry
 from crm.core.types import utcnow
-from crm.enquiries import intake, public_views
+from crm.enquiries import intake
 from crm.enquiries.models import Enquiry, EnquiryStatus, Topic
 from crm.extensions import limiter
 from crm.mail import services as mail_services
 from crm.mail.models import OutboxMessage
+from crm.privacy.services import notice_id_for_new_enquiry
+from crm.public import contact_views
 from crm.settings import services as settings
 from crm.settings.models import ConsentText
 
@@ -379,7 +381,7 @@ def test_post_without_csrf_token_is_refused(client, db, consent_texts):
 def test_oversized_post_is_refused(client, db, consent_texts):
     _page, hidden = open_form(client)
 
-    response = send(client, hidden=hidden, message="x" * public_views.MAX_REQUEST_BYTES)
+    response = send(client, hidden=hidden, message="x" * contact_views.MAX_REQUEST_BYTES)
 
     assert response.status_code == 413
     assert "larger than we accept" in response.get_data(as_text=True)
@@ -650,8 +652,9 @@ def test_submit_enquiry_service_is_idempotent_per_token(app, db, consent_texts):
         "submission_token": "t" * 43,
     }
     with app.test_request_context("/contact"):
-        first = intake.submit_enquiry(data, language="sv")
-        second = intake.submit_enquiry(data, language="sv")
+        notice_id = notice_id_for_new_enquiry()
+        first = intake.submit_enquiry(data, language="sv", privacy_notice_id=notice_id)
+        second = intake.submit_enquiry(data, language="sv", privacy_notice_id=notice_id)
         db.session.commit()
 
     assert first == second
@@ -682,7 +685,9 @@ def test_reference_steps_past_numbers_already_taken(app, db, consent_texts):
         "submission_token": "u" * 43,
     }
     with app.test_request_context("/contact"):
-        enquiry = intake.submit_enquiry(data, language="sv")
+        enquiry = intake.submit_enquiry(
+            data, language="sv", privacy_notice_id=notice_id_for_new_enquiry()
+        )
         db.session.commit()
 
     assert enquiry.id == 2

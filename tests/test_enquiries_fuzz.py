@@ -17,8 +17,8 @@ from crm.auth.models import Role
 from crm.core.models import AuditEntry
 from crm.enquiries import intake
 from crm.enquiries.models import Enquiry
-from crm.enquiries.public_forms import issue_form_token
 from crm.mail.models import OutboxMessage
+from crm.public.contact_forms import issue_form_token
 
 REFERENCE = re.compile(r"<strong>(ENQ-\d{4}-\d{5})</strong>")
 

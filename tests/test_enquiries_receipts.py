@@ -13,8 +13,8 @@ from crm.auth.models import Role
 from crm.core.types import utcnow
 from crm.enquiries import intake
 from crm.enquiries.models import Enquiry
-from crm.enquiries.public_views import RECEIPT_KEY
 from crm.mail.models import OutboxMessage
+from crm.public.contact_views import RECEIPT_KEY
 from crm.settings import services as settings
 from tests.test_enquiries_form import REFERENCE, VALID, count, open_form, send, translated
 

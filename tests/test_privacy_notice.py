@@ -8,8 +8,8 @@ import sqlalchemy as sa
 from crm.auth.models import Role
 from crm.enquiries.models import Enquiry
 from crm.extensions import db as _db
+from crm.privacy.models import PrivacyNotice
 from crm.settings import services as settings
-from crm.settings.models import PrivacyNotice
 
 
 def hidden_value(page, name):

@@ -16,8 +16,8 @@ from crm.mail.models import OutboxMessage, OutboxStatus
 from crm.organisations import services as organisation_services
 from crm.organisations.models import Contact
 from crm.privacy import services
+from crm.privacy.models import PrivacyLogEntry
 from crm.privacy.views import SESSION_KEY
-from crm.settings.models import PrivacyLogEntry
 from tests import factories
 from tests.conftest import TEST_PASSWORD
 

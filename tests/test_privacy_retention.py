@@ -11,8 +11,8 @@ from crm.core.types import utcnow
 from crm.enquiries.models import Enquiry, EnquiryComment, EnquiryStatus
 from crm.mail.models import OutboxMessage, OutboxStatus
 from crm.privacy import services
+from crm.privacy.models import PrivacyLogEntry
 from crm.settings import services as settings
-from crm.settings.models import PrivacyLogEntry
 
 
 @pytest.fixture

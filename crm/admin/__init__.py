@@ -1,4 +1,6 @@
-"""Administration: users and roles (settings and privacy requests come later)."""
+"""Administration, for admins only: staff users and their roles, the office settings (name,
+public page texts, retention, notifications) and the consent text of the contact form.
+Privacy requests and the notice are in crm/privacy, the outbox in crm/mail."""
 
 from flask import Blueprint
 

@@ -1,7 +1,7 @@
-"""Staff users, roles, sign-in and the role decorator."""
+"""Staff users, roles, sign-in, the role decorator and the staff navigation."""
 
 from flask import Blueprint
 
 bp = Blueprint("auth", __name__)
 
-from crm.auth import views  # noqa: E402, F401
+from crm.auth import navigation, views  # noqa: E402, F401

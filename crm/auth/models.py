@@ -9,6 +9,7 @@ from flask_login import UserMixin
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from crm.core import audit
 from crm.core.models import TimestampMixin
 from crm.core.topics import Topic
 from crm.core.types import LabelledEnum, UTCDateTime, enum_column
@@ -106,3 +107,12 @@ class UserTopic(db.Model):
     topic: Mapped[Topic] = mapped_column(enum_column(Topic), primary_key=True, index=True)
 
     user: Mapped[User] = relationship(back_populates="topics")
+
+
+def _user_name(user_id):
+    user = db.session.get(User, user_id)
+    return user.name if user is not None else None
+
+
+# The history names the user an owner_id, assignee_id, … points at.
+audit.describe_references("user", _user_name)

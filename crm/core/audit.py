@@ -5,8 +5,10 @@ from datetime import date, datetime, time
 from decimal import Decimal
 
 import sqlalchemy as sa
+from flask_babel import gettext as _
 
 from crm.core.models import AuditEntry
+from crm.core.types import LabelledEnum
 from crm.extensions import db
 
 # Never copied into the history, only noted as changed.
@@ -26,8 +28,13 @@ IGNORED_FIELDS = {
 }
 
 # How each domain's fields read in the history: {entity_type: {field: (label, kind)}}, where
-# kind is a LabelledEnum class, bool, "user", or None for plain text. Filled by the domains.
+# kind is a LabelledEnum class, bool, a kind of reference ("user", "organisation", …) or None
+# for plain text. Filled by the domains.
 _FIELD_DESCRIPTIONS = {}
+
+# How a stored id of each kind of reference reads: {kind: name_of(record_id) → str or None}.
+# Filled by the domain that owns the records (auth: "user", organisations: "organisation").
+_REFERENCE_NAMES = {}
 
 
 # What each action reads as in the history ("… · Maja · assigned"); domains add their own.
@@ -36,6 +43,12 @@ _ACTION_LABELS = {}
 
 def describe_fields(entity_type, fields):
     _FIELD_DESCRIPTIONS[entity_type] = fields
+
+
+def describe_references(kind, name_of):
+    """Register how an id stored under `kind` reads: name_of(record_id) gives the record's
+    name, or None when there is no such record."""
+    _REFERENCE_NAMES[kind] = name_of
 
 
 def describe_actions(labels):
@@ -130,10 +143,6 @@ def field_label(entity_type, field):
 
 def display_value(entity_type, field, value):
     """A stored history value as a reader would say it: labels, yes/no, names."""
-    from flask_babel import gettext as _
-
-    from crm.core.types import LabelledEnum
-
     if value is None or value == "" or value == []:
         return "—"
     description = _FIELD_DESCRIPTIONS.get(entity_type, {}).get(field)
@@ -147,15 +156,7 @@ def display_value(entity_type, field, value):
             return str(kind(value).label)
         except ValueError:
             return str(value)
-    if kind in ("user", "organisation") and isinstance(value, int):
-        return _referenced_name(kind, value)
+    if kind in _REFERENCE_NAMES and isinstance(value, int):
+        name = _REFERENCE_NAMES[kind](value)
+        return name if name is not None else f"#{value}"
     return str(value)
-
-
-def _referenced_name(kind, record_id):
-    from crm.auth.models import User
-    from crm.organisations.models import Organisation
-
-    model, attribute = (User, "name") if kind == "user" else (Organisation, "name")
-    record = db.session.get(model, record_id)
-    return getattr(record, attribute) if record is not None else f"#{record_id}"

@@ -6,7 +6,6 @@ from flask import current_app, request, url_for
 from flask_babel import format_date, format_datetime, format_decimal, get_locale
 from flask_babel import lazy_gettext as _l
 from flask_babel.speaklater import LazyString
-from flask_login import current_user
 from markupsafe import escape
 
 from crm.core import audit
@@ -24,8 +23,6 @@ def register(app):
     app.jinja_env.globals.update(
         current_language=lambda: str(get_locale() or current_app.config["LANGUAGES"][0]),
         language_switch_url=language_switch_url,
-        nav_items=nav_items,
-        is_current_section=is_current_section,
         url_with=url_with,
         external_url=external_url,
         audit_action_label=audit.action_label,
@@ -76,49 +73,3 @@ def url_with(**changes):
         else:
             args[key] = [value]
     return url_for(request.endpoint, **(request.view_args or {}), **args)
-
-
-def nav_items():
-    """Navigation entries the signed-in user may use: (endpoint, label)."""
-    from flask_babel import gettext as _
-
-    from crm.auth.models import Role
-
-    if not current_user.is_authenticated:
-        return []
-    items = [("dashboard.index", _("Overview"))]
-    if current_user.has_role(Role.MEMBER):
-        # Members see the enquiries assigned to them; viewers none (SPEC §4).
-        items.append(("enquiries.index", _("Enquiries")))
-    items += [
-        ("activities.index", _("Activities")),
-        ("tasks.index", _("Tasks")),
-        ("organisations.index", _("Organisations")),
-        ("contacts.index", _("Contacts")),
-        ("agreements.index", _("Agreements")),
-        ("reports.index", _("Reports")),
-    ]
-    if current_user.has_role(Role.ADMIN):
-        items += [
-            ("admin.users", _("Users")),
-            ("admin.settings", _("Settings")),
-            ("privacy.requests", _("Privacy")),
-            ("mail.outbox", _("Outbox")),
-        ]
-    # A domain whose pages are not built yet has no endpoint; leave it out.
-    return [item for item in items if item[0] in current_app.view_functions]
-
-
-# Blueprints with more than one entry in the navigation: which pages belong to which entry.
-_NAV_SECTIONS = {
-    "admin.users": ("admin.users", "admin.create_user", "admin.edit_user"),
-    "admin.settings": ("admin.settings", "admin.consent_texts"),
-}
-
-
-def is_current_section(endpoint):
-    """Whether the page being shown belongs to the navigation entry `endpoint`."""
-    here = request.endpoint or ""
-    if endpoint in _NAV_SECTIONS:
-        return here in _NAV_SECTIONS[endpoint]
-    return here.split(".")[0] == endpoint.split(".")[0]

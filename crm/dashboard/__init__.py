@@ -1,4 +1,5 @@
-"""The staff overview (a placeholder until the dashboard issue)."""
+"""The staff overview: the signed-in person's enquiries and tasks, the enquiries nobody has
+taken, agreement dates coming up, recent activities and the last quarters' figures."""
 
 from flask import Blueprint
 

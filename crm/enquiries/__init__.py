@@ -1,8 +1,8 @@
-"""Enquiries: the public contact form (`contact` blueprint) and staff triage (`enquiries`)."""
+"""Enquiries: staff triage (`enquiries`) and the intake of an enquiry sent from the public
+contact form (`intake.py`; the form itself is in `crm.public`)."""
 
 from flask import Blueprint
 
 bp = Blueprint("enquiries", __name__)
-contact_bp = Blueprint("contact", __name__)
 
-from crm.enquiries import public_views, views  # noqa: E402, F401
+from crm.enquiries import views  # noqa: E402, F401

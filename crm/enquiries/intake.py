@@ -10,6 +10,7 @@ from types import SimpleNamespace
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
+from blinker import Namespace
 from flask import current_app, render_template
 from flask_babel import force_locale
 from flask_babel import gettext as _
@@ -128,12 +129,20 @@ def find_by_submission_token(submission_token):
     return Received(*row) if row is not None else None
 
 
-def submit_enquiry(data, *, language, ip=None):
+_signals = Namespace()
+# Sent once an enquiry from the form is inserted, in its transaction, with the new enquiry as
+# the sender: a plain object with its id and the columns' values. It was written without the
+# ORM, so the ORM's session events never see it; the search index listens here instead.
+enquiry_submitted = _signals.signal("enquiry-submitted")
+
+
+def submit_enquiry(data, *, language, privacy_notice_id):
     """Store an enquiry from the public form and queue its receipt and coordinator notices.
 
-    `data` holds the form's fields plus `consent_text_id` and `submission_token`. A second
-    submit with the same token returns the first enquiry and queues nothing. `ip` is accepted
-    for the caller's convenience but deliberately not stored (data minimisation).
+    `data` holds the form's fields plus `consent_text_id` and `submission_token`;
+    `privacy_notice_id` is the privacy notice version the form links to now. A second submit
+    with the same token returns the first enquiry and queues nothing. The sender's IP address
+    is never asked for (data minimisation).
     Returns Received. Raises mail.InvalidRecipient when the sender's address cannot take a
     receipt.
 
@@ -144,9 +153,10 @@ def submit_enquiry(data, *, language, ip=None):
     This is the one write a stranger can make, and the busiest. Everything that only reads or
     renders (the settings, the recipients, the e-mails) is done before the first write, so
     the transaction holds its locks (all of SQLite's database) only for a burst of plain
-    inserts: the enquiry, its history entry, its search entry and its messages, each row
-    once. The e-mails are rendered with a marker where the reference and the staff link go,
-    filled in once the insert has given the enquiry its id.
+    inserts: the enquiry, its history entry, its search entry (added by the listener to
+    enquiry_submitted) and its messages, each row once. The e-mails are rendered with a
+    marker where the reference and the staff link go, filled in once the insert has given the
+    enquiry its id.
     """
     existing = find_by_submission_token(data["submission_token"])
     if existing is not None:
@@ -165,7 +175,7 @@ def submit_enquiry(data, *, language, ip=None):
         "language": language,
         "consent_text_id": data["consent_text_id"],
         "consent_given_at": now,
-        "privacy_notice_id": _current_privacy_notice_id(),
+        "privacy_notice_id": privacy_notice_id,
         "status": EnquiryStatus.NEW,
         "received_at": now,
         "created_at": now,
@@ -186,7 +196,7 @@ def submit_enquiry(data, *, language, ip=None):
     enquiry_id = db.session.execute(_INSERT_ENQUIRY, values).inserted_primary_key[0]
     reference = _assign_reference(now, enquiry_id)
     enquiry = SimpleNamespace(id=enquiry_id, reference=reference, deleted_at=None, **values)
-    _index_for_search(enquiry)
+    enquiry_submitted.send(enquiry)
     # The history notes the arrival, not the sender's personal data (erasure stays simple).
     audit.record_new(
         "enquiries",
@@ -228,25 +238,10 @@ def _receipts_left(address, now):
     return sent < limit
 
 
-def _index_for_search(enquiry):
-    # Imported here: the search module reads every indexed model, and this module is
-    # imported while the models are still being defined.
-    from crm.search.index import add_entry
-
-    add_entry("enquiry", enquiry)
-
-
 # Stand-ins for what is known only once the enquiry is inserted. Control characters, which
 # no field of the form accepts, so that nothing a sender types is taken for them.
 _REFERENCE_MARK = "\x1freference\x1f"
 _LINK_MARK = "\x1flink\x1f"
-
-
-def _current_privacy_notice_id():
-    """The privacy notice version the form links to now."""
-    from crm.privacy.services import notice_id_for_new_enquiry
-
-    return notice_id_for_new_enquiry()
 
 
 def _assign_reference(received_at, enquiry_id):

@@ -7,7 +7,7 @@ import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from crm.core.audit import describe_fields
+from crm.core.audit import describe_fields, describe_references
 from crm.core.models import SoftDeleteMixin, TimestampMixin
 from crm.core.text import fold, name_key, website_domain
 from crm.core.types import LabelledEnum, UTCDateTime, enum_column
@@ -355,3 +355,11 @@ describe_fields(
         "merged_into": (_l("Merged into"), None),
     },
 )
+
+
+def _organisation_name(organisation_id):
+    organisation = db.session.get(Organisation, organisation_id)
+    return organisation.name if organisation is not None else None
+
+
+describe_references("organisation", _organisation_name)

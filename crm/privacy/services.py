@@ -25,9 +25,8 @@ from crm.extensions import db
 from crm.mail.models import OutboxMessage, OutboxStatus
 from crm.organisations.models import Contact
 from crm.privacy.default_notice import default_notice_text
-from crm.privacy.models import PrivacySearch
+from crm.privacy.models import PrivacyLogEntry, PrivacyNotice, PrivacySearch
 from crm.settings import services as settings
-from crm.settings.models import PrivacyLogEntry, PrivacyNotice
 
 # What replaces personal data. Language-neutral: it is stored, and read in both languages.
 ANONYMISED = "[anonymised]"

@@ -3,7 +3,11 @@
 Every flush that inserts, changes or deletes an organisation, contact, agreement, activity
 or enquiry rewrites that record's index row in the same transaction (an `after_flush`
 session event), so a rollback undoes both. A soft-deleted record has no row; restoring it
-adds the row again.
+adds the row again. An enquiry from the public form is written without the ORM; its row is
+added when intake sends `enquiry_submitted`, in the same transaction too.
+
+The listeners are connected when this module is imported: create_app imports it, so every
+process built on the app (web, CLI, worker, tests) keeps the index in step.
 """
 
 import re
@@ -14,6 +18,7 @@ from flask_sqlalchemy.session import Session
 from crm.activities.models import Activity
 from crm.agreements.models import Agreement
 from crm.core.text import fold, website_domain
+from crm.enquiries.intake import enquiry_submitted
 from crm.enquiries.models import Enquiry
 from crm.extensions import db
 from crm.organisations.models import Contact, Organisation
@@ -101,6 +106,11 @@ def add_entry(kind, record):
 
 
 _INSERT_ENTRY = sa.insert(SearchEntry.__table__)
+
+
+@enquiry_submitted.connect
+def _index_submitted_enquiry(enquiry, **_unused):
+    add_entry("enquiry", enquiry)
 
 
 @sa.event.listens_for(Session, "after_flush")

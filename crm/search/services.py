@@ -26,7 +26,9 @@ class ResultGroup:
     records: list = field(default_factory=list)
 
 
-# kind, heading, model, order, related rows the results show
+# kind, heading, model, order, related rows the results show (loaded with selectinload when
+# searching: a loader option made here would configure every mapper at import, before the
+# models that relationships name as strings are all imported)
 _KINDS = [
     (
         "organisation",
@@ -40,7 +42,7 @@ _KINDS = [
         _l("Contacts"),
         Contact,
         (Contact.last_name, Contact.first_name, Contact.id),
-        (selectinload(Contact.organisation),),
+        (Contact.organisation,),
     ),
     ("agreement", _l("Agreements"), Agreement, (Agreement.title, Agreement.id), ()),
     (
@@ -75,7 +77,7 @@ def search(query, *, user, limit=RESULTS_PER_KIND):
     if not terms:
         return []
     groups = []
-    for kind, label, model, order, options in _KINDS:
+    for kind, label, model, order, related in _KINDS:
         conditions = [model.deleted_at.is_(None)]
         if model is Enquiry:
             visible = _enquiry_visibility(user)
@@ -89,7 +91,7 @@ def search(query, *, user, limit=RESULTS_PER_KIND):
             .where(match_condition(terms), *conditions)
             .order_by(*order)
             .limit(limit)
-            .options(*options)
+            .options(*(selectinload(relationship) for relationship in related))
         )
         rows = db.session.execute(select).all()
         groups.append(

@@ -1,4 +1,8 @@
-"""Office settings (changed by admins, not code) and the versioned consent texts."""
+"""Office settings (changed by admins, not code) and the versioned consent texts.
+
+The consent text is the office's wording on the contact form, published from the settings
+pages; the intake (crm/enquiries, below privacy) stores which version each sender agreed to.
+"""
 
 from datetime import datetime
 from typing import Any
@@ -34,30 +38,3 @@ class ConsentText(TimestampMixin, db.Model):
     version: Mapped[int]
     language: Mapped[str] = mapped_column(sa.String(2))
     body: Mapped[str] = mapped_column(sa.Text)
-
-
-class PrivacyNotice(TimestampMixin, db.Model):
-    """A version of the public privacy notice, in both languages; editing adds a new version.
-
-    Enquiries keep the version their sender was shown, so old versions are never changed.
-    """
-
-    __tablename__ = "privacy_notices"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    version: Mapped[int] = mapped_column(unique=True)
-    body_sv: Mapped[str] = mapped_column(sa.Text)
-    body_en: Mapped[str] = mapped_column(sa.Text)
-
-
-class PrivacyLogEntry(db.Model):
-    """A privacy action (export, erasure, anonymisation), logged without the personal data."""
-
-    __tablename__ = "privacy_log_entries"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    action: Mapped[str] = mapped_column(sa.String(30))
-    # How many records of each kind the action touched, e.g. {"enquiries": 2}.
-    counts: Mapped[dict] = mapped_column(sa.JSON, default=dict)
-    actor_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"))
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)

@@ -17,8 +17,8 @@ from aiosmtpd.controller import Controller
 
 from crm.auth.models import Role
 from crm.enquiries import intake
-from crm.enquiries.public_forms import issue_form_token
 from crm.extensions import mail
+from crm.public.contact_forms import issue_form_token
 
 HOST = "127.0.0.1"
 ROOT = Path(__file__).resolve().parents[2]

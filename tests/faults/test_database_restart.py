@@ -31,9 +31,9 @@ from werkzeug.serving import make_server
 
 from crm.auth.models import Role
 from crm.enquiries.models import Enquiry
-from crm.enquiries.public_forms import issue_form_token
 from crm.mail.models import OutboxMessage, OutboxStatus
 from crm.mail.services import queue_message
+from crm.public.contact_forms import issue_form_token
 from tests.conftest import TEST_PASSWORD
 from tests.faults.conftest import VALID, SMTPServer, start_worker
 

@@ -15,16 +15,14 @@ from flask import (
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
-from werkzeug.routing import BuildError
 
 from crm.core.security import public_route
-from crm.enquiries import contact_bp, intake
-from crm.enquiries.public_forms import EnquiryForm, issue_form_token, read_form_token
+from crm.enquiries import intake
 from crm.extensions import db, limiter
+from crm.privacy.services import notice_id_for_new_enquiry
+from crm.public import contact_bp
+from crm.public.contact_forms import EnquiryForm, issue_form_token, read_form_token
 from crm.settings import services as settings
-
-# Privacy notice pages other issues may add; the form links to the first that exists.
-PRIVACY_ENDPOINTS = ("public.privacy", "privacy.notice")
 
 # A filled-in form is a few kilobytes (a 5,000-character message of emoji, URL-encoded, is
 # 60 kB); anything much larger is not a person's enquiry and is refused before it is read.
@@ -96,7 +94,9 @@ def _receive(form, language):
     # enquiry is stored, the form still comes back with what was typed.
     consent = SimpleNamespace(id=consent.id, body=consent.body)
     try:
-        received = intake.submit_enquiry(data, language=language, ip=request.remote_addr)
+        received = intake.submit_enquiry(
+            data, language=language, privacy_notice_id=notice_id_for_new_enquiry()
+        )
         db.session.commit()
     except IntegrityError:
         # The same form sent twice at once: the other request stored it first.
@@ -176,7 +176,6 @@ def _render_form(form, consent, *, problem=None, status=200):
         other_language=other_language,
         office_name=values["office_name"],
         data_controller=values["data_controller"],
-        privacy_url=_privacy_url(language),
         problem=problem,
     )
     return _no_store(html, status)
@@ -197,16 +196,6 @@ def _rollback_quietly():
         db.session.rollback()
     except SQLAlchemyError:
         pass  # the connection is gone and has been dropped from the pool
-
-
-def _privacy_url(language):
-    for endpoint in PRIVACY_ENDPOINTS:
-        if endpoint in current_app.view_functions:
-            try:
-                return url_for(endpoint, lang=language)
-            except BuildError:
-                continue
-    return None
 
 
 def _no_store(html, status=200):
