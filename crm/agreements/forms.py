@@ -1,6 +1,5 @@
 """Forms of the agreement pages: the agreement form, the status buttons and confirmations."""
 
-import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
@@ -15,16 +14,14 @@ from wtforms import (
     SubmitField,
     TextAreaField,
 )
-from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
 from crm.agreements.lifecycle import next_statuses
 from crm.agreements.models import AgreementKind, AgreementStatus, PartyRole
 from crm.agreements.services import INITIAL_STATUSES
-from crm.auth.models import User
+from crm.auth.forms import owner_choices
 from crm.core.forms import CompleteForm, strip
 from crm.core.records import parse_id
-from crm.extensions import db
 from crm.organisations.fields import OrganisationPickerField
 
 PARTY_ROWS = 3
@@ -36,17 +33,6 @@ def _optional_id(value):
     if value in (None, "", "None"):
         return None
     return parse_id(value)
-
-
-def owner_choices(current_id=None):
-    users = db.session.scalars(
-        sa.select(User)
-        .where(sa.or_(User.active.is_(True), User.id == (current_id or 0)))
-        .order_by(User.name)
-    ).all()
-    return [SelectChoice("", _l("— Nobody —"))] + [
-        SelectChoice(str(user.id), user.name) for user in users
-    ]
 
 
 def status_choices(statuses):

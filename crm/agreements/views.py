@@ -3,7 +3,6 @@ agreement's own page, which lists its activities and tasks, is in crm/hubs."""
 
 from datetime import date
 
-import sqlalchemy as sa
 from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -19,7 +18,8 @@ from crm.agreements.services import (
     update_agreement,
 )
 from crm.auth.decorators import role_required
-from crm.auth.models import Role, User
+from crm.auth.models import Role
+from crm.auth.services import active_users
 from crm.core import records
 from crm.core.csv_export import csv_response
 from crm.core.deletion import confirm_delete, restore_deleted
@@ -68,10 +68,6 @@ def _filters_from_request():
     )
 
 
-def _active_users():
-    return db.session.scalars(sa.select(User).where(User.active).order_by(User.name)).all()
-
-
 def _agreement_or_404(agreement_id, *, include_deleted=False):
     return records.get_visible_or_404(Agreement, agreement_id, include_deleted=include_deleted)
 
@@ -89,7 +85,7 @@ def index():
         kinds=AgreementKind,
         statuses=AgreementStatus,
         party_organisations=services.party_organisations(),
-        users=_active_users(),
+        users=active_users(),
         filtered=any(request.args.get(name) for name in FILTER_NAMES),
         restore_form=ConfirmForm(),
         sorted_parties=services.sorted_parties,

@@ -5,8 +5,18 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Email, EqualTo, Length, ValidationError
 
 from crm.auth.models import MIN_PASSWORD_LENGTH, Role
-from crm.auth.services import MAX_PASSWORD_LENGTH, get_user_by_email
+from crm.auth.services import MAX_PASSWORD_LENGTH, get_user_by_email, owner_candidates
 from crm.core.forms import CompleteForm
+
+NOBODY = _l("— Nobody —")
+
+
+def owner_choices(current_owner_id=None, *, blank=NOBODY):
+    """The choices of an "owner" field: nobody, then the active users and the present owner
+    (kept when deactivated, so saving the form does not drop them), by name."""
+    return [SelectChoice("", blank)] + [
+        SelectChoice(str(user.id), user.name) for user in owner_candidates(current_owner_id)
+    ]
 
 
 class LoginForm(FlaskForm):

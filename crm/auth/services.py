@@ -269,5 +269,15 @@ def active_users():
     return db.session.scalars(sa.select(User).where(User.active).order_by(User.name)).all()
 
 
+def owner_candidates(current_owner_id=None):
+    """Who a record may be given to: the active users, and its present owner even when
+    deactivated, by name."""
+    return db.session.scalars(
+        sa.select(User)
+        .where(sa.or_(User.active.is_(True), User.id == (current_owner_id or 0)))
+        .order_by(User.name)
+    ).all()
+
+
 def _role_list():
     return ", ".join(role.value for role in Role)

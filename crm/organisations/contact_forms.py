@@ -1,6 +1,5 @@
 """Forms of the contact pages."""
 
-import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
@@ -16,12 +15,10 @@ from wtforms import (
     SubmitField,
     TextAreaField,
 )
-from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Email, InputRequired, Length, Optional, ValidationError
 
-from crm.auth.models import User
+from crm.auth.forms import owner_choices
 from crm.core.forms import CompleteForm, strip
-from crm.extensions import db
 from crm.organisations.fields import ContactPickerField, OrganisationPickerField
 from crm.organisations.models import LegalBasis
 
@@ -40,18 +37,6 @@ def _optional_id(value):
     if value in (None, "", "None"):
         return None
     return int(value)
-
-
-def owner_choices(current_owner_id=None):
-    """Active users, plus the current owner if no longer active, so saving does not drop them."""
-    users = db.session.scalars(
-        sa.select(User)
-        .where(sa.or_(User.active.is_(True), User.id == current_owner_id))
-        .order_by(User.name)
-    ).all()
-    return [SelectChoice("", _l("— Nobody —"))] + [
-        SelectChoice(str(user.id), user.name) for user in users
-    ]
 
 
 class AffiliationForm(Form):

@@ -20,7 +20,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, Optional, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from crm.auth.models import User
+from crm.auth.forms import owner_choices
 from crm.core.forms import CompleteForm
 from crm.core.text import InvalidOrgNumber, fold, normalise_domain, normalise_org_number
 from crm.core.text import normalise_website as _normalise_website
@@ -37,16 +37,6 @@ class MultiCheckboxField(SelectMultipleField):
 
     widget = ListWidget(prefix_label=False)
     option_widget = CheckboxInput()
-
-
-def owner_choices(current_owner=None):
-    """Active users, plus the present owner when they have been deactivated."""
-    users = db.session.scalars(sa.select(User).where(User.active).order_by(User.name)).all()
-    if current_owner is not None and current_owner not in users:
-        users.append(current_owner)
-    return [SelectChoice("", _l("No owner"))] + [
-        SelectChoice(str(user.id), user.name) for user in users
-    ]
 
 
 def split_list(text, separators=_LIST_SEPARATORS):
@@ -109,7 +99,9 @@ class OrganisationForm(CompleteForm):
     def __init__(self, *args, organisation=None, **kwargs):
         super().__init__(*args, **kwargs)
         self.organisation = organisation
-        self.owner_id.choices = owner_choices(organisation.owner if organisation else None)
+        self.owner_id.choices = owner_choices(
+            organisation.owner_id if organisation else None, blank=_l("No owner")
+        )
         self._normalised = {}
 
     @classmethod

@@ -4,7 +4,6 @@ crm/hubs."""
 
 from datetime import date
 
-import sqlalchemy as sa
 from flask import (
     abort,
     flash,
@@ -21,7 +20,8 @@ from flask_login import current_user
 from sqlalchemy.orm import selectinload
 
 from crm.auth.decorators import role_required
-from crm.auth.models import Role, User
+from crm.auth.models import Role
+from crm.auth.services import active_users
 from crm.core import records
 from crm.core.csv_export import csv_response
 from crm.core.deletion import confirm_delete, restore_deleted
@@ -97,10 +97,6 @@ def _filters_from_request():
     )
 
 
-def _active_users():
-    return db.session.scalars(sa.select(User).where(User.active).order_by(User.name)).all()
-
-
 @bp.route("/")
 def index():
     filters = _filters_from_request()
@@ -113,7 +109,7 @@ def index():
         current_sort=current_sort,
         kinds=OrganisationKind,
         sectors=Sector,
-        owners=_active_users(),
+        owners=active_users(),
         filtered=any(
             request.args.get(name) for name in ("q", "kind", "sector", "tag", "partner", "owner")
         ),
