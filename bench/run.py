@@ -46,7 +46,7 @@ POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/crm_bench"
 SECRET_KEY = "benchmark-only-secret-key-not-for-production"  # noqa: S105
 SIGN_IN_AS = "coordinator@example.org"
 
-# The targets of issue 9: throughput as a share of the hello app's, and p99 latency.
+# The targets: throughput as a share of the hello app's, and p99 latency (README, Benchmark).
 STAFF_TARGET = 0.33
 FORM_TARGET = 0.25
 P99_TARGET_MS = 250
