@@ -7,6 +7,7 @@ from datetime import timedelta
 
 import sqlalchemy as sa
 from flask import current_app
+from flask_babel import gettext as _
 from werkzeug.security import check_password_hash, generate_password_hash
 from zxcvbn import zxcvbn
 
@@ -56,8 +57,6 @@ def password_problem(password, *, email=None, name=None):
     guesses it takes, knowing common passwords, words, names, keyboard patterns, dates and
     what an attacker knows about this person (e-mail, name, the office's name).
     """
-    from flask_babel import gettext as _
-
     if len(password or "") < MIN_PASSWORD_LENGTH:
         return _(
             "The password must be at least %(count)d characters long.", count=MIN_PASSWORD_LENGTH
@@ -99,7 +98,7 @@ def get_user_by_email(email):
 
 def load_user_from_session(session_id):
     """Flask-Login's loader: the id carries the session version, so ended sessions stay ended."""
-    user_id, _, version = (session_id or "").partition(":")
+    user_id, _colon, version = (session_id or "").partition(":")
     if not user_id.isdigit() or not version.isdigit():
         return None
     user = db.session.get(User, int(user_id))
@@ -109,8 +108,6 @@ def load_user_from_session(session_id):
 
 
 def create_user(*, email, name, role, password, actor=None, language="sv"):
-    from flask_babel import gettext as _
-
     email = normalise_email(email)
     if not email or "@" not in email:
         raise UserError(_("Enter a valid e-mail address."))
@@ -237,8 +234,6 @@ def change_password(user, new_password, *, actor):
 
 def update_user(user, *, role=None, active=None, name=None, actor):
     """Change role, active flag or name; taking rights away ends the user's sessions."""
-    from flask_babel import gettext as _
-
     if (
         actor is not None
         and user.id == actor.id

@@ -5,6 +5,7 @@ import io
 import re
 
 from flask import Response
+from flask_babel import gettext as _
 
 # A cell starting with one of these is read as a formula by Excel and LibreOffice (the
 # full-width forms too, by Excel in East Asian locales).
@@ -71,8 +72,6 @@ def read_csv_upload(data, *, required_columns, max_rows=5000):
     Accepts UTF-8 (with or without BOM) or Windows-1252, comma- or semicolon-separated
     (Swedish Excel writes semicolons). Raises CSVReadError with a translated message.
     """
-    from flask_babel import gettext as _
-
     if not data:
         raise CSVReadError(_("The file is empty."))
     if b"\x00" in data[:4096]:

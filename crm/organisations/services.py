@@ -6,6 +6,7 @@ Services change state, write the audit history and flush; they never commit.
 from dataclasses import dataclass
 
 import sqlalchemy as sa
+from flask_babel import gettext as _
 from sqlalchemy.orm import selectinload
 
 from crm.core import audit
@@ -319,8 +320,6 @@ class MembershipError(ValueError):
 
 
 def add_membership(member, association, *, since=None, actor):
-    from flask_babel import gettext as _
-
     if member.id == association.id:
         raise MembershipError(_("An organisation cannot be a member of itself."))
     if association.kind != OrganisationKind.INDUSTRY_ASSOCIATION:
