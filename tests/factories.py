@@ -195,7 +195,7 @@ def make_enquiry(
     (a timedelta; now if None), then changed as staff would have changed it since: with
     `closed_ago` (a timedelta) it is closed through the enquiries service, as answered, that
     long ago (received then too unless `age` says otherwise); `**fields` are set on it
-    afterwards (status, assignee_id, ...)."""
+    afterwards (status, assignee_id, closed_at, ...)."""
     number = db.session.scalar(sa.select(sa.func.count()).select_from(Enquiry)) + 1
     received = intake.submit_enquiry(
         {
