@@ -219,25 +219,36 @@ def make_organisation(db):
 
 @pytest.fixture
 def make_contact(db):
-    """make_contact(first_name, last_name, organisation=..., affiliations=..., **fields)."""
+    """make_contact(first_name, last_name, organisation=..., affiliations=..., legal_basis=...,
+    deleted=False, **fields)."""
     return factories.make_contact
 
 
 @pytest.fixture
 def make_activity(db):
-    """make_activity(title, kind=..., start_date=..., organisations=..., **fields)."""
+    """make_activity(title, kind=..., start_date=..., organisations=..., deleted=False,
+    **fields)."""
     return factories.make_activity
 
 
 @pytest.fixture
 def make_agreement(db):
-    """make_agreement(title, parties=..., kind=..., status=..., **fields)."""
+    """make_agreement(title, parties=..., kind=..., status=..., owner=..., deleted=False,
+    **fields such as signed_date, start_date, end_date, covers_members); see factories."""
     return factories.make_agreement
 
 
 @pytest.fixture
+def make_document(db):
+    """make_document(title, owner=..., is_public=False, filename=..., deleted=False): a small
+    PDF stored through the documents service."""
+    return factories.make_document
+
+
+@pytest.fixture
 def make_enquiry(db):
-    """make_enquiry(name=..., email=..., topic=..., **fields): sent through the public form."""
+    """make_enquiry(name=..., email=..., topic=..., age=..., closed_ago=..., **fields): sent
+    through the public form."""
     return factories.make_enquiry
 
 

@@ -6,50 +6,58 @@ from datetime import date
 import pytest
 
 from crm.agreements.coverage import agreements_covering, members_covered_by
-from crm.agreements.models import (
-    Agreement,
-    AgreementKind,
-    AgreementParty,
-    AgreementStatus,
-    PartyRole,
-)
+from crm.agreements.models import AgreementKind, AgreementStatus, PartyRole
+from crm.agreements.services import SIGNED_STATUSES
 from crm.auth.models import Role
-from crm.organisations.models import Membership, Organisation, OrganisationKind
+from crm.core import records
+from crm.organisations import services as organisation_services
+from crm.organisations.models import OrganisationKind
+from tests import factories
 
 START = date(2024, 1, 1)
 END = date(2026, 12, 31)
 
 
 @pytest.fixture
-def orgs(db):
-    association = Organisation(kind=OrganisationKind.INDUSTRY_ASSOCIATION, name="Swedish Medtech")
-    company = Organisation(kind=OrganisationKind.COMPANY, name="Acme Medtech AB")
-    region = Organisation(kind=OrganisationKind.HEALTHCARE_REGION, name="Region Uppsala")
-    db.session.add_all([association, company, region])
-    db.session.commit()
-    return {"association": association, "company": company, "region": region}
+def orgs(make_organisation):
+    return {
+        "association": make_organisation(
+            "Swedish Medtech", kind=OrganisationKind.INDUSTRY_ASSOCIATION
+        ),
+        "company": make_organisation("Acme Medtech AB"),
+        "region": make_organisation("Region Uppsala", kind=OrganisationKind.HEALTHCARE_REGION),
+    }
 
 
-def make_agreement(db, parties, *, covers_members=True, status=AgreementStatus.ACTIVE, **kw):
-    agreement = Agreement(
+def make_framework(
+    parties,
+    *,
+    covers_members=True,
+    status=AgreementStatus.ACTIVE,
+    title="Framework agreement",
+    start=START,
+    end=END,
+    deleted=False,
+):
+    """A framework agreement covering the members, active (signed on its first day) unless
+    told otherwise; `parties` are (organisation, role) pairs."""
+    return factories.make_agreement(
+        title,
+        parties=parties,
         kind=AgreementKind.FRAMEWORK,
-        title=kw.pop("title", "Framework agreement"),
         status=status,
-        start_date=kw.pop("start", START),
-        end_date=kw.pop("end", END),
+        signed_date=start if status in SIGNED_STATUSES else None,
+        start_date=start,
+        end_date=end,
         covers_members=covers_members,
-        **kw,
+        deleted=deleted,
     )
-    agreement.parties = [AgreementParty(organisation_id=org.id, role=role) for org, role in parties]
-    db.session.add(agreement)
-    db.session.commit()
-    return agreement
 
 
 def join(db, member, association, since=None, until=None):
-    db.session.add(
-        Membership(member_id=member.id, association_id=association.id, since=since, until=until)
-    )
+    membership = organisation_services.add_membership(member, association, since=since, actor=None)
+    if until is not None:
+        organisation_services.end_membership(membership, until=until, actor=None)
     db.session.commit()
 
 
@@ -61,8 +69,7 @@ def covering(organisation):
 
 
 def test_a_party_is_covered_directly_with_its_role(db, orgs):
-    make_agreement(
-        db,
+    make_framework(
         [(orgs["region"], PartyRole.SIGNATORY), (orgs["company"], PartyRole.PARTY)],
         covers_members=False,
     )
@@ -72,7 +79,7 @@ def test_a_party_is_covered_directly_with_its_role(db, orgs):
 
 
 def test_a_member_is_covered_through_its_association(db, orgs):
-    agreement = make_agreement(db, [(orgs["association"], PartyRole.SIGNATORY)])
+    agreement = make_framework([(orgs["association"], PartyRole.SIGNATORY)])
     join(db, orgs["company"], orgs["association"], since=date(2020, 5, 1))
 
     assert covering(orgs["company"]) == [("Framework agreement", None, "Swedish Medtech")]
@@ -80,7 +87,7 @@ def test_a_member_is_covered_through_its_association(db, orgs):
 
 
 def test_no_coverage_when_the_agreement_does_not_cover_members(db, orgs):
-    agreement = make_agreement(db, [(orgs["association"], PartyRole.PARTY)], covers_members=False)
+    agreement = make_framework([(orgs["association"], PartyRole.PARTY)], covers_members=False)
     join(db, orgs["company"], orgs["association"])
 
     assert covering(orgs["company"]) == []
@@ -88,7 +95,7 @@ def test_no_coverage_when_the_agreement_does_not_cover_members(db, orgs):
 
 
 def test_an_observer_association_does_not_cover_its_members(db, orgs):
-    agreement = make_agreement(db, [(orgs["association"], PartyRole.OBSERVER)])
+    agreement = make_framework([(orgs["association"], PartyRole.OBSERVER)])
     join(db, orgs["company"], orgs["association"])
 
     assert covering(orgs["company"]) == []
@@ -115,7 +122,7 @@ def test_an_observer_association_does_not_cover_its_members(db, orgs):
     ],
 )
 def test_the_membership_must_overlap_the_agreement_term(db, orgs, since, until, covered):
-    agreement = make_agreement(db, [(orgs["association"], PartyRole.PARTY)])
+    agreement = make_framework([(orgs["association"], PartyRole.PARTY)])
     join(db, orgs["company"], orgs["association"], since=since, until=until)
 
     assert bool(covering(orgs["company"])) is covered
@@ -123,7 +130,7 @@ def test_the_membership_must_overlap_the_agreement_term(db, orgs, since, until, 
 
 
 def test_an_open_ended_agreement_covers_later_members(db, orgs):
-    make_agreement(db, [(orgs["association"], PartyRole.PARTY)], end=None)
+    make_framework([(orgs["association"], PartyRole.PARTY)], end=None)
     join(db, orgs["company"], orgs["association"], since=date(2030, 1, 1))
 
     assert covering(orgs["company"]) == [("Framework agreement", None, "Swedish Medtech")]
@@ -131,7 +138,7 @@ def test_an_open_ended_agreement_covers_later_members(db, orgs):
 
 @pytest.mark.parametrize("status", [AgreementStatus.DRAFT, AgreementStatus.NEGOTIATION])
 def test_an_unsigned_agreement_covers_no_member_yet(db, orgs, status):
-    make_agreement(db, [(orgs["association"], PartyRole.PARTY)], status=status)
+    make_framework([(orgs["association"], PartyRole.PARTY)], status=status)
     join(db, orgs["company"], orgs["association"])
 
     assert covering(orgs["company"]) == []
@@ -140,27 +147,25 @@ def test_an_unsigned_agreement_covers_no_member_yet(db, orgs, status):
 
 
 def test_deleted_agreements_and_associations_do_not_cover(db, orgs):
-    gone = make_agreement(db, [(orgs["association"], PartyRole.PARTY)], title="Deleted")
-    gone.deleted_at = gone.created_at
-    other = Organisation(kind=OrganisationKind.INDUSTRY_ASSOCIATION, name="Closed association")
-    db.session.add(other)
-    db.session.commit()
-    make_agreement(db, [(other, PartyRole.PARTY)], title="Through a closed association")
+    make_framework([(orgs["association"], PartyRole.PARTY)], title="Deleted", deleted=True)
+    other = factories.make_organisation(
+        "Closed association", kind=OrganisationKind.INDUSTRY_ASSOCIATION
+    )
+    make_framework([(other, PartyRole.PARTY)], title="Through a closed association")
     join(db, orgs["company"], orgs["association"])
     join(db, orgs["company"], other)
-    other.deleted_at = other.created_at
+    records.soft_delete(other, actor=None)
     db.session.commit()
 
     assert covering(orgs["company"]) == []
 
 
 def test_direct_parties_come_first_and_are_not_repeated(db, orgs):
-    make_agreement(
-        db,
+    make_framework(
         [(orgs["association"], PartyRole.PARTY), (orgs["company"], PartyRole.SIGNATORY)],
         title="Both",
     )
-    make_agreement(db, [(orgs["association"], PartyRole.PARTY)], title="Through only")
+    make_framework([(orgs["association"], PartyRole.PARTY)], title="Through only")
     join(db, orgs["company"], orgs["association"])
 
     assert covering(orgs["company"]) == [
@@ -179,13 +184,13 @@ def page(client, organisation):
 
 
 def test_organisation_page_shows_direct_and_member_coverage(app, db, client, auth, make_user, orgs):
-    direct = make_agreement(
-        db, [(orgs["company"], PartyRole.SIGNATORY)], covers_members=False, title="Acme NDA"
+    direct = make_framework(
+        [(orgs["company"], PartyRole.SIGNATORY)], covers_members=False, title="Acme NDA"
     )
-    through = make_agreement(
-        db, [(orgs["association"], PartyRole.PARTY)], title="Framework with Swedish Medtech"
+    through = make_framework(
+        [(orgs["association"], PartyRole.PARTY)], title="Framework with Swedish Medtech"
     )
-    make_agreement(db, [(orgs["association"], PartyRole.OBSERVER)], title="Observed only")
+    make_framework([(orgs["association"], PartyRole.OBSERVER)], title="Observed only")
     join(db, orgs["company"], orgs["association"], since=date(2022, 1, 1))
     user = make_user(Role.VIEWER)
     user.language = "en"
@@ -223,7 +228,7 @@ def test_organisation_page_offers_members_a_new_agreement(app, db, client, auth,
 
 def test_association_names_are_escaped_on_the_page(db, client, auth, make_user, orgs):
     orgs["association"].name = "<b>Evil</b> & Co"
-    make_agreement(db, [(orgs["association"], PartyRole.PARTY)])
+    make_framework([(orgs["association"], PartyRole.PARTY)])
     join(db, orgs["company"], orgs["association"])
     user = make_user(Role.VIEWER)
     user.language = "en"

@@ -7,16 +7,17 @@ import sqlalchemy as sa
 
 from crm.agreements import reminders
 from crm.agreements.models import (
-    Agreement,
     AgreementKind,
     AgreementReminder,
     AgreementStatus,
     ReminderEvent,
 )
+from crm.agreements.services import SIGNED_STATUSES
 from crm.auth.models import Role
 from crm.core.models import AuditEntry
 from crm.mail.models import OutboxMessage
 
+START = date(2024, 1, 1)
 END = date(2026, 6, 30)
 NOTICE = END - timedelta(days=90)
 
@@ -36,20 +37,33 @@ def people(db, make_user):
     return {"owner": owner, "coordinator": coordinator}
 
 
-def make_agreement(db, owner=None, *, status=AgreementStatus.ACTIVE, end=END, **fields):
-    agreement = Agreement(
-        kind=AgreementKind.FRAMEWORK,
-        title=fields.pop("title", "Framework with Region Uppsala"),
-        status=status,
-        start_date=date(2024, 1, 1),
-        end_date=end,
-        renewal_notice_days=fields.pop("renewal_notice_days", 90),
-        owner_id=owner.id if owner else None,
+@pytest.fixture
+def make_framework(make_agreement, make_organisation):
+    """A framework agreement with Region Uppsala from START to `end`, active (signed on its
+    first day) unless told otherwise, with 90 days' notice."""
+    region = make_organisation("Region Uppsala")
+
+    def make(
+        owner=None,
+        *,
+        status=AgreementStatus.ACTIVE,
+        end=END,
+        title="Framework with Region Uppsala",
         **fields,
-    )
-    db.session.add(agreement)
-    db.session.commit()
-    return agreement
+    ):
+        return make_agreement(
+            title,
+            parties=[region],
+            kind=AgreementKind.FRAMEWORK,
+            status=status,
+            owner=owner,
+            signed_date=START if status in SIGNED_STATUSES else None,
+            start_date=START,
+            end_date=end,
+            **fields,
+        )
+
+    return make
 
 
 def messages(db):
@@ -74,16 +88,18 @@ def run(db, today):
     return counts
 
 
-def test_nothing_before_the_notice_date(db, people):
-    make_agreement(db, people["owner"])
+def test_nothing_before_the_notice_date(db, people, make_framework):
+    make_framework(people["owner"])
 
     assert run(db, NOTICE - timedelta(days=1)) == {"reminders": 0, "emails": 0, "expired": 0}
     assert messages(db) == []
     assert reminder_rows(db) == []
 
 
-def test_notice_reminder_goes_once_to_owner_and_coordinators_each_in_their_language(db, people):
-    agreement = make_agreement(db, people["owner"])
+def test_notice_reminder_goes_once_to_owner_and_coordinators_each_in_their_language(
+    db, people, make_framework
+):
+    agreement = make_framework(people["owner"])
 
     first = run(db, NOTICE)
     second = run(db, NOTICE)
@@ -107,8 +123,8 @@ def test_notice_reminder_goes_once_to_owner_and_coordinators_each_in_their_langu
     assert f"/agreements/{agreement.id}" in english.body_text
 
 
-def test_end_reminder_follows_when_the_end_date_is_reached(db, people):
-    make_agreement(db, people["owner"])
+def test_end_reminder_follows_when_the_end_date_is_reached(db, people, make_framework):
+    make_framework(people["owner"])
     run(db, NOTICE)
 
     counts = run(db, END)
@@ -124,10 +140,10 @@ def test_end_reminder_follows_when_the_end_date_is_reached(db, people):
     assert swedish.subject == "Avtalet löper ut: Framework with Region Uppsala"
 
 
-def test_agreement_past_its_end_becomes_expired_with_an_audit_entry(db, people):
-    agreement = make_agreement(db, people["owner"])
-    signed = make_agreement(db, status=AgreementStatus.SIGNED, title="Signed NDA")
-    future = make_agreement(db, end=END + timedelta(days=365), title="Later")
+def test_agreement_past_its_end_becomes_expired_with_an_audit_entry(db, people, make_framework):
+    agreement = make_framework(people["owner"])
+    signed = make_framework(status=AgreementStatus.SIGNED, title="Signed NDA")
+    future = make_framework(end=END + timedelta(days=365), title="Later")
 
     counts = run(db, END + timedelta(days=1))
     again = run(db, END + timedelta(days=2))
@@ -143,10 +159,14 @@ def test_agreement_past_its_end_becomes_expired_with_an_audit_entry(db, people):
     entries = db.session.scalars(
         sa.select(AuditEntry).where(AuditEntry.entity_type == "agreements")
     ).all()
+    # Besides the job's entries, the history holds each agreement's creation (the factory
+    # creates them through the service).
     assert sorted((e.entity_id, e.action) for e in entries) == sorted(
         [(agreement.id, "update"), (signed.id, "update")]
+        + [(record.id, "create") for record in (agreement, signed, future)]
     )
-    assert entries[0].changes["status"][1] == "expired"
+    updates = [e for e in entries if e.action == "update"]
+    assert [e.changes["status"][1] for e in updates] == ["expired", "expired"]
 
 
 @pytest.mark.parametrize(
@@ -158,8 +178,10 @@ def test_agreement_past_its_end_becomes_expired_with_an_audit_entry(db, people):
         AgreementStatus.EXPIRED,
     ],
 )
-def test_agreements_not_in_force_get_no_reminders_and_keep_their_status(db, people, status):
-    agreement = make_agreement(db, people["owner"], status=status)
+def test_agreements_not_in_force_get_no_reminders_and_keep_their_status(
+    db, people, status, make_framework
+):
+    agreement = make_framework(people["owner"], status=status)
 
     assert run(db, END + timedelta(days=1)) == {"reminders": 0, "emails": 0, "expired": 0}
     assert messages(db) == []
@@ -167,18 +189,16 @@ def test_agreements_not_in_force_get_no_reminders_and_keep_their_status(db, peop
     assert agreement.status == status
 
 
-def test_deleted_and_open_ended_agreements_get_no_reminders(db, people):
-    deleted = make_agreement(db, people["owner"])
-    deleted.deleted_at = deleted.created_at
-    make_agreement(db, people["owner"], end=None, title="Open-ended")
-    db.session.commit()
+def test_deleted_and_open_ended_agreements_get_no_reminders(db, people, make_framework):
+    make_framework(people["owner"], deleted=True)
+    make_framework(people["owner"], end=None, title="Open-ended")
 
     assert run(db, END) == {"reminders": 0, "emails": 0, "expired": 0}
     assert messages(db) == []
 
 
-def test_a_renewed_end_date_brings_new_reminders(db, people):
-    agreement = make_agreement(db, people["owner"])
+def test_a_renewed_end_date_brings_new_reminders(db, people, make_framework):
+    agreement = make_framework(people["owner"])
     run(db, NOTICE)
     assert len(messages(db)) == 2
 
@@ -196,23 +216,23 @@ def test_a_renewed_end_date_brings_new_reminders(db, people):
     assert len(messages(db)) == 4
 
 
-def test_owner_who_is_a_coordinator_gets_one_email(db, people):
-    make_agreement(db, people["coordinator"])
+def test_owner_who_is_a_coordinator_gets_one_email(db, people, make_framework):
+    make_framework(people["coordinator"])
 
     assert run(db, NOTICE) == {"reminders": 1, "emails": 1, "expired": 0}
     assert [m.recipient for m in messages(db)] == ["coord@example.org"]
 
 
-def test_zero_notice_days_means_only_the_end_reminder(db, people):
-    make_agreement(db, people["owner"], renewal_notice_days=0)
+def test_zero_notice_days_means_only_the_end_reminder(db, people, make_framework):
+    make_framework(people["owner"], renewal_notice_days=0)
 
     assert run(db, END - timedelta(days=1))["reminders"] == 0
     assert run(db, END)["reminders"] == 1
     assert reminder_rows(db) == [(ReminderEvent.END, END)]
 
 
-def test_a_reminder_claimed_by_another_run_is_not_sent_again(db, people):
-    agreement = make_agreement(db, people["owner"])
+def test_a_reminder_claimed_by_another_run_is_not_sent_again(db, people, make_framework):
+    agreement = make_framework(people["owner"])
     assert reminders._claim_reminder(agreement, ReminderEvent.NOTICE, NOTICE) is True
     assert reminders._claim_reminder(agreement, ReminderEvent.NOTICE, NOTICE) is False
     db.session.commit()
@@ -221,16 +241,15 @@ def test_a_reminder_claimed_by_another_run_is_not_sent_again(db, people):
     assert messages(db) == []
 
 
-def test_reminders_cli_reports_agreement_counts(app, db, runner, people):
+def test_reminders_cli_reports_agreement_counts(app, db, runner, people, make_framework):
     today = reminders.local_today()
-    make_agreement(
-        db,
+    make_framework(
         people["owner"],
         end=today + timedelta(days=10),
         renewal_notice_days=30,
         title="Ending soon",
     )
-    make_agreement(db, people["owner"], end=today - timedelta(days=3), title="Ended")
+    make_framework(people["owner"], end=today - timedelta(days=3), title="Ended")
 
     result = runner.invoke(args=["crm", "reminders"])
     assert result.exit_code == 0, result.output

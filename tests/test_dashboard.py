@@ -7,42 +7,38 @@ import pytest
 
 from crm.activities.models import ActivityKind
 from crm.activities.task_services import create_task
-from crm.agreements.models import Agreement, AgreementKind, AgreementParty, AgreementStatus
+from crm.agreements.models import AgreementKind, AgreementStatus
 from crm.auth.models import Role
 from crm.core.dates import local_today
 from crm.core.types import utcnow
 from crm.enquiries.models import EnquiryStatus
-from crm.organisations import services as organisation_services
-from crm.organisations.models import OrganisationKind
 from tests.helpers import count_queries
 
 
 @pytest.fixture
-def organisation(db):
-    organisation = organisation_services.create_organisation(
-        {"kind": OrganisationKind.COMPANY, "name": "Pharma AB", "country": "SE"}, actor=None
-    )
-    db.session.commit()
-    return organisation
+def organisation(make_organisation):
+    return make_organisation("Pharma AB")
 
 
 @pytest.fixture
-def make_agreement(db, organisation):
+def make_ending_agreement(make_agreement, organisation):
+    """A collaboration with Pharma AB, active (signed on its start 400 days ago) unless told
+    otherwise, ending `end_in_days` from today."""
+
     def make(title, *, end_in_days, notice_days=0, status=AgreementStatus.ACTIVE, **fields):
         today = local_today()
-        agreement = Agreement(
+        start = today - timedelta(days=400)
+        return make_agreement(
+            title,
+            parties=[organisation],
             kind=AgreementKind.COLLABORATION,
-            title=title,
             status=status,
-            start_date=today - timedelta(days=400),
+            signed_date=start if status == AgreementStatus.ACTIVE else None,
+            start_date=start,
             end_date=today + timedelta(days=end_in_days),
             renewal_notice_days=notice_days,
             **fields,
         )
-        agreement.parties.append(AgreementParty(organisation_id=organisation.id))
-        db.session.add(agreement)
-        db.session.commit()
-        return agreement
 
     return make
 
@@ -109,18 +105,16 @@ def test_viewer_sees_no_enquiries(client, signed_in, make_user, make_enquiry):
     assert "/enquiries/" not in html
 
 
-def test_agreements_within_ninety_days(client, signed_in, make_agreement, db):
+def test_agreements_within_ninety_days(client, signed_in, make_ending_agreement):
     signed_in(Role.VIEWER)
     today = local_today()
-    ending = make_agreement("Ending soon", end_in_days=30)
-    notice = make_agreement("Notice soon", end_in_days=110, notice_days=90)
-    make_agreement("Far away", end_in_days=120)
-    make_agreement("Notice far away", end_in_days=200, notice_days=90)
-    make_agreement("Draft ending soon", end_in_days=10, status=AgreementStatus.DRAFT)
-    make_agreement("Already ended", end_in_days=-1)
-    gone = make_agreement("Deleted ending soon", end_in_days=10)
-    gone.deleted_at = utcnow()
-    db.session.commit()
+    ending = make_ending_agreement("Ending soon", end_in_days=30)
+    notice = make_ending_agreement("Notice soon", end_in_days=110, notice_days=90)
+    make_ending_agreement("Far away", end_in_days=120)
+    make_ending_agreement("Notice far away", end_in_days=200, notice_days=90)
+    make_ending_agreement("Draft ending soon", end_in_days=10, status=AgreementStatus.DRAFT)
+    make_ending_agreement("Already ended", end_in_days=-1)
+    make_ending_agreement("Deleted ending soon", end_in_days=10, deleted=True)
 
     html = client.get("/dashboard/").get_data(as_text=True)
     assert "Ending soon" in html
@@ -168,7 +162,7 @@ def test_empty_dashboard(client, signed_in):
     assert "No activities yet." in html
 
 
-def _fill(count, user, db, organisation, make_enquiry, make_activity, make_agreement):
+def _fill(count, user, db, organisation, make_enquiry, make_activity, make_ending_agreement):
     today = local_today()
     for number in range(count):
         make_enquiry(
@@ -181,7 +175,7 @@ def _fill(count, user, db, organisation, make_enquiry, make_activity, make_agree
             start_date=today - timedelta(days=number),
             organisations=[organisation],
         )
-        make_agreement(f"Agreement {number}", end_in_days=number + 1, notice_days=1)
+        make_ending_agreement(f"Agreement {number}", end_in_days=number + 1, notice_days=1)
         enquiry = make_enquiry(assignee_id=user.id, status=EnquiryStatus.IN_PROGRESS)
         create_task(
             title=f"Task {number}", due_date=today, assignee=user,
@@ -191,12 +185,12 @@ def _fill(count, user, db, organisation, make_enquiry, make_activity, make_agree
 
 
 def test_query_count_does_not_grow_with_the_data(
-    client, signed_in, db, organisation, make_enquiry, make_activity, make_agreement
+    client, signed_in, db, organisation, make_enquiry, make_activity, make_ending_agreement
 ):
     user = signed_in(Role.COORDINATOR)
     counts = []
     for count in (3, 30):
-        _fill(count, user, db, organisation, make_enquiry, make_activity, make_agreement)
+        _fill(count, user, db, organisation, make_enquiry, make_activity, make_ending_agreement)
         with count_queries(db) as statements:
             response = client.get("/dashboard/")
         assert response.status_code == 200

@@ -7,50 +7,34 @@ import pytest
 import sqlalchemy as sa
 
 from crm.core.topics import Topic
-from crm.core.types import utcnow
-from crm.enquiries.models import Enquiry, EnquiryComment, EnquiryStatus
+from crm.enquiries import services as enquiry_services
+from crm.enquiries.models import Enquiry
 from crm.mail.models import OutboxMessage, OutboxStatus
+from crm.mail.sending import send_due_messages
 from crm.privacy import services
 from crm.privacy.models import PrivacyLogEntry
 from crm.settings import services as settings
 
 
 @pytest.fixture
-def make_enquiry(db):
-    numbers = iter(range(1, 10_000))
+def make_old_enquiry(db, make_enquiry):
+    """An enquiry from Kvarnbo AB sent through the public form, its receipt sent, with a staff
+    comment naming the sender; closed `closed_days_ago` days ago (open if None), received
+    `age` ago, under a legal hold if told."""
 
-    def make(*, closed_days_ago=None, legal_hold=False, **fields):
-        number = next(numbers)
-        email = f"sender{number}@example.com"
-        closed_at = utcnow() - timedelta(days=closed_days_ago) if closed_days_ago else None
-        enquiry = Enquiry(
-            reference=f"ENQ-2024-{number:05d}",
-            name=f"Sender Number{number}",
-            email=email,
+    def make(*, closed_days_ago=None, legal_hold=False, age=None):
+        enquiry = make_enquiry(
             phone="+46 70 123 45 67",
             organisation_name="Kvarnbo AB",
             topic=Topic.OTHER,
-            message=f"Message from sender {number}",
-            status=EnquiryStatus.CLOSED if closed_at else EnquiryStatus.NEW,
-            closed_at=closed_at,
-            legal_hold=legal_hold,
-            legal_hold_reason="Public record" if legal_hold else None,
-            **fields,
+            age=age,
+            closed_ago=timedelta(days=closed_days_ago) if closed_days_ago else None,
         )
-        db.session.add(enquiry)
-        db.session.flush()
-        enquiry.comments.append(EnquiryComment(body=f"Spoke to Sender Number{number}."))
-        db.session.add(
-            OutboxMessage(
-                kind="enquiry_receipt",
-                recipient=email,
-                subject=f"We have received your enquiry {enquiry.reference}",
-                body_text=f"Dear Sender Number{number}",
-                enquiry_id=enquiry.id,
-                status=OutboxStatus.SENT,
-            )
-        )
+        enquiry_services.add_comment(enquiry, f"Spoke to {enquiry.name}.", actor=None)
+        if legal_hold:
+            services.set_legal_hold(enquiry, reason="Public record", actor=None)
         db.session.commit()
+        send_due_messages()
         return enquiry
 
     return make
@@ -63,11 +47,11 @@ def test_months_before_handles_month_ends():
     assert services.months_before(moment, 15) == datetime(2024, 12, 31, 12, 0, tzinfo=UTC)
 
 
-def test_retention_anonymises_only_what_is_due_and_is_idempotent(db, runner, make_enquiry):
-    due = make_enquiry(closed_days_ago=800)  # more than 24 months
-    recent = make_enquiry(closed_days_ago=300)
-    still_open = make_enquiry(received_at=utcnow() - timedelta(days=1000))
-    held = make_enquiry(closed_days_ago=900, legal_hold=True)
+def test_retention_anonymises_only_what_is_due_and_is_idempotent(db, runner, make_old_enquiry):
+    due = make_old_enquiry(closed_days_ago=800)  # more than 24 months
+    recent = make_old_enquiry(closed_days_ago=300)
+    still_open = make_old_enquiry(age=timedelta(days=1000))
+    held = make_old_enquiry(closed_days_ago=900, legal_hold=True)
 
     result = runner.invoke(args=["crm", "retention"])
 
@@ -117,11 +101,11 @@ def test_retention_anonymises_only_what_is_due_and_is_idempotent(db, runner, mak
     assert entries[0].actor_id is None
 
 
-def test_retention_uses_the_configured_months(db, make_enquiry):
+def test_retention_uses_the_configured_months(db, make_old_enquiry):
     settings.put("retention_months", 6)
     db.session.commit()
-    due = make_enquiry(closed_days_ago=200)
-    recent = make_enquiry(closed_days_ago=150)
+    due = make_old_enquiry(closed_days_ago=200)
+    recent = make_old_enquiry(closed_days_ago=150)
 
     counts = services.apply_retention()
     db.session.commit()
@@ -131,8 +115,8 @@ def test_retention_uses_the_configured_months(db, make_enquiry):
     assert db.session.get(Enquiry, recent.id).anonymised_at is None
 
 
-def test_retention_stops_pending_messages_being_sent(db, make_enquiry):
-    due = make_enquiry(closed_days_ago=800)
+def test_retention_stops_pending_messages_being_sent(db, make_old_enquiry):
+    due = make_old_enquiry(closed_days_ago=800)
     message = db.session.scalars(
         sa.select(OutboxMessage).where(OutboxMessage.enquiry_id == due.id)
     ).one()

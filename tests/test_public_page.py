@@ -2,15 +2,12 @@
 people, the way to the enquiry form, in Swedish and English, nothing from third parties."""
 
 import re
-import uuid
 from datetime import date, timedelta
 
 import pytest
 
-from crm.activities.models import Activity, ActivityKind, ActivityStatus
-from crm.agreements.models import Agreement, AgreementKind
-from crm.core.types import utcnow
-from crm.documents.models import Document
+from crm.activities.models import ActivityKind, ActivityStatus
+from crm.agreements.models import AgreementKind
 from crm.settings import services as settings
 from tests.helpers import count_queries
 
@@ -18,11 +15,13 @@ TODAY = date.today()
 
 
 @pytest.fixture
-def make_activity(db):
+def make_seminar(make_activity):
+    """A public seminar `days_from_now` days from today, with a public summary and internal
+    texts the page must not show."""
+
     def make(title, *, days_from_now=7, **fields):
         values = {
             "kind": ActivityKind.SEMINAR,
-            "title": title,
             "start_date": TODAY + timedelta(days=days_from_now),
             "is_public": True,
             "public_summary": f"Summary of {title}",
@@ -30,43 +29,18 @@ def make_activity(db):
             "outcome": f"Internal outcome of {title}",
             **fields,
         }
-        activity = Activity(**values)
-        db.session.add(activity)
-        db.session.commit()
-        return activity
+        return make_activity(title, **values)
 
     return make
 
 
 @pytest.fixture
-def make_document(db):
-    def make(title, *, owner, **fields):
-        owner_key = {Agreement: "agreement", Activity: "activity"}[type(owner)]
-        values = {
-            "title": title,
-            "original_filename": "file.pdf",
-            "stored_name": uuid.uuid4().hex,
-            "content_type": "application/pdf",
-            "size_bytes": 2048,
-            "sha256": "0" * 64,
-            "is_public": True,
-            owner_key: owner,
-            **fields,
-        }
-        document = Document(**values)
-        db.session.add(document)
-        db.session.commit()
-        return document
-
-    return make
-
-
-@pytest.fixture
-def agreement(db):
-    agreement = Agreement(kind=AgreementKind.FRAMEWORK, title="Ramavtal med branschföreningarna")
-    db.session.add(agreement)
-    db.session.commit()
-    return agreement
+def agreement(make_agreement, make_organisation):
+    return make_agreement(
+        "Ramavtal med branschföreningarna",
+        parties=[make_organisation("Branschföreningen")],
+        kind=AgreementKind.FRAMEWORK,
+    )
 
 
 def page(client, language="en"):
@@ -75,14 +49,14 @@ def page(client, language="en"):
     return response.get_data(as_text=True)
 
 
-def test_only_public_live_activities_are_shown_with_their_public_summary(client, make_activity):
-    make_activity("Open seminar on AI", days_from_now=10)
-    make_activity("Ongoing course", days_from_now=-30, end_date=TODAY + timedelta(days=30))
-    make_activity("Last spring's dialogue meeting", days_from_now=-100)
-    make_activity("Internal meeting", is_public=False)
-    make_activity("Cancelled seminar", status=ActivityStatus.CANCELLED)
-    make_activity("Deleted seminar", deleted_at=utcnow())
-    make_activity("Ancient workshop", days_from_now=-800)
+def test_only_public_live_activities_are_shown_with_their_public_summary(client, make_seminar):
+    make_seminar("Open seminar on AI", days_from_now=10)
+    make_seminar("Ongoing course", days_from_now=-30, end_date=TODAY + timedelta(days=30))
+    make_seminar("Last spring's dialogue meeting", days_from_now=-100)
+    make_seminar("Internal meeting", is_public=False)
+    make_seminar("Cancelled seminar", status=ActivityStatus.CANCELLED)
+    make_seminar("Deleted seminar", deleted=True)
+    make_seminar("Ancient workshop", days_from_now=-800)
 
     html = page(client)
 
@@ -99,13 +73,13 @@ def test_only_public_live_activities_are_shown_with_their_public_summary(client,
 
 
 def test_only_public_documents_of_live_owners_are_listed(
-    client, db, make_activity, make_document, agreement
+    client, db, make_seminar, make_document, agreement
 ):
-    strategy = make_document("Strategy for industry collaboration", owner=agreement)
+    strategy = make_document("Strategy for industry collaboration", owner=agreement, is_public=True)
     private = make_document("Internal budget", owner=agreement, is_public=False)
-    deleted = make_document("Withdrawn paper", owner=agreement, deleted_at=utcnow())
-    gone_activity = make_activity("Deleted event", deleted_at=utcnow())
-    orphan = make_document("Slides of a deleted event", owner=gone_activity)
+    deleted = make_document("Withdrawn paper", owner=agreement, is_public=True, deleted=True)
+    gone_activity = make_seminar("Deleted event", deleted=True)
+    orphan = make_document("Slides of a deleted event", owner=gone_activity, is_public=True)
 
     html = page(client)
 
@@ -165,9 +139,9 @@ def test_empty_states(client):
     assert "No documents are published yet." in html
 
 
-def test_nothing_is_loaded_from_another_host(client, make_activity, make_document, agreement):
-    make_activity("Open seminar")
-    make_document("Strategy", owner=agreement)
+def test_nothing_is_loaded_from_another_host(client, make_seminar, make_document, agreement):
+    make_seminar("Open seminar")
+    make_document("Strategy", owner=agreement, is_public=True)
 
     html = page(client)
 
@@ -183,17 +157,17 @@ def test_signed_in_staff_get_a_link_to_their_overview(client, login):
 
 
 def test_the_query_count_does_not_grow_with_the_data(
-    client, db, make_activity, make_document, agreement, make_user
+    client, db, make_seminar, make_document, agreement, make_user
 ):
-    make_activity("First")
-    make_document("First document", owner=agreement)
+    make_seminar("First")
+    make_document("First document", owner=agreement, is_public=True)
     page(client)
     with count_queries(db) as few:
         page(client)
 
     for number in range(15):
-        make_activity(f"Seminar {number}", days_from_now=number - 7)
-        make_document(f"Document {number}", owner=agreement)
+        make_seminar(f"Seminar {number}", days_from_now=number - 7)
+        make_document(f"Document {number}", owner=agreement, is_public=True)
         person = make_user("member")
         person.is_public_contact = True
     db.session.commit()
