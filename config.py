@@ -49,6 +49,23 @@ class Config:
     MAIL_DEFAULT_SENDER = os.environ.get("MAIL_DEFAULT_SENDER", "crm@localhost")
     # Seconds the outbox worker waits for the mail server before counting a failed try.
     MAIL_TIMEOUT = int(os.environ.get("MAIL_TIMEOUT", "30"))
+    # The address companies reply to (Reply-To of every reply sent from an enquiry): a mailbox
+    # that really receives mail, usually the office mailbox below. Unset: the sender address.
+    MAIL_REPLY_ADDRESS = os.environ.get("MAIL_REPLY_ADDRESS")
+
+    # The office mailbox the CRM reads (`flask crm fetch-mail`). Without IMAP_HOST incoming
+    # mail is off and the pages say so; everything else works.
+    IMAP_HOST = os.environ.get("IMAP_HOST")
+    IMAP_PORT = int(os.environ.get("IMAP_PORT", "0")) or None  # None: 993 with SSL, else 143
+    IMAP_USER = os.environ.get("IMAP_USER")
+    IMAP_PASSWORD = os.environ.get("IMAP_PASSWORD")
+    IMAP_SSL = _bool("IMAP_SSL", default=True)
+    IMAP_FOLDER = os.environ.get("IMAP_FOLDER", "INBOX")
+    # Seconds to wait for the IMAP server; `fetch-mail --loop` looks for new mail this often.
+    IMAP_TIMEOUT = int(os.environ.get("IMAP_TIMEOUT", "30"))
+    MAIL_FETCH_INTERVAL = int(os.environ.get("MAIL_FETCH_INTERVAL", "60"))
+    # Incoming messages larger than this are quarantined unread (bytes).
+    MAIL_MAX_MESSAGE_BYTES = int(os.environ.get("MAIL_MAX_MESSAGE_BYTES", str(25 * 1024 * 1024)))
 
     BABEL_DEFAULT_LOCALE = "sv"
     BABEL_DEFAULT_TIMEZONE = "Europe/Stockholm"
@@ -149,6 +166,11 @@ class TestingConfig(Config):
     PAGE_CACHE_SECONDS = 0
     MAIL_SUPPRESS_SEND = True
     MAIL_DEFAULT_SENDER = "crm@example.org"
+    MAIL_REPLY_ADDRESS = "office@example.org"
+    # The tests that read a mailbox start their own IMAP server and set these themselves.
+    IMAP_HOST = None
+    IMAP_USER = None
+    IMAP_PASSWORD = None
 
 
 class ProductionConfig(Config):

@@ -781,7 +781,7 @@ ENQUIRIES = [
         "language": "en",
         "message": "We build federated analysis tools for genomic data. How do GMS regions "
         "share data today, and would a pilot of federated queries be of interest?",
-        "status": EnquiryStatus.IN_PROGRESS,
+        "status": EnquiryStatus.WAITING,
         "assignee": MEMBER_2,
         "assigned_after": 2,
         "responded_after": 22,

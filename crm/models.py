@@ -28,10 +28,19 @@ from crm.enquiries.models import (  # noqa: F401
     ClosedReason,
     Enquiry,
     EnquiryComment,
+    EnquirySource,
     EnquiryStatus,
+    ReplyTemplate,
     Topic,
 )
-from crm.mail.models import OutboxMessage, OutboxStatus  # noqa: F401
+from crm.mail.models import (  # noqa: F401
+    Email,
+    EmailDirection,
+    EmailState,
+    MailboxState,
+    OutboxMessage,
+    OutboxStatus,
+)
 from crm.organisations.models import (  # noqa: F401
     Contact,
     ContactAffiliation,

@@ -25,6 +25,8 @@ class ActivityKind(LabelledEnum):
     COURSE = "course"
     JOINT_RD_PROJECT = "joint_rd_project"
     CONFERENCE = "conference"
+    # An e-mail a staff member forwarded or sent in BCC to the office mailbox (crm/mailbox/).
+    EMAIL = "email"
     OTHER = "other"
 
     @staticmethod
@@ -37,6 +39,7 @@ class ActivityKind(LabelledEnum):
             "course": _l("E-learning/course"),
             "joint_rd_project": _l("Joint R&D project"),
             "conference": _l("Conference"),
+            "email": _l("E-mail"),
             "other": _l("Other"),
         }
 

@@ -13,7 +13,8 @@ from crm.extensions import db
 if TYPE_CHECKING:
     from crm.auth.models import User
 
-DOCUMENT_OWNER_COLUMNS = ("organisation_id", "agreement_id", "activity_id")
+# An e-mail's attachments belong to the e-mail (crm/mail/models.py).
+DOCUMENT_OWNER_COLUMNS = ("organisation_id", "agreement_id", "activity_id", "email_id")
 
 
 class Document(TimestampMixin, SoftDeleteMixin, db.Model):
@@ -51,12 +52,16 @@ class Document(TimestampMixin, SoftDeleteMixin, db.Model):
     activity_id: Mapped[int | None] = mapped_column(
         sa.ForeignKey("activities.id", ondelete="CASCADE"), index=True
     )
+    email_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("emails.id", ondelete="CASCADE"), index=True
+    )
 
     # The parents' domains sit above documents, so their names are left for SQLAlchemy's
     # registry to resolve.
     organisation: Mapped["Organisation | None"] = relationship()  # noqa: F821
     agreement: Mapped["Agreement | None"] = relationship()  # noqa: F821
     activity: Mapped["Activity | None"] = relationship()  # noqa: F821
+    email: Mapped["Email | None"] = relationship()  # noqa: F821
     previous_versions: Mapped[list["DocumentVersion"]] = relationship(
         back_populates="document",
         cascade="all, delete-orphan",

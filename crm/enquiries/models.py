@@ -22,6 +22,8 @@ class EnquiryStatus(LabelledEnum):
     NEW = "new"
     ASSIGNED = "assigned"
     IN_PROGRESS = "in_progress"
+    # A reply went to the company; their answer moves it back to in progress.
+    WAITING = "waiting"
     CONVERTED = "converted"
     CLOSED = "closed"
 
@@ -31,13 +33,28 @@ class EnquiryStatus(LabelledEnum):
             "new": _l("New"),
             "assigned": _l("Assigned"),
             "in_progress": _l("In progress"),
+            "waiting": _l("Waiting for the company"),
             "converted": _l("Converted"),
             "closed": _l("Closed"),
         }
 
     @property
     def is_open(self):
-        return self in (EnquiryStatus.NEW, EnquiryStatus.ASSIGNED, EnquiryStatus.IN_PROGRESS)
+        return self in (
+            EnquiryStatus.NEW,
+            EnquiryStatus.ASSIGNED,
+            EnquiryStatus.IN_PROGRESS,
+            EnquiryStatus.WAITING,
+        )
+
+
+class EnquirySource(LabelledEnum):
+    WEB = "web"
+    EMAIL = "email"
+
+    @staticmethod
+    def _labels():
+        return {"web": _l("Contact form"), "email": _l("E-mail")}
 
 
 class ClosedReason(LabelledEnum):
@@ -76,6 +93,10 @@ class Enquiry(TimestampMixin, SoftDeleteMixin, db.Model):
     topic: Mapped[Topic] = mapped_column(enum_column(Topic), index=True)
     message: Mapped[str] = mapped_column(sa.Text)
     language: Mapped[str] = mapped_column(sa.String(2), default="sv")
+    # How it came: the contact form, or an e-mail to the office mailbox.
+    source: Mapped[EnquirySource] = mapped_column(
+        enum_column(EnquirySource), default=EnquirySource.WEB, server_default="web"
+    )
     consent_text_id: Mapped[int | None] = mapped_column(
         sa.ForeignKey("consent_texts.id", ondelete="RESTRICT")
     )
@@ -132,3 +153,19 @@ class EnquiryComment(TimestampMixin, db.Model):
 
     enquiry: Mapped[Enquiry] = relationship(back_populates="comments")
     author: Mapped["User | None"] = relationship(foreign_keys=[author_id])
+
+
+class ReplyTemplate(TimestampMixin, db.Model):
+    """A reply text admins keep for answering enquiries, in one language; staff pick one on
+    the enquiry's reply form and edit it before sending."""
+
+    __tablename__ = "reply_templates"
+    __table_args__ = (sa.UniqueConstraint("language", "name"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    language: Mapped[str] = mapped_column(sa.String(2))
+    name: Mapped[str] = mapped_column(sa.String(100))
+    body: Mapped[str] = mapped_column(sa.Text)
+
+    def __repr__(self):
+        return f"<ReplyTemplate {self.id} {self.language} {self.name}>"

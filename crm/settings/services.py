@@ -13,6 +13,8 @@ DEFAULTS = {
     "intro_en": "",
     "data_controller": "",
     "retention_months": 24,
+    # Logged e-mail (forwarded or BCC'd to the office mailbox) is kept this long.
+    "email_retention_months": 24,
     "notification_recipients": [],
 }
 
