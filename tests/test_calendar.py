@@ -8,49 +8,44 @@ from urllib.parse import urlsplit
 import pytest
 from icalendar import Calendar
 
-from crm.activities.models import Activity, ActivityKind
-from crm.agreements.models import Agreement, AgreementKind
+from crm.activities.models import ActivityKind
+from crm.agreements.models import AgreementKind, AgreementStatus
 from crm.auth.models import Role
+from crm.core import records
 from crm.core.dates import local_today
-from crm.core.types import utcnow
 from tests.conftest import TEST_PASSWORD
 
 
 @pytest.fixture
-def calendar_data(db):
+def calendar_data(make_activity, make_agreement, make_organisation):
     today = local_today()
-    seminar = Activity(
+    seminar = make_activity(
+        "AI in diagnostics",
         kind=ActivityKind.SEMINAR,
-        title="AI in diagnostics",
         start_date=today + timedelta(days=7),
         start_time=time(13, 0),
         end_time=time(15, 30),
         place="Aula Medica",
         description="Half-day seminar.",
     )
-    workshop = Activity(
+    workshop = make_activity(
+        "Data workshop",
         kind=ActivityKind.WORKSHOP,
-        title="Data workshop",
         start_date=today + timedelta(days=10),
         end_date=today + timedelta(days=11),
     )
-    deleted = Activity(
-        kind=ActivityKind.OTHER,
-        title="Deleted activity",
-        start_date=today,
-        deleted_at=utcnow(),
+    make_activity("Deleted activity", kind=ActivityKind.OTHER, start_date=today, deleted=True)
+    make_activity(
+        "Ancient activity", kind=ActivityKind.OTHER, start_date=today - timedelta(days=800)
     )
-    ancient = Activity(
-        kind=ActivityKind.OTHER, title="Ancient activity", start_date=today - timedelta(days=800)
-    )
-    agreement = Agreement(
+    agreement = make_agreement(
+        "Framework with Region",
         kind=AgreementKind.FRAMEWORK,
-        title="Framework with Region",
+        parties=[make_organisation("Region")],
         end_date=today + timedelta(days=200),
         renewal_notice_days=90,
+        today=today,
     )
-    db.session.add_all([seminar, workshop, deleted, ancient, agreement])
-    db.session.commit()
     return {"seminar": seminar, "workshop": workshop, "agreement": agreement}
 
 
@@ -206,14 +201,15 @@ def test_one_activity_as_an_ics_download(client, db, login, calendar_data):
     assert str(event["SUMMARY"]) == "AI in diagnostics"
     assert event.decoded("DTSTART").date() == seminar.start_date
     assert client.get("/calendar/activity/999999.ics").status_code == 404
-    seminar.deleted_at = utcnow()
+    records.soft_delete(seminar, actor=None)
     db.session.commit()
     assert client.get(f"/calendar/activity/{seminar.id}.ics").status_code == 404
 
 
-def test_agreement_without_end_date_has_no_events(client, db, login):
-    db.session.add(Agreement(kind=AgreementKind.NDA, title="Open-ended NDA"))
-    db.session.commit()
+def test_agreement_without_end_date_has_no_events(client, login, make_agreement, make_organisation):
+    make_agreement(
+        "Open-ended NDA", kind=AgreementKind.NDA, parties=[make_organisation("Party AB")]
+    )
     login(Role.MEMBER)
     response = client.get(feed_path(client))
     assert response.status_code == 200
@@ -221,33 +217,35 @@ def test_agreement_without_end_date_has_no_events(client, db, login):
 
 
 def test_feed_has_notice_and_end_dates_of_agreements_but_not_terminated_or_deleted_ones(
-    client, db, login
+    client, login, make_agreement, make_organisation
 ):
-    from crm.agreements.models import AgreementStatus
-
     today = local_today()
-    active = Agreement(
-        kind=AgreementKind.MOU,
-        title="Active MoU",
+    party = make_organisation("Party AB")
+    active = make_agreement(
+        "Active MoU",
+        parties=[party],
         status=AgreementStatus.ACTIVE,
+        signed_date=today,
         end_date=today + timedelta(days=60),
         renewal_notice_days=30,
+        today=today,
     )
-    terminated = Agreement(
-        kind=AgreementKind.MOU,
-        title="Terminated MoU",
+    make_agreement(
+        "Terminated MoU",
+        parties=[party],
         status=AgreementStatus.TERMINATED,
         end_date=today + timedelta(days=60),
+        today=today,
     )
-    deleted = Agreement(
-        kind=AgreementKind.MOU,
-        title="Deleted MoU",
+    make_agreement(
+        "Deleted MoU",
+        parties=[party],
         status=AgreementStatus.ACTIVE,
+        signed_date=today,
         end_date=today + timedelta(days=60),
-        deleted_at=utcnow(),
+        deleted=True,
+        today=today,
     )
-    db.session.add_all([active, terminated, deleted])
-    db.session.commit()
     login(Role.MEMBER)
     path = feed_path(client)
 

@@ -7,6 +7,7 @@ from datetime import date
 import pytest
 import sqlalchemy as sa
 
+from crm.activities import task_services
 from crm.activities.models import Activity, ActivityKind, Task
 from crm.auth.models import Role
 from crm.core.models import AuditEntry
@@ -302,32 +303,40 @@ def test_edit_offers_an_empty_row_and_keeps_an_inactive_owner(
 
 
 def test_detail_hub_lists_activities_enquiries_and_open_tasks(
-    client, db, login, english, make_contact, make_organisation, make_user
+    client,
+    db,
+    login,
+    english,
+    make_contact,
+    make_organisation,
+    make_user,
+    make_activity,
+    make_enquiry,
 ):
     roche = make_organisation("Roche AB")
     contact = make_contact(organisation_id=roche.id, notes="Met at Almedalen")
     coordinator = make_user(Role.COORDINATOR)
-    db.session.add_all(
-        [
-            Activity(
-                kind=ActivityKind.SEMINAR,
-                title="Precision medicine seminar",
-                start_date=date(2026, 3, 1),
-                contacts=[contact],
-            ),
-            Enquiry(
-                reference="ENQ-2026-00042",
-                name="Anna Andersson",
-                email="anna@roche.com",
-                topic=Topic.DIAGNOSTICS,
-                message="Hello",
-                contact_id=contact.id,
-                assignee_id=coordinator.id,
-            ),
-            Task(title="Send the agreement draft", contact_id=contact.id),
-            Task(title="Done already", contact_id=contact.id, is_done=True),
-        ]
+    make_activity(
+        "Precision medicine seminar",
+        kind=ActivityKind.SEMINAR,
+        start_date=date(2026, 3, 1),
+        contacts=[contact],
     )
+    enquiry = make_enquiry(
+        name="Anna Andersson",
+        email="anna@roche.com",
+        topic=Topic.DIAGNOSTICS,
+        message="Hello",
+        contact_id=contact.id,
+        assignee_id=coordinator.id,
+    )
+    task_services.create_task(
+        title="Send the agreement draft", subject=contact, subject_kind="contact_id", actor=None
+    )
+    done = task_services.create_task(
+        title="Done already", subject=contact, subject_kind="contact_id", actor=None
+    )
+    task_services.complete_task(done, actor=None)
     db.session.commit()
     login(coordinator)
 
@@ -336,37 +345,33 @@ def test_detail_hub_lists_activities_enquiries_and_open_tasks(
     assert f'href="/organisations/{roche.id}"' in page
     assert "Met at Almedalen" in page
     assert "Precision medicine seminar" in page
-    assert "ENQ-2026-00042" in page
+    assert enquiry.reference in page
     assert "Send the agreement draft" in page
     assert "Done already" not in page
 
 
 def test_viewers_see_no_enquiries_and_members_only_their_own(
-    client, db, auth, english, make_contact, make_user
+    client, auth, english, make_contact, make_enquiry
 ):
     contact = make_contact()
-    db.session.add(
-        Enquiry(
-            reference="ENQ-2026-00001",
-            name="Anna",
-            email="anna@example.org",
-            topic=Topic.OTHER,
-            message="Hello",
-            contact_id=contact.id,
-        )
+    enquiry = make_enquiry(
+        name="Anna",
+        email="anna@example.org",
+        topic=Topic.OTHER,
+        message="Hello",
+        contact_id=contact.id,
     )
-    db.session.commit()
 
     auth.login(Role.VIEWER)
     page = client.get(f"/contacts/{contact.id}").get_data(as_text=True)
     assert 'id="enquiries-heading"' not in page
-    assert "ENQ-2026-00001" not in page
+    assert enquiry.reference not in page
 
     auth.logout()
     auth.login(Role.MEMBER)
     page = client.get(f"/contacts/{contact.id}").get_data(as_text=True)
     assert 'id="enquiries-heading"' in page
-    assert "ENQ-2026-00001" not in page
+    assert enquiry.reference not in page
 
 
 def test_missing_contact_is_404(client, login):
@@ -651,7 +656,7 @@ def test_list_links_to_export_with_the_same_filters(client, login, make_contact)
 
 
 def test_merge_moves_every_link_and_deletes_the_duplicate(
-    client, db, login, english, make_contact, make_organisation
+    client, db, login, english, make_contact, make_organisation, make_activity, make_enquiry
 ):
     roche = make_organisation("Roche AB")
     lif = make_organisation("Lif", kind=OrganisationKind.INDUSTRY_ASSOCIATION)
@@ -669,18 +674,14 @@ def test_merge_moves_every_link_and_deletes_the_duplicate(
         phone="+46 70 123 45 67",
         affiliations=[(lif.id, "Member"), (medtech.id, "Advisor")],
     )
-    activity = Activity(
-        kind=ActivityKind.WORKSHOP,
-        title="Workshop",
-        start_date=date(2026, 1, 15),
-        contacts=[remove],
-    )
-    enquiry = Enquiry(
+    activity = make_activity(start_date=date(2026, 1, 15), contacts=[remove])
+    enquiry = make_enquiry(
         name="Asa Oberg", email="asa@example.org", topic=Topic.OTHER, message="Hi",
         contact_id=remove.id,
     )  # fmt: skip
-    task = Task(title="Call back", contact_id=remove.id)
-    db.session.add_all([activity, enquiry, task])
+    task = task_services.create_task(
+        title="Call back", subject=remove, subject_kind="contact_id", actor=None
+    )
     db.session.commit()
     login(Role.COORDINATOR)
 

@@ -39,6 +39,7 @@ def test_default_database_is_sqlite_under_instance(monkeypatch):
 
 
 def test_a_contact_cannot_point_at_an_organisation_that_does_not_exist(db):
+    # A bare model on purpose: the database's foreign key is under test, not the service.
     db.session.add(Contact(last_name="Nobody", organisation_id=999_999))
     with pytest.raises(IntegrityError):
         db.session.commit()
@@ -47,6 +48,7 @@ def test_a_contact_cannot_point_at_an_organisation_that_does_not_exist(db):
 
 
 def test_an_organisation_cannot_be_a_member_of_itself(db):
+    # Bare models on purpose: the database's check is under test (add_membership refuses it).
     association = Organisation(kind=OrganisationKind.INDUSTRY_ASSOCIATION, name="Lif")
     db.session.add(association)
     db.session.flush()
@@ -57,6 +59,7 @@ def test_an_organisation_cannot_be_a_member_of_itself(db):
 
 
 def test_organisation_numbers_are_unique_when_set(db):
+    # Bare models on purpose: the database's unique index is under test, not the service.
     db.session.add_all(
         [
             Organisation(kind=OrganisationKind.COMPANY, name="A", org_number="556677-8899"),

@@ -6,7 +6,7 @@ import sqlalchemy as sa
 from crm.auth.models import Role
 from crm.core import page_cache
 from crm.extensions import db as _db
-from crm.organisations.models import Organisation, OrganisationKind
+from crm.organisations.models import Organisation
 from tests.conftest import TEST_PASSWORD
 
 pytestmark = pytest.mark.config(PAGE_CACHE_SECONDS=60)
@@ -27,11 +27,8 @@ def sign_in(login, client, role):
 
 
 @pytest.fixture
-def organisation(db):
-    organisation = Organisation(kind=OrganisationKind.COMPANY, name="Kvarnbo Genomik AB")
-    db.session.add(organisation)
-    db.session.commit()
-    return organisation
+def organisation(make_organisation):
+    return make_organisation("Kvarnbo Genomik AB")
 
 
 def count_statements(client, path):

@@ -12,8 +12,8 @@ from icalendar import Calendar
 from config import ProductionConfig
 from crm import create_app
 from crm.activities import task_services
-from crm.activities.models import Activity, ActivityKind
-from crm.agreements.models import Agreement, AgreementKind, AgreementStatus
+from crm.activities.models import ActivityKind
+from crm.agreements.models import AgreementKind, AgreementStatus
 from crm.auth.models import Role
 from crm.core.dates import local_today
 from crm.enquiries.models import Enquiry, Topic
@@ -73,18 +73,11 @@ def test_a_forged_host_on_the_contact_form_does_not_reach_the_coordinators_notic
     assert_no_forged_host(db)
 
 
-def test_the_assignment_email_links_to_the_public_address(client, db, login, make_user):
+def test_the_assignment_email_links_to_the_public_address(
+    client, db, login, make_user, make_enquiry
+):
     member = make_user(Role.MEMBER)
-    enquiry = Enquiry(
-        reference="ENQ-2026-00001",
-        name="Erika Exempel",
-        email="erika@company.example",
-        topic=Topic.RD_COLLABORATION,
-        message="Hello",
-        language="sv",
-    )
-    db.session.add(enquiry)
-    db.session.commit()
+    enquiry = make_enquiry(name="Erika Exempel", email="erika@company.example", message="Hello")
     login(Role.COORDINATOR)
 
     response = client.post(
@@ -97,19 +90,23 @@ def test_the_assignment_email_links_to_the_public_address(client, db, login, mak
     assert_no_forged_host(db)
 
 
-def test_the_reminder_job_writes_whole_links(app, db, runner, make_user):
+def test_the_reminder_job_writes_whole_links(
+    app, db, runner, make_user, make_agreement, make_organisation
+):
     """`crm reminders` runs outside any request: its links were bare paths ("/agreements/4")."""
     today = local_today()
     owner = make_user(Role.MEMBER, email="owner@example.org")
-    agreement = Agreement(
+    agreement = make_agreement(
+        "Framework with the associations",
         kind=AgreementKind.FRAMEWORK,
-        title="Framework with the associations",
+        parties=[make_organisation("Lif")],
         status=AgreementStatus.ACTIVE,
+        signed_date=today,
         end_date=today + timedelta(days=10),
         renewal_notice_days=30,
-        owner_id=owner.id,
+        owner=owner,
+        today=today,
     )
-    db.session.add(agreement)
     task_services.create_task(title="Call Lif", due_date=today, assignee=owner, actor=None)
     db.session.commit()
 
@@ -122,16 +119,14 @@ def test_the_reminder_job_writes_whole_links(app, db, runner, make_user):
     assert f"{PUBLIC}/tasks/" in task_mail.body_text
 
 
-def test_the_calendar_feed_and_its_address_name_the_public_host(client, db, login):
+def test_the_calendar_feed_and_its_address_name_the_public_host(client, login, make_activity):
     today = local_today()
-    seminar = Activity(
+    seminar = make_activity(
+        "AI in diagnostics",
         kind=ActivityKind.SEMINAR,
-        title="AI in diagnostics",
         start_date=today + timedelta(days=7),
         start_time=time(13, 0),
     )
-    db.session.add(seminar)
-    db.session.commit()
     login(Role.MEMBER)
 
     page = client.get("/calendar/").get_data(as_text=True)

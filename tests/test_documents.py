@@ -13,15 +13,15 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from crm.activities.models import Activity, ActivityKind
+from crm.activities.models import ActivityKind
 from crm.auth.models import Role
+from crm.core import records
 from crm.core.models import AuditEntry
 from crm.documents import services
 from crm.documents.models import Document
-from crm.organisations.models import Organisation, OrganisationKind
 from tests.conftest import TEST_PASSWORD
+from tests.factories import PDF_BYTES
 
-PDF_BYTES = b"%PDF-1.4\n1 0 obj\n<< /Type /Catalog >>\nendobj\ntrailer\n%%EOF\n"
 STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
 
 
@@ -33,19 +33,13 @@ def upload_folder(app, tmp_path):
 
 
 @pytest.fixture
-def activity(db):
-    activity = Activity(kind=ActivityKind.SEMINAR, title="Data day", start_date=date(2026, 3, 4))
-    db.session.add(activity)
-    db.session.commit()
-    return activity
+def activity(make_activity):
+    return make_activity("Data day", kind=ActivityKind.SEMINAR, start_date=date(2026, 3, 4))
 
 
 @pytest.fixture
-def organisation(db):
-    organisation = Organisation(kind=OrganisationKind.COMPANY, name="Acme Medtech AB")
-    db.session.add(organisation)
-    db.session.commit()
-    return organisation
+def organisation(make_organisation):
+    return make_organisation("Acme Medtech AB")
 
 
 def upload(client, query, content, filename, **fields):
@@ -318,26 +312,11 @@ def test_viewer_may_download_and_see_details(db, client, auth, make_user, activi
 # ---------------------------------------------------------------- delete
 
 
-def _stored(db, owner, actor, filename="a.pdf"):
-    from werkzeug.datastructures import FileStorage
-
-    document = services.store_document(
-        FileStorage(io.BytesIO(PDF_BYTES), filename=filename),
-        title=None,
-        description=None,
-        is_public=False,
-        owner=owner,
-        actor=actor,
-    )
-    db.session.commit()
-    return document
-
-
 def test_uploader_deletes_own_document_and_the_file_is_kept(
-    db, client, login, activity, upload_folder
+    db, client, login, activity, upload_folder, make_document
 ):
     user = login(Role.MEMBER)
-    document = _stored(db, activity, user)
+    document = make_document(owner=activity, actor=user)
 
     confirm = client.get(f"/documents/{document.id}/delete?lang=en")
     assert confirm.status_code == 200
@@ -357,8 +336,10 @@ def test_uploader_deletes_own_document_and_the_file_is_kept(
     assert sorted(actions) == ["create", "delete"]
 
 
-def test_member_may_not_delete_someone_elses_document(db, client, login, make_user, activity):
-    document = _stored(db, activity, make_user(Role.MEMBER))
+def test_member_may_not_delete_someone_elses_document(
+    db, client, login, make_user, activity, make_document
+):
+    document = make_document(owner=activity, actor=make_user(Role.MEMBER))
     login(Role.MEMBER)
 
     assert client.get(f"/documents/{document.id}/delete").status_code == 403
@@ -367,8 +348,10 @@ def test_member_may_not_delete_someone_elses_document(db, client, login, make_us
     assert document.deleted_at is None
 
 
-def test_coordinator_deletes_any_document(db, client, login, make_user, organisation):
-    document = _stored(db, organisation, make_user(Role.MEMBER))
+def test_coordinator_deletes_any_document(
+    db, client, login, make_user, organisation, make_document
+):
+    document = make_document(owner=organisation, actor=make_user(Role.MEMBER))
     login(Role.COORDINATOR)
 
     assert client.post(f"/documents/{document.id}/delete").status_code == 302
@@ -376,9 +359,11 @@ def test_coordinator_deletes_any_document(db, client, login, make_user, organisa
     assert document.is_deleted
 
 
-def test_document_of_a_deleted_owner_is_404(db, client, login, make_user, organisation):
-    document = _stored(db, organisation, make_user(Role.MEMBER))
-    organisation.deleted_at = organisation.created_at
+def test_document_of_a_deleted_owner_is_404(
+    db, client, login, make_user, organisation, make_document
+):
+    document = make_document(owner=organisation, actor=make_user(Role.MEMBER))
+    records.soft_delete(organisation, actor=None)
     db.session.commit()
     login(Role.VIEWER)
 
@@ -386,8 +371,8 @@ def test_document_of_a_deleted_owner_is_404(db, client, login, make_user, organi
     assert client.get(f"/documents/{document.id}").status_code == 404
 
 
-def test_missing_file_on_disk_is_404(db, client, login, make_user, activity):
-    document = _stored(db, activity, make_user(Role.MEMBER))
+def test_missing_file_on_disk_is_404(db, client, login, make_user, activity, make_document):
+    document = make_document(owner=activity, actor=make_user(Role.MEMBER))
     services.document_path(document).unlink()
     login(Role.VIEWER)
 
@@ -399,8 +384,8 @@ def csrf_token(html):
 
 
 @pytest.mark.config(WTF_CSRF_ENABLED=True)
-def test_delete_needs_the_csrf_token(db, client, make_user, activity):
-    document = _stored(db, activity, make_user(Role.MEMBER))
+def test_delete_needs_the_csrf_token(db, client, make_user, activity, make_document):
+    document = make_document(owner=activity, actor=make_user(Role.MEMBER))
     coordinator = make_user(Role.COORDINATOR)
     token = csrf_token(client.get("/login").get_data(as_text=True))
     credentials = {"email": coordinator.email, "password": TEST_PASSWORD, "csrf_token": token}
@@ -424,17 +409,18 @@ def test_delete_needs_the_csrf_token(db, client, make_user, activity):
 # ---------------------------------------------------------------- the list partial
 
 
-def test_list_partial_shows_documents_and_the_upload_link(app, db, login, make_user, activity):
+def test_list_partial_shows_documents_and_the_upload_link(
+    app, db, login, make_user, activity, make_document
+):
     from flask import render_template_string
     from flask_login import login_user
 
     member = make_user(Role.MEMBER)
     member.language = "en"  # a signed-in user's language wins over Accept-Language
-    public = _stored(db, activity, member, filename="open.pdf")
-    public.is_public = True
-    hidden = _stored(db, activity, member, filename="gone.pdf")
-    services.delete_document(hidden, actor=member)
-    db.session.commit()
+    public = make_document(
+        "open", owner=activity, actor=member, filename="open.pdf", is_public=True
+    )
+    make_document("gone", owner=activity, actor=member, filename="gone.pdf", deleted=True)
     template = '{% include "documents/_list.html" %}'
 
     with app.test_request_context(headers={"Accept-Language": "en"}):
@@ -460,17 +446,10 @@ def test_list_partial_shows_documents_and_the_upload_link(app, db, login, make_u
 # ---------------------------------------------------------------- access when signed out
 
 
-def _public(db, owner, actor, filename="open.pdf"):
-    document = _stored(db, owner, actor, filename=filename)
-    document.is_public = True
-    db.session.commit()
-    return document
-
-
 def test_signed_out_visitor_is_sent_to_login_for_a_non_public_document(
-    db, client, make_user, activity
+    db, client, make_user, activity, make_document
 ):
-    document = _stored(db, activity, make_user(Role.MEMBER))
+    document = make_document(owner=activity, actor=make_user(Role.MEMBER))
 
     for path in (
         f"/documents/{document.id}/download",
@@ -483,8 +462,14 @@ def test_signed_out_visitor_is_sent_to_login_for_a_non_public_document(
         assert PDF_BYTES not in response.data
 
 
-def test_public_document_downloads_signed_out(db, client, make_user, organisation):
-    document = _public(db, organisation, make_user(Role.MEMBER))
+def test_public_document_downloads_signed_out(db, client, make_user, organisation, make_document):
+    document = make_document(
+        "open",
+        owner=organisation,
+        actor=make_user(Role.MEMBER),
+        filename="open.pdf",
+        is_public=True,
+    )
 
     response = client.get(f"/documents/{document.id}/download")
 
@@ -497,14 +482,16 @@ def test_public_document_downloads_signed_out(db, client, make_user, organisatio
 
 
 def test_public_document_of_a_deleted_owner_or_deleted_itself_is_not_served(
-    db, client, make_user, organisation, activity
+    db, client, make_user, organisation, activity, make_document
 ):
     member = make_user(Role.MEMBER)
-    of_deleted_owner = _public(db, organisation, member)
-    organisation.deleted_at = organisation.created_at
-    deleted = _public(db, activity, member, filename="gone.pdf")
-    services.delete_document(deleted, actor=member)
-    db.session.commit()
+    of_deleted_owner = make_document(
+        "open", owner=organisation, actor=member, filename="open.pdf", is_public=True
+    )
+    records.soft_delete(organisation, actor=None)
+    deleted = make_document(
+        "gone", owner=activity, actor=member, filename="gone.pdf", is_public=True, deleted=True
+    )
 
     for document in (of_deleted_owner, deleted):
         response = client.get(f"/documents/{document.id}/download")
@@ -527,9 +514,11 @@ def replace(client, document, content, filename):
 NEW_PDF = PDF_BYTES.replace(b"Catalog", b"Catalog /Version 2")
 
 
-def test_replacing_the_file_keeps_the_earlier_version(db, client, login, activity, upload_folder):
+def test_replacing_the_file_keeps_the_earlier_version(
+    db, client, login, activity, upload_folder, make_document
+):
     user = login(Role.MEMBER)
-    document = _stored(db, activity, user, filename="contract.pdf")
+    document = make_document("contract", owner=activity, actor=user, filename="contract.pdf")
     first_name = document.stored_name
 
     form = client.get(f"/documents/{document.id}/replace?lang=en")
@@ -589,9 +578,11 @@ def test_replacing_the_file_keeps_the_earlier_version(db, client, login, activit
     assert len(stored_files(upload_folder)) == 3
 
 
-def test_a_refused_replacement_changes_nothing(db, client, login, activity, upload_folder):
+def test_a_refused_replacement_changes_nothing(
+    db, client, login, activity, upload_folder, make_document
+):
     user = login(Role.MEMBER)
-    document = _stored(db, activity, user)
+    document = make_document(owner=activity, actor=user)
 
     response = replace(client, document, b"MZ\x90\x00\x03\x00\x00\x00", "report.pdf")
 
@@ -604,9 +595,11 @@ def test_a_refused_replacement_changes_nothing(db, client, login, activity, uplo
 
 
 @pytest.mark.config(MAX_UPLOAD_BYTES=100)
-def test_a_too_large_replacement_is_refused(db, client, login, activity, upload_folder):
+def test_a_too_large_replacement_is_refused(
+    db, client, login, activity, upload_folder, make_document
+):
     user = login(Role.MEMBER)
-    document = _stored(db, activity, user)
+    document = make_document(owner=activity, actor=user)
 
     response = replace(client, document, PDF_BYTES + b" " * 100, "big.pdf")
 
@@ -617,9 +610,9 @@ def test_a_too_large_replacement_is_refused(db, client, login, activity, upload_
     assert len(stored_files(upload_folder)) == 1
 
 
-def test_who_may_replace_a_file(db, client, auth, make_user, activity):
+def test_who_may_replace_a_file(db, client, auth, make_user, activity, make_document):
     uploader = make_user(Role.MEMBER)
-    document = _stored(db, activity, uploader)
+    document = make_document(owner=activity, actor=uploader)
 
     # Signed out: to the login page.
     response = replace(client, document, NEW_PDF, "new.pdf")
@@ -643,10 +636,12 @@ def test_who_may_replace_a_file(db, client, auth, make_user, activity):
 
 
 def test_earlier_versions_are_for_staff_only_even_of_a_public_document(
-    db, client, auth, make_user, activity
+    db, client, auth, make_user, activity, make_document
 ):
     member = make_user(Role.MEMBER)
-    document = _public(db, activity, member)
+    document = make_document(
+        "open", owner=activity, actor=member, filename="open.pdf", is_public=True
+    )
     from werkzeug.datastructures import FileStorage
 
     services.replace_file(
@@ -662,9 +657,11 @@ def test_earlier_versions_are_for_staff_only_even_of_a_public_document(
     assert client.get(f"/documents/{document.id}/versions/1/download").data == PDF_BYTES
 
 
-def test_a_deleted_documents_versions_are_gone(db, client, login, make_user, activity):
+def test_a_deleted_documents_versions_are_gone(
+    db, client, login, make_user, activity, make_document
+):
     member = make_user(Role.MEMBER)
-    document = _stored(db, activity, member)
+    document = make_document(owner=activity, actor=member)
     from werkzeug.datastructures import FileStorage
 
     services.replace_file(

@@ -11,7 +11,7 @@ from markupsafe import escape
 from crm.activities.models import Activity, ActivityOrganisationRole, ActivityStatus
 from crm.core.models import AuditEntry
 from crm.enquiries import services
-from crm.enquiries.models import Enquiry, EnquiryStatus, Topic
+from crm.enquiries.models import EnquiryStatus, Topic
 from crm.organisations import services as organisation_services
 from crm.organisations.models import Contact, LegalBasis, Organisation, OrganisationKind
 
@@ -131,7 +131,9 @@ def test_converting_with_existing_records_links_them(
     assert enquiry.reference in html
 
 
-def test_converting_with_new_records_creates_them(client, db, signed_in, member_with_enquiry):
+def test_converting_with_new_records_creates_them(
+    client, db, signed_in, member_with_enquiry, make_enquiry
+):
     member, enquiry = member_with_enquiry
     signed_in(member)
     html = client.get(f"/enquiries/{enquiry.id}").get_data(as_text=True)
@@ -168,9 +170,9 @@ def test_converting_with_new_records_creates_them(client, db, signed_in, member_
         None,
         "Karin Ek Lund",
     ]
-    later = Enquiry(
-        reference="ENQ-2026-09000", name="X", email="x@kvarnbo-genomik.example",
-        topic=Topic.OTHER, message="M",
+    later = make_enquiry(
+        name="X", email="x@kvarnbo-genomik.example", organisation_name=None, topic=Topic.OTHER,
+        message="M",
     )  # fmt: skip
     assert services.match_organisation_and_contact(later) == (organisation, None, "domain")
 

@@ -666,6 +666,7 @@ def test_submit_enquiry_service_is_idempotent_per_token(app, db, consent_texts):
 
 def test_reference_steps_past_numbers_already_taken(app, db, consent_texts):
     year = local_year(utcnow())
+    # A bare model on purpose: an imported enquiry holds a reference intake would not give.
     db.session.add(
         Enquiry(
             reference=f"ENQ-{year}-00002",

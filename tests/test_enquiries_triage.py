@@ -644,7 +644,7 @@ def test_a_coordinator_reopens_a_closed_enquiry(client, db, signed_in, make_enqu
     assert enquiry.closed_at is None
 
 
-def test_change_status_service_rules(db, make_user, assigned):
+def test_change_status_service_rules(db, make_user, make_enquiry, assigned):
     member, enquiry = assigned
     coordinator = make_user("coordinator")
 
@@ -659,11 +659,10 @@ def test_change_status_service_rules(db, make_user, assigned):
         services.change_status(enquiry, "assigned", actor=coordinator)
     assert services.change_status(enquiry, "in_progress", actor=coordinator)
     # A change by the system is not a response.
-    fresh = Enquiry(
-        reference="ENQ-2026-09999", name="N", email="n@example.com", topic=Topic.OTHER,
-        message="M", status=EnquiryStatus.ASSIGNED, assignee_id=member.id,
+    fresh = make_enquiry(
+        name="N", email="n@example.com", topic=Topic.OTHER, message="M",
+        status=EnquiryStatus.ASSIGNED, assignee_id=member.id,
     )  # fmt: skip
-    db.session.add(fresh)
     services.change_status(fresh, "in_progress", actor=None)
     assert fresh.first_response_at is None
 

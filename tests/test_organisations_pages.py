@@ -8,11 +8,10 @@ from datetime import date
 import pytest
 import sqlalchemy as sa
 
-from crm.activities.models import Task
+from crm.activities import task_services
 from crm.core.models import AuditEntry
 from crm.organisations import services
 from crm.organisations.models import (
-    Contact,
     Membership,
     Organisation,
     OrganisationKind,
@@ -460,7 +459,7 @@ def test_edit_is_prefilled_keeps_its_own_number_and_shows_in_history(
 # ---------------------------------------------------------------- detail
 
 
-def test_detail_is_the_hub(client, db, signed_in, make_organisation):
+def test_detail_is_the_hub(client, db, signed_in, make_organisation, make_contact):
     signed_in("coordinator")
     lif = make_organisation("Lif", kind=OrganisationKind.INDUSTRY_ASSOCIATION)
     roche = make_organisation(
@@ -472,11 +471,9 @@ def test_detail_is_the_hub(client, db, signed_in, make_organisation):
         tags=["oncology"],
     )
     services.add_membership(roche, lif, since=date(2020, 1, 1), actor=None)
-    db.session.add_all(
-        [
-            Contact(first_name="Eva", last_name="Berg", title="CEO", organisation_id=roche.id),
-            Task(title="Send the agreement draft", organisation_id=roche.id),
-        ]
+    make_contact("Eva", "Berg", title="CEO", organisation=roche)
+    task_services.create_task(
+        title="Send the agreement draft", subject=roche, subject_kind="organisation_id", actor=None
     )
     db.session.commit()
 
@@ -694,12 +691,11 @@ def test_ending_a_membership_never_redirects_off_site(client, db, signed_in, mak
 # ---------------------------------------------------------------- merge
 
 
-def test_merge_through_the_pages(client, db, signed_in, make_organisation):
+def test_merge_through_the_pages(client, db, signed_in, make_organisation, make_contact):
     signed_in("coordinator")
     keep = make_organisation("Roche AB", website="https://www.roche.se")
     remove = make_organisation("roche, inc.", org_number=VALID_NUMBER, city="Solna")
-    db.session.add(Contact(first_name="Eva", last_name="Berg", organisation_id=remove.id))
-    db.session.commit()
+    make_contact("Eva", "Berg", organisation=remove)
 
     choose = client.get(f"/organisations/{keep.id}/merge").get_data(as_text=True)
     assert f"/organisations/{keep.id}/merge?remove={remove.id}" in choose

@@ -5,8 +5,9 @@ from datetime import date
 import pytest
 import sqlalchemy as sa
 
-from crm.activities.models import Activity, ActivityKind, ActivityOrganisation, Task
-from crm.agreements.models import Agreement, AgreementKind, AgreementParty
+from crm.activities import task_services
+from crm.activities.models import ActivityKind, ActivityOrganisation, Task
+from crm.agreements.models import AgreementKind, AgreementParty
 from crm.core.models import AuditEntry
 from crm.core.text import InvalidOrgNumber, normalise_org_number
 from crm.core.types import utcnow
@@ -132,7 +133,15 @@ def test_typeahead_matches_words_and_kinds(make_organisation, lif):
 
 
 @pytest.fixture
-def linked_duplicate(db, make_organisation):
+def linked_duplicate(
+    db,
+    make_organisation,
+    make_contact,
+    make_agreement,
+    make_activity,
+    make_enquiry,
+    make_document,
+):
     """A kept association, its duplicate, and one of every kind of link to the duplicate."""
     keep = make_organisation(
         "Swedish Medtech",
@@ -158,32 +167,28 @@ def linked_duplicate(db, make_organisation):
     services.add_membership(both, keep, actor=None)
     services.add_membership(both, remove, actor=None)
 
-    primary = Contact(first_name="Eva", last_name="Berg", organisation_id=remove.id)
-    affiliated = Contact(first_name="Nils", last_name="Ek", organisation_id=company.id)
-    affiliated.affiliations = [ContactAffiliation(organisation_id=remove.id, role="Board")]
-    agreement = Agreement(kind=AgreementKind.FRAMEWORK, title="Framework agreement")
-    agreement.parties = [AgreementParty(organisation_id=remove.id)]
-    activity = Activity(kind=ActivityKind.SEMINAR, title="Seminar", start_date=date(2024, 3, 1))
-    activity.organisations = [ActivityOrganisation(organisation_id=remove.id)]
-    task = Task(title="Call back", organisation_id=remove.id)
-    enquiry = Enquiry(
+    primary = make_contact("Eva", "Berg", organisation=remove)
+    affiliated = make_contact(
+        "Nils", "Ek", organisation=company, affiliations=[(remove.id, "Board")]
+    )
+    agreement = make_agreement(
+        "Framework agreement", kind=AgreementKind.FRAMEWORK, parties=[remove]
+    )
+    activity = make_activity(
+        "Seminar", kind=ActivityKind.SEMINAR, start_date=date(2024, 3, 1), organisations=[remove]
+    )
+    task = task_services.create_task(
+        title="Call back", subject=remove, subject_kind="organisation_id", actor=None
+    )
+    db.session.commit()
+    enquiry = make_enquiry(
         name="Ann",
         email="ann@medtech.se",
         topic=Topic.OTHER,
         message="Hi",
         organisation_id=remove.id,
     )
-    document = Document(
-        title="Statutes",
-        original_filename="statutes.pdf",
-        stored_name="a" * 32,
-        content_type="application/pdf",
-        size_bytes=10,
-        sha256="0" * 64,
-        organisation_id=remove.id,
-    )
-    db.session.add_all([primary, affiliated, agreement, activity, task, enquiry, document])
-    db.session.commit()
+    document = make_document("Statutes", owner=remove, filename="statutes.pdf")
     return {
         "keep": keep,
         "remove": remove,

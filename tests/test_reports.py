@@ -10,7 +10,7 @@ import pytest
 import sqlalchemy as sa
 
 from crm.activities.models import ActivityKind
-from crm.agreements.models import Agreement, AgreementKind, AgreementParty, AgreementStatus
+from crm.agreements.models import AgreementKind, AgreementStatus
 from crm.auth.models import Role
 from crm.core import records
 from crm.core.topics import Topic
@@ -256,25 +256,22 @@ def test_reports_need_sign_in(client, data_set):
 
 
 @pytest.fixture
-def agreements(db, data_set):
+def agreements(data_set, make_agreement):
     lif, pharma = data_set["lif"], data_set["pharma"]
-    framework = Agreement(
-        kind=AgreementKind.FRAMEWORK, title="Framework with the associations",
-        status=AgreementStatus.ACTIVE, start_date=date(2024, 1, 1), covers_members=True,
+    make_agreement(
+        "Framework with the associations", kind=AgreementKind.FRAMEWORK, parties=[lif],
+        status=AgreementStatus.ACTIVE, signed_date=date(2024, 1, 1), start_date=date(2024, 1, 1),
+        covers_members=True,
     )  # fmt: skip
-    framework.parties.append(AgreementParty(organisation_id=lif.id))
-    nda = Agreement(
-        kind=AgreementKind.NDA, title="NDA with Pharma", status=AgreementStatus.SIGNED,
+    make_agreement(
+        "NDA with Pharma", kind=AgreementKind.NDA, parties=[pharma],
+        status=AgreementStatus.SIGNED, signed_date=date(2026, 5, 1),
         start_date=date(2026, 5, 1), end_date=date(2026, 12, 31),
     )  # fmt: skip
-    nda.parties.append(AgreementParty(organisation_id=pharma.id))
-    old = Agreement(
-        kind=AgreementKind.MOU, title="Old MoU", status=AgreementStatus.EXPIRED,
-        start_date=date(2020, 1, 1), end_date=date(2021, 12, 31),
+    make_agreement(
+        "Old MoU", kind=AgreementKind.MOU, parties=[pharma], status=AgreementStatus.EXPIRED,
+        signed_date=date(2020, 1, 1), start_date=date(2020, 1, 1), end_date=date(2021, 12, 31),
     )  # fmt: skip
-    old.parties.append(AgreementParty(organisation_id=pharma.id))
-    db.session.add_all([framework, nda, old])
-    db.session.commit()
 
 
 def test_yearly_organisation_report(client, signed_in, data_set, agreements):

@@ -6,9 +6,7 @@ from datetime import date
 
 import sqlalchemy as sa
 
-from crm.activities import services as activity_services
 from crm.activities.models import ActivityKind
-from crm.agreements.models import Agreement, AgreementKind
 from crm.core import records
 from crm.organisations import services
 from crm.organisations.models import Organisation, OrganisationKind
@@ -84,23 +82,16 @@ def test_a_rolled_back_change_leaves_the_index_as_it_was(db, make_organisation):
     assert index.matching_ids("organisation", "karolinska") == [organisation.id]
 
 
-def test_every_kind_is_indexed(db, make_organisation, make_contact, make_enquiry):
+def test_every_kind_is_indexed(
+    db, make_organisation, make_contact, make_agreement, make_activity, make_enquiry
+):
     organisation = make_organisation("Novartis Sverige AB")
     contact = make_contact(
         "Åsa", "Öberg", organisation=organisation, email="asa.oberg@novartis.com"
     )
-    agreement = Agreement(kind=AgreementKind.MOU, title="Samförståndsavtal med Microsoft")
-    db.session.add(agreement)
-    activity = activity_services.create_activity(
-        {
-            "kind": ActivityKind.COURSE,
-            "title": "E-utbildning om bröstcancer",
-            "start_date": date(2026, 3, 1),
-            "organisations": [],
-            "contacts": [],
-            "staff": [],
-        },
-        actor=None,
+    agreement = make_agreement("Samförståndsavtal med Microsoft", parties=[organisation])
+    activity = make_activity(
+        "E-utbildning om bröstcancer", kind=ActivityKind.COURSE, start_date=date(2026, 3, 1)
     )
     enquiry = make_enquiry(name="Örjan Ström", organisation_name="Medtech Uppsala")
     db.session.commit()

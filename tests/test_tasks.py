@@ -8,14 +8,11 @@ import pytest
 import sqlalchemy as sa
 
 from crm.activities import task_services as services
-from crm.activities.models import TASK_SUBJECT_COLUMNS, Activity, ActivityKind, Task, TaskReminder
-from crm.agreements.models import Agreement, AgreementKind
+from crm.activities.models import TASK_SUBJECT_COLUMNS, ActivityKind, Task, TaskReminder
 from crm.auth.models import Role
+from crm.core import records
 from crm.core.models import AuditEntry
-from crm.core.types import utcnow
-from crm.enquiries.models import Enquiry, Topic
 from crm.mail.models import OutboxMessage
-from crm.organisations.models import Contact, Organisation, OrganisationKind
 from tests.helpers import count_queries
 
 EN = {"Accept-Language": "en"}
@@ -29,25 +26,13 @@ def english(client):
 
 
 @pytest.fixture
-def subjects(db):
+def subjects(make_organisation, make_contact, make_agreement, make_activity, make_enquiry):
     """One committed record of every kind a task can follow up."""
-    organisation = Organisation(kind=OrganisationKind.COMPANY, name="Ångström AB", country="SE")
-    contact = Contact(first_name="Ada", last_name="Lind")
-    agreement = Agreement(kind=AgreementKind.MOU, title="MoU Ångström")
-    activity = Activity(kind=ActivityKind.SEMINAR, title="AI seminar", start_date=date(2026, 5, 4))
-    received = utcnow()
-    enquiry = Enquiry(
-        reference="ENQ-2026-00001",
-        name="Sender",
-        email="sender@example.com",
-        topic=Topic.RD_COLLABORATION,
-        message="Hello",
-        language="sv",
-        received_at=received,
-        consent_given_at=received,
-    )
-    db.session.add_all([organisation, contact, agreement, activity, enquiry])
-    db.session.commit()
+    organisation = make_organisation("Ångström AB")
+    contact = make_contact("Ada", "Lind")
+    agreement = make_agreement("MoU Ångström", parties=[organisation])
+    activity = make_activity("AI seminar", kind=ActivityKind.SEMINAR, start_date=date(2026, 5, 4))
+    enquiry = make_enquiry(name="Sender", email="sender@example.com", message="Hello")
     return {
         "organisation_id": organisation,
         "contact_id": contact,
@@ -120,7 +105,7 @@ def test_bad_due_date_gives_a_message_and_stores_nothing(client, db, login, subj
 def test_deleted_or_unknown_subject_answers_404(client, db, login, subjects, column):
     login(Role.COORDINATOR)
     subject = subjects[column]
-    subject.deleted_at = utcnow()
+    records.soft_delete(subject, actor=None)
     db.session.commit()
     assert client.get(f"/tasks/new?{column}={subject.id}").status_code == 404
     assert client.post(f"/tasks/new?{column}={subject.id}", data={"title": "X"}).status_code == 404
@@ -412,7 +397,13 @@ def enquiry_task(db, make_user, subjects):
     )
     plain = services.create_task(title="Order coffee", assignee=coordinator, actor=coordinator)
     db.session.commit()
-    return {"task": task, "plain": plain, "coordinator": coordinator, "handler": handler}
+    return {
+        "task": task,
+        "plain": plain,
+        "coordinator": coordinator,
+        "handler": handler,
+        "reference": enquiry.reference,
+    }
 
 
 def task_lists(client, user_id):
@@ -433,7 +424,7 @@ def test_task_lists_hide_enquiry_tasks_from_those_who_may_not_read_the_enquiry(
     for url, page in task_lists(client, enquiry_task["coordinator"].id).items():
         assert "Order coffee" in page, url
         assert "Call Ångström about the trial" not in page, url
-        assert "ENQ-2026-00001" not in page, url
+        assert enquiry_task["reference"] not in page, url
         assert "1 task" in page, url
     if role == Role.MEMBER:
         assert client.get(f"/tasks/{enquiry_task['task'].id}/edit").status_code == 404
@@ -444,7 +435,7 @@ def test_those_who_may_read_the_enquiry_see_its_tasks(client, db, login, enquiry
     login(Role.ADMIN if who == "admin" else enquiry_task[who])
     for url, page in task_lists(client, enquiry_task["coordinator"].id).items():
         assert "Call Ångström about the trial" in page, url
-        assert "ENQ-2026-00001" in page, url
+        assert enquiry_task["reference"] in page, url
         assert "2 tasks" in page, url
 
 

@@ -2,11 +2,11 @@
 the header's box and lands on the record found."""
 
 import re
+from datetime import date, timedelta
 
 import pytest
 
-from crm.activities.models import Activity, ActivityKind
-from crm.organisations import services
+from crm.activities.models import ActivityKind
 from crm.organisations.models import OrganisationKind
 from crm.settings import services as settings
 from tests.conftest import TEST_PASSWORD
@@ -17,23 +17,18 @@ pytestmark = pytest.mark.config(WTF_CSRF_ENABLED=True)
 
 
 @pytest.fixture
-def public_content(db):
-    from datetime import date, timedelta
-
+def public_content(make_activity):
     settings.put("office_name", "Samverkanskontoret")
     settings.put("intro_sv", "Välkommen till samverkanskontoret.")
     settings.put("intro_en", "Welcome to the collaboration office.")
-    db.session.add(
-        Activity(
-            kind=ActivityKind.SEMINAR,
-            title="Seminarium om AI i vården",
-            start_date=date.today() + timedelta(days=14),
-            is_public=True,
-            public_summary="Ett öppet seminarium.",
-            description="Intern planering.",
-        )
+    make_activity(
+        "Seminarium om AI i vården",
+        kind=ActivityKind.SEMINAR,
+        start_date=date.today() + timedelta(days=14),
+        is_public=True,
+        public_summary="Ett öppet seminarium.",
+        description="Intern planering.",
     )
-    db.session.commit()
 
 
 def test_the_public_page_in_both_languages(page, public_content):
@@ -57,13 +52,11 @@ def test_the_public_page_in_both_languages(page, public_content):
     expect(page.get_by_text("Välkommen till samverkanskontoret.")).to_be_visible()
 
 
-def test_a_member_searches_from_the_header(page, db, make_user):
-    organisation = services.create_organisation(
-        {"kind": OrganisationKind.INDUSTRY_ASSOCIATION, "name": "Läkemedelsindustriföreningen"},
-        actor=None,
+def test_a_member_searches_from_the_header(page, make_user, make_organisation):
+    organisation = make_organisation(
+        "Läkemedelsindustriföreningen", kind=OrganisationKind.INDUSTRY_ASSOCIATION
     )
-    services.create_organisation({"kind": OrganisationKind.COMPANY, "name": "Roche AB"}, actor=None)
-    db.session.commit()
+    make_organisation("Roche AB")
     member = make_user("member", email="maja.member@example.org", name="Maja Member")
 
     page.goto("/login?lang=en")
