@@ -50,7 +50,6 @@ audit.describe_actions(
     {
         "file": _l("filed the e-mail"),
         "discard": _l("discarded the e-mail"),
-        "email_received": _l("received an e-mail"),
     }
 )
 
