@@ -1,8 +1,8 @@
 """Real RFC 5322 messages for the mailbox tests, built with email.message.EmailMessage."""
 
+from datetime import UTC, datetime
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
-from datetime import UTC, datetime
 
 
 def message(

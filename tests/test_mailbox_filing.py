@@ -54,7 +54,9 @@ def test_an_unknown_sender_becomes_an_enquiry_with_a_receipt(db):
 
 
 def test_an_english_message_makes_an_english_enquiry(db):
-    email = file_message(message(body="Hello, we would like to know more about the data and the work."))
+    email = file_message(
+        message(body="Hello, we would like to know more about the data and the work.")
+    )
 
     assert db.session.get(Enquiry, email.enquiry_id).language == "en"
 
@@ -98,7 +100,9 @@ def test_a_reply_joins_its_enquiry_and_moves_a_waiting_one_on(db, make_enquiry, 
     assert "Thanks" not in notice.body_text  # nothing the sender wrote
     assert count(db, OutboxMessage) == before + 1
     assert count(db, Enquiry) == 1
-    assert count(db, AuditEntry, AuditEntry.entity_type == "enquiries", AuditEntry.action == "status")
+    assert count(
+        db, AuditEntry, AuditEntry.entity_type == "enquiries", AuditEntry.action == "status"
+    )
 
 
 def test_a_reply_is_found_by_the_reference_in_its_subject(db, make_enquiry):
@@ -171,7 +175,9 @@ def test_two_auto_responders_cannot_loop(db):
     assert first.enquiry_id is not None
 
 
-def test_mail_from_staff_is_logged_as_an_email_activity(db, make_user, make_organisation, make_contact):
+def test_mail_from_staff_is_logged_as_an_email_activity(
+    db, make_user, make_organisation, make_contact
+):
     member = make_user("member", email="maria@example.org")
     acme = make_organisation("Acme AB", email_domains=["acme.example"])
     anna = make_contact("Anna", "Andersson", email="anna@acme.example")

@@ -15,7 +15,10 @@ def test_the_headers_and_body_are_read():
         sender="=?utf-8?q?=C3=85sa_=C3=96berg?= <Asa@Acme.Example>",
         cc="Bo <bo@acme.example>, not an address",
         message_id="<abc@acme.example>",
-        headers={"In-Reply-To": "<x1@crm.example>", "References": "<x0@crm.example> <x1@crm.example>"},
+        headers={
+            "In-Reply-To": "<x1@crm.example>",
+            "References": "<x0@crm.example> <x1@crm.example>",
+        },
     )
 
     parsed = parse(raw)
