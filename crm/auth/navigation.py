@@ -28,6 +28,8 @@ def nav_items():
         ("agreements.index", _("Agreements")),
         ("reports.index", _("Reports")),
     ]
+    if current_user.has_role(Role.COORDINATOR):
+        items.append(("mailbox.unmatched", _("Unmatched mail")))
     if current_user.has_role(Role.ADMIN):
         items += [
             ("admin.users", _("Users")),

@@ -37,6 +37,9 @@ class OwnerKind:
     model: type
     # The owner's page, which takes `column` as its argument.
     endpoint: str
+    # (owner, user) -> whether the user may read the owner and so its documents; None: every
+    # signed-in user may (the owner's own can_view, if any, still applies).
+    can_read: object = None
 
     @property
     def relationship(self):
@@ -47,11 +50,19 @@ class OwnerKind:
 OWNER_KINDS: dict[str, OwnerKind] = {}
 
 
-def register_owner(column, model, *, endpoint):
+def register_owner(column, model, *, endpoint, can_read=None):
     """Let documents belong to records of `model`, through Document.<column>."""
     if column not in DOCUMENT_OWNER_COLUMNS:
         raise ValueError(f"documents have no owner column {column!r}")
-    OWNER_KINDS[column] = OwnerKind(column, model, endpoint)
+    OWNER_KINDS[column] = OwnerKind(column, model, endpoint, can_read)
+
+
+def may_read_owner(owner, user):
+    """Whether `user` may read the record `owner` (and so the documents it owns)."""
+    if owner is None or getattr(owner, "is_deleted", False):
+        return False
+    can_read = owner_kind(owner).can_read
+    return can_read is None or bool(can_read(owner, user))
 
 
 def owner_kind(owner):
@@ -391,8 +402,7 @@ def may_download_signed_out(document):
     """A visitor who is not signed in gets public documents of records that still exist."""
     if document is None or document.is_deleted or not document.is_public:
         return False
-    owner = document_owner(document)
-    return owner is not None and not owner.is_deleted
+    return may_read_owner(document_owner(document), None)
 
 
 def discard_file(document):

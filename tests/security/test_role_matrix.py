@@ -130,6 +130,12 @@ ACCESS = {
     "privacy.legal_hold": (ADMIN, ADMIN),
     "privacy.log": (ADMIN, None),
     "privacy.edit_notice": (ADMIN, ADMIN),
+    # the office mailbox: unmatched mail is the coordinators'; the demo's e-mail is unmatched
+    "mailbox.unmatched": (COORDINATOR, None),
+    "mailbox.email": (COORDINATOR, None),
+    "mailbox.attach": (None, COORDINATOR),
+    "mailbox.log": (None, COORDINATOR),
+    "mailbox.discard": (COORDINATOR, COORDINATOR),
 }
 # POSTs that take a record away run after the others, restores after them, sign-out last.
 LATER = {"delete": 1, "erase": 1, "clear": 1, "restore": 2, "logout": 3}
