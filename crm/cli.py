@@ -92,12 +92,15 @@ def reminders():
 @crm_cli.command("retention")
 def retention():
     """Anonymise enquiries closed more than retention_months ago (default 24), with their
-    outbox messages; records under a legal hold are skipped. Safe to run again."""
+    outbox messages, deleting their e-mails; delete e-mails on no enquiry (logged, unmatched,
+    discarded, quarantined) older than email_retention_months (default 24), with their
+    attachments. Records under a legal hold are skipped. Safe to run again."""
     counts = apply_retention()
     db.session.commit()
     click.echo(
         f"Anonymised {counts['enquiries']} enquiries and {counts['outbox_messages']} outbox "
-        f"messages; skipped {counts['held']} under legal hold."
+        f"messages; deleted {counts['emails']} e-mails and {counts['documents']} attachments; "
+        f"skipped {counts['held']} under legal hold."
     )
 
 

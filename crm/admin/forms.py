@@ -65,6 +65,19 @@ class SettingsForm(CompleteForm):
             ),
         ],
     )
+    email_retention_months = WholeNumberField(
+        _l("Retention period for logged e-mail (months)"),
+        description=_l(
+            "E-mail logged on contacts, and unmatched mail, is deleted after this many months "
+            "(1–120). E-mail on an enquiry goes with the enquiry."
+        ),
+        validators=[
+            InputRequired(message=_l("Enter a whole number of months from 1 to 120.")),
+            NumberRange(
+                min=1, max=120, message=_l("Enter a whole number of months from 1 to 120.")
+            ),
+        ],
+    )
     notification_recipients = TextAreaField(
         _l("Notification recipients"),
         description=_l(
@@ -98,6 +111,7 @@ class SettingsForm(CompleteForm):
             "intro_en": self.intro_en.data or "",
             "data_controller": self.data_controller.data or "",
             "retention_months": self.retention_months.data,
+            "email_retention_months": self.email_retention_months.data,
             "notification_recipients": getattr(
                 self, "cleaned_recipients", split_recipients(self.notification_recipients.data)
             ),

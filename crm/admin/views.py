@@ -77,6 +77,7 @@ SETTING_KEYS = [
     "intro_en",
     "data_controller",
     "retention_months",
+    "email_retention_months",
     "notification_recipients",
 ]
 

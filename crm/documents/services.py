@@ -20,6 +20,7 @@ import sqlalchemy as sa
 from flask import current_app
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from sqlalchemy.orm import Session
 from werkzeug.utils import secure_filename
 
 from crm.core import audit, records
@@ -440,3 +441,38 @@ def documents_for(owner):
         .where(column == owner.id, Document.deleted_at.is_(None))
         .order_by(Document.created_at.desc(), Document.id.desc())
     ).all()
+
+
+def purge_documents(documents):
+    """Delete documents for good, rows and files, with their earlier versions (for privacy:
+    erasure and retention). The files go only once the transaction commits, so a rollback
+    keeps every file its row still names. Flushes; returns how many documents went."""
+    documents = list(documents)
+    paths = []
+    for document in documents:
+        for name in [document.stored_name, *(v.stored_name for v in document.previous_versions)]:
+            # A name not of our making points at no file of ours: the row goes, nothing else.
+            if _STORED_NAME.match(name or ""):
+                paths.append(upload_folder() / name)
+        db.session.delete(document)
+    db.session.info.setdefault(_FILES_TO_REMOVE, []).extend(paths)
+    db.session.flush()
+    return len(documents)
+
+
+# Session.info key: files of purged documents, removed when the transaction commits.
+_FILES_TO_REMOVE = "crm_files_to_remove"
+
+
+def _remove_files_after_commit(session):
+    for path in session.info.pop(_FILES_TO_REMOVE, []):
+        path.unlink(missing_ok=True)
+
+
+def _keep_files_after_rollback(session):
+    session.info.pop(_FILES_TO_REMOVE, None)
+
+
+# after_commit fires for the outermost transaction only, once its rows are gone for good.
+sa.event.listen(Session, "after_commit", _remove_files_after_commit)
+sa.event.listen(Session, "after_rollback", _keep_files_after_rollback)
