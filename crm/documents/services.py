@@ -435,11 +435,8 @@ can_replace = can_delete
 
 def documents_for(owner):
     """The owner's documents that are not deleted, newest first."""
-    column = getattr(Document, owner_kind(owner).column)
     return db.session.scalars(
-        sa.select(Document)
-        .where(column == owner.id, Document.deleted_at.is_(None))
-        .order_by(Document.created_at.desc(), Document.id.desc())
+        live_documents_of(owner).order_by(Document.created_at.desc(), Document.id.desc())
     ).all()
 
 
@@ -476,3 +473,9 @@ def _keep_files_after_rollback(session):
 # after_commit fires for the outermost transaction only, once its rows are gone for good.
 sa.event.listen(Session, "after_commit", _remove_files_after_commit)
 sa.event.listen(Session, "after_rollback", _keep_files_after_rollback)
+
+
+def live_documents_of(owner):
+    """The owner's documents that are not deleted, as an unordered select."""
+    column = getattr(Document, owner_kind(owner).column)
+    return sa.select(Document).where(column == owner.id, Document.deleted_at.is_(None))

@@ -33,6 +33,7 @@ from crm.core.text import fold, name_key, normalise_domain
 from crm.core.types import utcnow
 from crm.enquiries.models import ClosedReason, Enquiry, EnquiryComment, EnquiryStatus, Topic
 from crm.extensions import db
+from crm.mail.models import Email
 from crm.mail.services import queue_message, valid_address
 from crm.organisations import services as organisation_services
 from crm.organisations.models import (
@@ -113,14 +114,32 @@ def enquiries_about(user, *, organisation=None, contact=None, limit):
     None for a user who reads no enquiries (their pages leave the section out)."""
     if not may_read_any(user):
         return None
-    select = sa.select(Enquiry).where(readable_enquiries(user))
+    select = enquiries_from(organisation=organisation, contact=contact).where(
+        readable_enquiries(user)
+    )
+    return db.session.scalars(
+        select.order_by(Enquiry.received_at.desc(), Enquiry.id.desc()).limit(limit)
+    ).all()
+
+
+def enquiries_from(*, organisation=None, contact=None):
+    """The live enquiries from `organisation` or `contact`, as an unordered select, whoever
+    may read them: add readable_enquiries(user) before showing them."""
+    select = sa.select(Enquiry).where(Enquiry.deleted_at.is_(None))
     if organisation is not None:
         select = select.where(Enquiry.organisation_id == organisation.id)
     if contact is not None:
         select = select.where(Enquiry.contact_id == contact.id)
-    return db.session.scalars(
-        select.order_by(Enquiry.received_at.desc(), Enquiry.id.desc()).limit(limit)
-    ).all()
+    return select
+
+
+def readable_emails(user):
+    """A condition on Email: those `user` may read. An e-mail filed on an enquiry is part of
+    that enquiry, so it follows the enquiry's rule (members their own, viewers none)."""
+    return sa.or_(
+        Email.enquiry_id.is_(None),
+        Email.enquiry_id.in_(sa.select(Enquiry.id).where(readable_enquiries(user))),
+    )
 
 
 def _note_task(enquiry, task, *, actor):

@@ -9,7 +9,7 @@ import re
 import sqlalchemy as sa
 
 from crm.extensions import db
-from crm.mail.models import OutboxMessage
+from crm.mail.models import Email, EmailState, OutboxMessage
 
 # A plausible single address: no spaces, no CR/LF, no commas or angle brackets that could
 # smuggle in a second recipient or a header.
@@ -78,3 +78,21 @@ def _message_values(
         "enquiry_id": enquiry_id,
         "reply_to": reply_to.strip() if reply_to else None,
     }
+
+
+def filed_emails(*, enquiry_ids=None, activity_ids=None, address=None):
+    """The filed e-mails on one of `enquiry_ids` or `activity_ids` (selects of ids), or that
+    name `address` in From, To or Cc, as an unordered select."""
+    conditions = []
+    if enquiry_ids is not None:
+        conditions.append(Email.enquiry_id.in_(enquiry_ids))
+    if activity_ids is not None:
+        conditions.append(Email.activity_id.in_(activity_ids))
+    if address:
+        address = address.strip().lower()
+        conditions.append(Email.from_address == address)
+        for column in (Email.to_addresses, Email.cc_addresses):
+            # The lists are "a, b" (see Email): pad them so a whole address is matched.
+            padded = sa.literal(",") + sa.func.replace(column, " ", "") + sa.literal(",")
+            conditions.append(padded.contains(f",{address},", autoescape=True))
+    return sa.select(Email).where(Email.state == EmailState.FILED, sa.or_(sa.false(), *conditions))
