@@ -1,0 +1,1 @@
+"""The office mailbox: reading incoming mail over IMAP and filing each message."""
