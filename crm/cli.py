@@ -244,8 +244,9 @@ def fetch_mail(loop, interval):
 
 
 def _echo_fetch_counts(counts):
+    read = counts["read"]
     line = (
-        f"Read {counts['read']} messages: {counts['filed']} filed, "
+        f"Read {read} message{'' if read == 1 else 's'}: {counts['filed']} filed, "
         f"{counts['unmatched']} unmatched, {counts['quarantined']} quarantined"
     )
     if counts["discarded"]:

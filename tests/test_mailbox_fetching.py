@@ -79,7 +79,7 @@ def test_running_again_files_nothing_new(runner, db, mailbox):
 
     mailbox.deliver(message(3))
     third = runner.invoke(args=["crm", "fetch-mail"])
-    assert "Read 1 messages: " in third.output
+    assert "Read 1 message: " in third.output
     assert stored(db) == ids(1, 2, 3)
 
 
@@ -202,9 +202,7 @@ def test_a_crash_after_committing_never_reads_the_message_again(db, mailbox, mon
 # ---------------------------------------------------------------- UIDVALIDITY
 
 
-def test_a_changed_uidvalidity_reads_the_folder_again_without_storing_twice(
-    app, db, mailbox
-):
+def test_a_changed_uidvalidity_reads_the_folder_again_without_storing_twice(app, db, mailbox):
     app.config["IMAP_FOLDER"] = "Archive"
     mailbox.create_folder("Archive")
     mailbox.deliver(message(1), folder="Archive")
@@ -389,7 +387,7 @@ def test_the_loop_survives_an_outage_and_waits_longer_while_it_lasts(
     assert naps == [1.0, 2.0, 0.5, 0.5]
     assert result.output.count("Error: Cannot reach the mailbox") == 2
     assert "Trying again in 2 seconds." in result.output
-    assert result.output.count("Read 1 messages") == 1
+    assert result.output.count("Read 1 message:") == 1
     assert "Mail reader stopped." in result.output
     assert stored(db) == ids(1)
 
@@ -415,7 +413,7 @@ def test_the_loop_survives_a_failed_round_of_the_database(runner, db, mailbox, m
     result = runner.invoke(args=["crm", "fetch-mail", "--loop"])
 
     assert result.exit_code == 0, result.output
-    assert "Read 1 messages" in result.output
+    assert "Read 1 message:" in result.output
     assert stored(db) == ids(1)
 
 
