@@ -1,12 +1,16 @@
 """`fetch-mail` against a real IMAP server (Dovecot on 127.0.0.1, see tests/mailserver.py):
 each message filed exactly once, however often the fetch runs, fails or crashes."""
 
+import os
+import signal
 from email.message import EmailMessage
 from email.utils import format_datetime
 
 import pytest
 import sqlalchemy as sa
+from imapclient.exceptions import IMAPClientAbortError
 
+from crm.core.page_cache import data_version_table
 from crm.core.types import utcnow
 from crm.mail.models import Email, EmailDirection, EmailState, MailboxState
 from crm.mailbox import fetching
@@ -119,6 +123,20 @@ def test_an_unread_flag_is_not_what_counts(runner, db, mailbox):
     assert stored(db) == ids(1)
 
 
+def test_a_round_without_new_mail_writes_nothing(db, mailbox):
+    # Every write retires the page cache: a reader looking every minute must not.
+    mailbox.deliver(message(1))
+    fetching.fetch_new_mail()
+    version = db.session.scalar(sa.select(data_version_table.c.version))
+    stamped = db.session.get(MailboxState, "INBOX").last_fetch_at
+    db.session.rollback()
+
+    assert fetching.fetch_new_mail()["read"] == 0
+
+    assert db.session.scalar(sa.select(data_version_table.c.version)) == version
+    assert db.session.get(MailboxState, "INBOX").last_fetch_at == stamped
+
+
 # ---------------------------------------------------------------- crashes
 
 
@@ -197,6 +215,29 @@ def test_a_crash_after_committing_never_reads_the_message_again(db, mailbox, mon
     assert counts["read"] == 0
     assert stored(db) == ids(1, 2)
     assert last_uid(db) == uids[-1]
+
+
+def test_a_connection_lost_mid_round_keeps_what_was_committed(db, mailbox, monkeypatch):
+    monkeypatch.setattr(fetching, "BATCH_SIZE", 1)
+    uids = [mailbox.deliver(message(number)) for number in (1, 2)]
+    real = fetching._Mailbox._download
+    downloads = []
+
+    def drops_on_the_second(self, *args):
+        downloads.append(None)
+        if len(downloads) == 2:
+            raise IMAPClientAbortError("socket error: EOF")
+        return real(self, *args)
+
+    monkeypatch.setattr(fetching._Mailbox, "_download", drops_on_the_second)
+    with pytest.raises(fetching.MailboxUnavailable, match="connection to the mailbox .* failed"):
+        fetching.fetch_new_mail()
+    monkeypatch.undo()
+
+    assert stored(db) == ids(1)
+    assert fetching.fetch_new_mail()["read"] == 1
+    assert stored(db) == ids(1, 2)
+    assert mailbox.seen() == uids
 
 
 # ---------------------------------------------------------------- UIDVALIDITY
@@ -432,3 +473,22 @@ def test_the_loop_interval_defaults_to_the_setting(app, runner, mailbox, monkeyp
     assert result.exit_code == 0, result.output
     assert "every 7 seconds" in result.output
     assert naps == [7.0]
+
+
+def test_stopping_the_loop_finishes_the_message_being_filed(runner, db, mailbox, monkeypatch):
+    uids = [mailbox.deliver(message(number)) for number in (1, 2)]
+    real = fetching.file_message
+
+    def stopped_while_filing(raw):
+        os.kill(os.getpid(), signal.SIGTERM)  # e.g. systemctl stop, mid-message
+        return real(raw)
+
+    monkeypatch.setattr(fetching, "file_message", stopped_while_filing)
+
+    result = runner.invoke(args=["crm", "fetch-mail", "--loop"])
+
+    assert result.exit_code == 0, result.output
+    assert "Read 1 message:" in result.output
+    assert "Mail reader stopped." in result.output
+    assert stored(db) == ids(1)
+    assert mailbox.seen() == uids[:1]

@@ -19,6 +19,7 @@ import logging
 import re
 import socket
 import ssl
+from datetime import timedelta
 from email import policy
 from email.parser import BytesHeaderParser
 from email.utils import parseaddr
@@ -40,6 +41,8 @@ SEEN = rb"\Seen"
 # (or one message, however large) so a run of big messages is not all held in memory.
 BATCH_SIZE = 50
 BATCH_BYTES = 20 * 1024 * 1024
+# How stale MailboxState.last_fetch_at may get while no new mail comes.
+FETCH_STAMP_EVERY = timedelta(minutes=10)
 # The database is unreachable or went away: the round stops and the message is read again
 # later. Any other error while filing is the message's own and quarantines it.
 DATABASE_TROUBLE = (sa.exc.OperationalError, sa.exc.InterfaceError, sa.exc.DisconnectionError)
@@ -95,6 +98,7 @@ def fetch_new_mail(*, stop=None):
 def _start(folder, uid_validity):
     """The last UID read from the folder; 0 when it is new to the CRM or its UIDVALIDITY
     changed (the server renumbered it: read it all again; Message-IDs keep out repeats)."""
+    now = utcnow()
     state = db.session.get(MailboxState, folder)
     if state is None:
         state = MailboxState(folder=folder, uid_validity=uid_validity, last_uid=0)
@@ -108,7 +112,11 @@ def _start(folder, uid_validity):
         )
         state.uid_validity = uid_validity
         state.last_uid = 0
-    state.last_fetch_at = utcnow()
+    # Every write retires the staff pages' cache (crm/core/page_cache.py), so a round that
+    # finds nothing new writes nothing: last_fetch_at is moved on by the messages stored,
+    # and otherwise at most every FETCH_STAMP_EVERY, to show the reader is alive.
+    if state.last_fetch_at is None or now - state.last_fetch_at >= FETCH_STAMP_EVERY:
+        state.last_fetch_at = now
     last_uid = state.last_uid
     db.session.commit()
     return last_uid
@@ -137,6 +145,7 @@ def _process(folder, uid, raw, *, too_large):
         else:
             email = file_message(raw)
         state.last_uid = uid
+        state.last_fetch_at = utcnow()
         db.session.commit()
     except DATABASE_TROUBLE:
         db.session.rollback()
@@ -151,6 +160,7 @@ def _process(folder, uid, raw, *, too_large):
         newest_before = db.session.scalar(sa.select(sa.func.max(Email.id))) or 0
         email = _quarantine(raw, f"The message could not be filed: {type(error).__name__}: {error}")
         state.last_uid = uid
+        state.last_fetch_at = utcnow()
         db.session.commit()
     if email.id <= newest_before:
         return None
