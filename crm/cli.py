@@ -251,6 +251,8 @@ def _echo_fetch_counts(counts):
     )
     if counts["discarded"]:
         line += f", {counts['discarded']} discarded"
+    if counts["skipped"]:
+        line += f", {counts['skipped']} skipped (see the log)"
     click.echo(f"{line}, {counts['already_stored']} already stored.")
 
 

@@ -343,6 +343,43 @@ def test_a_message_without_headers_or_message_id_is_still_stored_once(db, mailbo
     assert emails[1].subject == "Question 1"
 
 
+def test_control_characters_in_a_quarantined_message_are_dropped(db, mailbox):
+    # PostgreSQL refuses NUL in text: storing the quarantine must not fail on it.
+    raw = b"Subject: bad\x00news\x07\r\nFrom: Eve\x00 <eve@example.net>\r\n\r\nbody\r\n"
+
+    email = fetching._quarantine(raw, "The reason\x00, with a NUL")
+    db.session.commit()
+
+    assert email.subject == "bad news"
+    assert email.from_address == "eve@example.net"
+    assert email.quarantine_reason == "The reason , with a NUL"
+
+
+def test_a_message_that_cannot_even_be_quarantined_is_skipped_and_the_next_one_filed(
+    runner, db, mailbox, monkeypatch
+):
+    uids = [mailbox.deliver(message(number)) for number in (1, 2)]
+    real = fetching.file_message
+
+    def breaks_on_the_first(raw):
+        if b"question-1@" in raw:
+            raise ValueError("unexpected structure")
+        return real(raw)
+
+    def cannot_quarantine(raw, reason, **kwargs):
+        raise RuntimeError("no way to store this")
+
+    monkeypatch.setattr(fetching, "file_message", breaks_on_the_first)
+    monkeypatch.setattr(fetching, "_quarantine", cannot_quarantine)
+
+    result = runner.invoke(args=["crm", "fetch-mail"])
+
+    assert result.exit_code == 0, result.output
+    assert "1 skipped (see the log)" in result.output
+    assert stored(db) == ids(2)
+    assert last_uid(db) == uids[-1]
+
+
 # ---------------------------------------------------------------- the server down or refusing
 
 

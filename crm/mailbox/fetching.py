@@ -41,11 +41,14 @@ SEEN = rb"\Seen"
 # (or one message, however large) so a run of big messages is not all held in memory.
 BATCH_SIZE = 50
 BATCH_BYTES = 20 * 1024 * 1024
+ALREADY_STORED = "already_stored"
+SKIPPED = "skipped"
 # How stale MailboxState.last_fetch_at may get while no new mail comes.
 FETCH_STAMP_EVERY = timedelta(minutes=10)
 # The database is unreachable or went away: the round stops and the message is read again
 # later. Any other error while filing is the message's own and quarantines it.
 DATABASE_TROUBLE = (sa.exc.OperationalError, sa.exc.InterfaceError, sa.exc.DisconnectionError)
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _BYTES_REPR = re.compile(r"^b(['\"])(.*)\1$")
 
 
@@ -57,8 +60,8 @@ class MailboxUnavailable(Exception):
 def fetch_new_mail(*, stop=None):
     """File every message in IMAP_FOLDER above the last UID read, oldest first.
 
-    Returns counts: {"read", "stored", "already_stored", plus one per state of the newly
-    stored e-mails: "filed", "unmatched", "discarded", "quarantined"}. Raises
+    Returns counts: {"read", "stored", "already_stored", "skipped", plus one per state of the
+    newly stored e-mails: "filed", "unmatched", "discarded", "quarantined"}. Raises
     MailboxUnavailable when the mailbox cannot be reached or read (what was committed before
     stays). `stop()`, checked between messages, ends the round early (the worker's Ctrl-C).
     Commits, so call it with no unsaved changes in the session.
@@ -68,7 +71,7 @@ def fetch_new_mail(*, stop=None):
         raise MailboxUnavailable("Incoming mail is off: IMAP_HOST is not set.")
     folder = config.get("IMAP_FOLDER") or "INBOX"
     counts = dict.fromkeys(
-        ["read", "stored", "already_stored", *(state.value for state in EmailState)], 0
+        ["read", "stored", ALREADY_STORED, SKIPPED, *(state.value for state in EmailState)], 0
     )
     with _Mailbox(config) as mailbox:
         uid_validity = mailbox.open(folder)
@@ -82,11 +85,9 @@ def fetch_new_mail(*, stop=None):
                         break
                     outcome = _process(folder, uid, raw, too_large=too_large)
                     counts["read"] += 1
-                    if outcome is None:
-                        counts["already_stored"] += 1
-                    else:
+                    counts[outcome] += 1
+                    if outcome not in (ALREADY_STORED, SKIPPED):
                         counts["stored"] += 1
-                        counts[outcome.value] += 1
                     done.append(uid)
             finally:
                 mailbox.mark_seen(done)
@@ -125,13 +126,14 @@ def _start(folder, uid_validity):
 def _process(folder, uid, raw, *, too_large):
     """File one message and move the folder's last UID past it, in one commit.
 
-    Returns the state of the newly stored e-mail, or None when it was stored before (seen
-    earlier, or read by another fetcher meanwhile).
+    Returns the state of the newly stored e-mail; ALREADY_STORED when it was stored before
+    (seen earlier, or read by another fetcher meanwhile); SKIPPED when not even a quarantined
+    row could be stored for it.
     """
     state = db.session.get(MailboxState, folder, with_for_update=True)
     if state.last_uid >= uid:
         db.session.commit()
-        return None  # another fetcher got here first (the row lock serialises on PostgreSQL)
+        return ALREADY_STORED  # another fetcher got here first (the row lock serialises)
     newest_before = db.session.scalar(sa.select(sa.func.max(Email.id))) or 0
     try:
         if too_large:
@@ -144,8 +146,7 @@ def _process(folder, uid, raw, *, too_large):
             )
         else:
             email = file_message(raw)
-        state.last_uid = uid
-        state.last_fetch_at = utcnow()
+        _advance(state, uid)
         db.session.commit()
     except DATABASE_TROUBLE:
         db.session.rollback()
@@ -153,22 +154,53 @@ def _process(folder, uid, raw, *, too_large):
     except Exception as error:
         db.session.rollback()
         logger.exception("Mailbox message UID %s in %s could not be filed", uid, folder)
-        state = db.session.get(MailboxState, folder, with_for_update=True)
-        if state.last_uid >= uid:
-            db.session.commit()
-            return None
-        newest_before = db.session.scalar(sa.select(sa.func.max(Email.id))) or 0
-        email = _quarantine(raw, f"The message could not be filed: {type(error).__name__}: {error}")
-        state.last_uid = uid
-        state.last_fetch_at = utcnow()
+        return _record_failure(folder, uid, raw, error)
+    return _outcome(email, newest_before, uid, folder)
+
+
+def _record_failure(folder, uid, raw, error):
+    """Keep a message that could not be filed as quarantined, with the reason; if even that
+    fails, move past it (logged) rather than stop the queue on it for ever."""
+    state = db.session.get(MailboxState, folder, with_for_update=True)
+    if state.last_uid >= uid:
         db.session.commit()
+        return ALREADY_STORED
+    newest_before = db.session.scalar(sa.select(sa.func.max(Email.id))) or 0
+    try:
+        email = _quarantine(raw, f"The message could not be filed: {type(error).__name__}: {error}")
+        _advance(state, uid)
+        db.session.commit()
+    except DATABASE_TROUBLE:
+        db.session.rollback()
+        raise
+    except Exception:
+        db.session.rollback()
+        logger.exception(
+            "Mailbox message UID %s in %s skipped: not even its quarantine could be stored; "
+            "it stays in the mailbox",
+            uid,
+            folder,
+        )
+        state = db.session.get(MailboxState, folder, with_for_update=True)
+        _advance(state, uid)
+        db.session.commit()
+        return SKIPPED
+    return _outcome(email, newest_before, uid, folder)
+
+
+def _advance(state, uid):
+    state.last_uid = max(state.last_uid, uid)
+    state.last_fetch_at = utcnow()
+
+
+def _outcome(email, newest_before, uid, folder):
     if email.id <= newest_before:
-        return None
+        return ALREADY_STORED
     if email.state == EmailState.QUARANTINED:
         logger.warning(
             "Mailbox message UID %s in %s quarantined: %s", uid, folder, email.quarantine_reason
         )
-    return email.state
+    return email.state.value
 
 
 def _quarantine(raw, reason, *, size=None):
@@ -189,7 +221,7 @@ def _quarantine(raw, reason, *, size=None):
         message_id=message_id,
         direction=EmailDirection.INCOMING,
         state=EmailState.QUARANTINED,
-        quarantine_reason=reason[:500],
+        quarantine_reason=_one_line(reason)[:500],
         subject=_header(headers, "Subject")[:998],
         from_address=address.lower()[:254] if "@" in address else "",
         from_name=name[:200],
@@ -205,7 +237,12 @@ def _header(headers, name):
         value = headers.get(name)
     except Exception:  # a header that cannot be decoded counts as missing
         return ""
-    return " ".join(str(value or "").split())
+    return _one_line(str(value or ""))
+
+
+def _one_line(text):
+    # Control characters out: PostgreSQL refuses NUL in text, and none belongs on a page.
+    return " ".join(_CONTROL.sub(" ", text).split())
 
 
 class _Mailbox:
