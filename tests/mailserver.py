@@ -11,6 +11,7 @@ unless CRM_REQUIRE_IMAP is set (as in CI), where a missing server must fail the 
 import imaplib
 import os
 import pwd
+import re
 import shutil
 import socket
 import subprocess
@@ -203,17 +204,24 @@ class Mailbox:
             client.delete(_quoted(folder))
 
     def empty(self):
-        """Remove every message from INBOX and every other folder, so each test starts clean."""
+        """Delete every folder but INBOX and every message in it, so each test starts clean."""
         with self.server.connect() as client:
             status, listed = client.list()
             for line in listed if status == "OK" else []:
-                name = line.decode().rsplit(' "', 1)[-1].rstrip('"')
+                # (\HasNoChildren) "." Archive, or "Two words" when quoting is needed
+                name = _LISTED.match(line.decode()).group("name")
+                if name.startswith('"'):
+                    name = name[1:-1].replace('\\"', '"').replace("\\\\", "\\")
                 if name.upper() != "INBOX":
-                    client.delete(_quoted(name))
+                    status, data = client.delete(_quoted(name))
+                    assert status == "OK", data
             _status, count = client.select("INBOX")
             if int(count[0]):
                 client.store("1:*", "+FLAGS.SILENT", r"(\Deleted)")
                 client.expunge()
+
+
+_LISTED = re.compile(r'^\((?P<flags>[^)]*)\) (?P<delimiter>"[^"]*"|NIL) (?P<name>.+)$')
 
 
 def _quoted(folder):
