@@ -32,7 +32,11 @@ from tests.faults.conftest import SMTPServer, start_worker
 
 MESSAGES = 20
 KILL_AT = 6  # kill the worker while the server holds this message in DATA
-DELAY = 0.1  # seconds the server takes to accept each message (message KILL_AT: longer)
+DELAY = 0.1  # seconds the server takes to accept each message (message KILL_AT: HOLD)
+# How long the server holds message KILL_AT: the window in which the test must see it there
+# and kill the worker. Long, so that a busy machine (the suite runs on every core) cannot make
+# the test miss it; the held reply does not slow the rest of the test down.
+HOLD = 60.0
 LEASE = 3  # seconds a dead worker's claim holds its message
 
 pytestmark = pytest.mark.slow
@@ -54,7 +58,7 @@ def outbox(db):
 def test_worker_killed_mid_batch_loses_nothing_and_doubles_at_most_the_one_in_flight(
     app, db, database_url, tmp_path
 ):
-    server = SMTPServer(delay=DELAY, hold=(KILL_AT, 10.0))
+    server = SMTPServer(delay=DELAY, hold=(KILL_AT, HOLD))
     server.start()
     for number in range(MESSAGES):
         queue_message(
