@@ -5,6 +5,7 @@ import re
 from email_validator import EmailNotValidError, validate_email
 from flask_babel import lazy_gettext as _l
 from wtforms import IntegerField, SelectField, StringField, SubmitField, TextAreaField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, ValidationError
 
 from crm.core.forms import CompleteForm, strip
@@ -134,7 +135,7 @@ class ReplyTemplateForm(CompleteForm):
 
     language = SelectField(
         _l("Language"),
-        choices=[("sv", _l("Swedish")), ("en", _l("English"))],
+        choices=[SelectChoice("sv", _l("Swedish")), SelectChoice("en", _l("English"))],
         validators=[DataRequired(message=_l("Choose the language."))],
     )
     name = StringField(
