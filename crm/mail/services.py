@@ -5,6 +5,7 @@ delivers what is due (see crm/mail/sending.py).
 """
 
 import re
+from email.utils import make_msgid
 
 import sqlalchemy as sa
 
@@ -16,8 +17,18 @@ from crm.mail.models import Email, EmailState, OutboxMessage
 _ADDRESS = re.compile(r"^[^\s@,;<>\"']+@[^\s@,;<>\"']+\.[^\s@,;<>\"']+$")
 
 
+# One Message-ID as in the header: <left@right>, nothing that could end the header.
+_MESSAGE_ID = re.compile(r"<[^\s<>@]+@[^\s<>@]+>")
+# The References header keeps the first message and the newest ones when a thread grows long.
+MAX_REFERENCES = 20
+
+
 class InvalidRecipient(ValueError):
     pass
+
+
+class InvalidHeader(ValueError):
+    """A header value that cannot be sent as it is (e.g. a malformed Message-ID)."""
 
 
 def single_line(text, limit=300):
@@ -28,6 +39,26 @@ def single_line(text, limit=300):
 
 def valid_address(address):
     return bool(address) and len(address) <= 254 and bool(_ADDRESS.match(address))
+
+
+def valid_message_id(value):
+    return bool(value) and len(value) <= 998 and bool(_MESSAGE_ID.fullmatch(value))
+
+
+def message_id_list(text, limit=MAX_REFERENCES):
+    """The well-formed Message-IDs in `text`, space-separated, without repeats: safe as an
+    In-Reply-To or References header, whatever an incoming message put there. Beyond `limit`,
+    the first and the newest are kept (as RFC 5322 suggests)."""
+    found = list(dict.fromkeys(_MESSAGE_ID.findall(text or "")))
+    if len(found) > limit:
+        found = found[:1] + found[len(found) - limit + 1 :]
+    return " ".join(found)
+
+
+def make_message_id(sender_address):
+    """A new, globally unique Message-ID on the sender's domain, e.g. <…@example.org>."""
+    domain = sender_address.rpartition("@")[2] if sender_address else ""
+    return make_msgid(idstring="crm", domain=domain or "localhost")
 
 
 def queue_message(**message):
@@ -62,12 +93,18 @@ def _message_values(
     language="sv",
     enquiry_id=None,
     reply_to=None,
+    sender_name=None,
+    message_id=None,
+    in_reply_to=None,
+    references=None,
 ):
     recipient = (recipient or "").strip()
     if not valid_address(recipient):
         raise InvalidRecipient(recipient)
     if reply_to is not None and not valid_address(reply_to.strip()):
         reply_to = None
+    if message_id is not None and not valid_message_id(message_id):
+        raise InvalidHeader("message_id")
     return {
         "kind": kind,
         "recipient": recipient,
@@ -77,6 +114,10 @@ def _message_values(
         "language": language,
         "enquiry_id": enquiry_id,
         "reply_to": reply_to.strip() if reply_to else None,
+        "sender_name": single_line(sender_name, 200) or None,
+        "message_id": message_id,
+        "in_reply_to": message_id_list(in_reply_to, limit=1) or None,
+        "references": message_id_list(references) or None,
     }
 
 

@@ -20,7 +20,7 @@ from crm.agreements.models import Agreement
 from crm.auth.models import User
 from crm.documents import services as document_services
 from crm.documents.models import Document, DocumentVersion
-from crm.enquiries.models import Enquiry
+from crm.enquiries.models import Enquiry, ReplyTemplate
 from crm.extensions import db as _db
 from crm.mail import services as mail_services
 from crm.mailbox.routing import file_message
@@ -141,6 +141,7 @@ def demo(app, db):
         "kind": "contacts",
         "record_id": _first(Contact, Contact.deleted_at.is_(None)),
         "language": "en",
+        "template_id": _first(ReplyTemplate),
     }
     return Demo(
         values=values,
