@@ -293,6 +293,7 @@ def test_headers_on_the_wire(app, db, smtp, assigned):  # noqa: F811
     assert parsed["In-Reply-To"] == "<question@datawell.example>"
     assert parsed["References"] == "<older@datawell.example> <question@datawell.example>"
     assert parsed["Subject"] == f"Re: Question [{enquiry.reference}]"
+    assert parsed["Auto-Submitted"] is None  # a person wrote it: a company's responder may answer
     assert message.in_reply_to == "<question@datawell.example>"
     [_question, sent] = sent_emails(db, enquiry)
     assert sent.message_id == parsed["Message-ID"]

@@ -7,6 +7,7 @@ import re
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
+import sqlalchemy as sa
 
 from crm.activities import task_services
 from crm.agreements.models import AgreementStatus
@@ -133,16 +134,14 @@ def test_every_kind_appears_newest_first(client, signed_in, roche, full_timeline
     assert f'href="/enquiries/{enquiry.id}"' in timeline
 
 
-def test_an_email_on_an_enquiry_links_to_the_enquiry_and_others_to_nothing(
-    client, signed_in, roche, full_timeline
-):
+def test_each_email_links_to_its_own_page(client, db, signed_in, roche, full_timeline):
     signed_in("coordinator")
 
     page = _get(client, f"/organisations/{roche.id}?kind=email")
 
-    enquiry_id = full_timeline["enquiry"].id
-    assert re.search(rf'<a href="/enquiries/{enquiry_id}">Question about samples</a>', page)
-    assert '<span class="timeline-title">Re: our workshop</span>' in page
+    for subject in ("Question about samples", "Re: our workshop"):
+        email = db.session.scalars(sa.select(Email).where(Email.subject == subject)).one()
+        assert re.search(rf'<a href="/mail/{email.id}">{subject}</a>', page)
 
 
 def test_a_contact_sees_its_emails_activities_enquiries_and_tasks(

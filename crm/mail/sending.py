@@ -26,6 +26,8 @@ from crm.mail.services import message_id_list, single_line, valid_address, valid
 CLAIM_LEASE = timedelta(minutes=10)
 # Seconds to wait for the mail server before counting an attempt as failed.
 DEFAULT_SMTP_TIMEOUT = 30
+# Messages a person wrote (a reply from an enquiry); every other kind is sent as automatic.
+PERSONAL_KINDS = frozenset({"enquiry_reply"})
 # Transient trouble: the server is down, slow, or answered 4xx.
 TRANSIENT_ERRORS = (smtplib.SMTPException, OSError)
 _ADDRESS_IN_TEXT = re.compile(r"\S+@\S+")
@@ -299,6 +301,10 @@ def build_message(outbox_message):
         # The office's name with the configured address; Flask-Mail encodes the name.
         sender = (name, _sender_address(sender))
     headers = {"X-CRM-Outbox-Id": str(outbox_message.id)}
+    if outbox_message.kind not in PERSONAL_KINDS:
+        # Receipts, notices and reminders are written by the app, not a person: other
+        # systems' auto-responders must not answer them (RFC 3834), so two cannot loop.
+        headers["Auto-Submitted"] = "auto-generated"
     # Stored checked (mail.services.message_id_list); checked again, as every header is.
     in_reply_to = message_id_list(outbox_message.in_reply_to, limit=1)
     references = message_id_list(outbox_message.references)

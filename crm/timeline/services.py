@@ -65,12 +65,8 @@ class Entry:
 
 
 def email_url(email):
-    """Where an e-mail entry links to. One place, so the link can move to the e-mail's own
-    page (mailbox.email) when that page exists: until then an e-mail on an enquiry links to
-    the enquiry's conversation and any other e-mail is a plain title."""
-    if email.enquiry_id is not None:
-        return url_for("enquiries.detail", enquiry_id=email.enquiry_id)
-    return None
+    """Where an e-mail entry links to: the e-mail's own page, which says where it is filed."""
+    return url_for("mailbox.email", email_id=email.id)
 
 
 def _ids(select, model):
