@@ -201,6 +201,23 @@ def test_mail_from_staff_is_logged_as_an_email_activity(
     assert [contact.id for contact in activity.contacts] == [anna.id]
     assert [link.organisation_id for link in activity.organisations] == [acme.id]
     assert count(db, Enquiry) == 0
+    # The text stays in the e-mail only, so its erasure and retention reach every copy.
+    assert activity.description is None
+
+
+def test_the_activity_page_shows_its_email(client, db, signed_in, make_user):
+    make_user("member", email="maria@example.org")
+    email = file_message(
+        message(sender="maria@example.org", to="anna@acme.example", subject="Our meeting",
+                body="Hi Anna, see you on Tuesday.")
+    )  # fmt: skip
+    db.session.commit()
+    signed_in("viewer")
+
+    page = client.get(f"/activities/{email.activity_id}").get_data(as_text=True)
+
+    assert f'<a href="/mail/{email.id}">Our meeting</a>' in page
+    assert "see you on Tuesday." in page
 
 
 def test_a_forward_from_staff_logs_the_forwarded_people(db, make_user, make_contact):

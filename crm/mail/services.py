@@ -137,3 +137,10 @@ def filed_emails(*, enquiry_ids=None, activity_ids=None, address=None):
             padded = sa.literal(",") + sa.func.replace(column, " ", "") + sa.literal(",")
             conditions.append(padded.contains(f",{address},", autoescape=True))
     return sa.select(Email).where(Email.state == EmailState.FILED, sa.or_(sa.false(), *conditions))
+
+
+def emails_on_activity(activity):
+    """The e-mails logged as `activity`, oldest first (an e-mail activity's own message)."""
+    return db.session.scalars(
+        filed_emails(activity_ids=[activity.id]).order_by(Email.received_at, Email.id)
+    ).all()

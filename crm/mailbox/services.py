@@ -33,7 +33,6 @@ from crm.mail.models import Email, EmailState
 from crm.mail.services import queue_message, single_line
 from crm.privacy import services as privacy_services
 
-MAX_ACTIVITY_TEXT = 10_000
 MAX_ENQUIRY_TEXT = 20_000
 MAX_MATCHED_ADDRESSES = 20
 REFERENCE = re.compile(r"\bENQ-\d{4}-\d{5,}\b")
@@ -188,7 +187,6 @@ def log_as_activity(email, *, actor, logged_by=None, forwarded=()):
     subject, with the contacts it names (From/To/Cc, and the headers of what it forwards)
     and their organisations. `logged_by` is the staff user who forwarded or BCC'd it."""
     contacts, organisations = matched_records(addresses_to_match(email, forwarded))
-    text = email.reply_text or email.body_text or ""
     staff = [user for user in (logged_by,) if user is not None]
     activity = activity_services.create_activity(
         {
@@ -196,7 +194,8 @@ def log_as_activity(email, *, actor, logged_by=None, forwarded=()):
             "title": single_line(email.subject, 300) or _("E-mail without a subject"),
             "start_date": local_date(email.sent_at or email.received_at),
             "status": ActivityStatus.COMPLETED,
-            "description": text[:MAX_ACTIVITY_TEXT] or None,
+            # The text stays in the e-mail, which the activity's page shows: a copy here would
+            # outlive the e-mail's erasure and retention (crm/privacy).
             "contacts": contacts,
             "organisations": [(organisation, "participant") for organisation in organisations],
             "staff": staff,
