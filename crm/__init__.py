@@ -165,6 +165,7 @@ def register_blueprints(app):
     from crm.documents import bp as documents_bp
     from crm.enquiries import bp as enquiries_bp
     from crm.mail import bp as mail_bp
+    from crm.mailbox import bp as mailbox_bp
     from crm.organisations import bp as organisations_bp
     from crm.organisations import contacts_bp
     from crm.privacy import bp as privacy_bp
@@ -192,6 +193,7 @@ def register_blueprints(app):
     app.register_blueprint(search_bp, url_prefix="/search")
     # Both the public notice (/privacy) and the admin pages (/admin/privacy/...).
     app.register_blueprint(privacy_bp)
+    app.register_blueprint(mailbox_bp, url_prefix="/mail")
 
 
 def register_errorhandlers(app):

@@ -17,6 +17,7 @@ from crm.auth.models import Role
 from crm.core.database import refresh_planner_statistics
 from crm.extensions import db
 from crm.mail import sending as mail_sending
+from crm.mailbox import fetching as mail_fetching
 from crm.privacy.services import apply_retention
 from crm.search.index import rebuild_index
 
@@ -92,12 +93,15 @@ def reminders():
 @crm_cli.command("retention")
 def retention():
     """Anonymise enquiries closed more than retention_months ago (default 24), with their
-    outbox messages; records under a legal hold are skipped. Safe to run again."""
+    outbox messages, deleting their e-mails; delete e-mails on no enquiry (logged, unmatched,
+    discarded, quarantined) older than email_retention_months (default 24), with their
+    attachments. Records under a legal hold are skipped. Safe to run again."""
     counts = apply_retention()
     db.session.commit()
     click.echo(
         f"Anonymised {counts['enquiries']} enquiries and {counts['outbox_messages']} outbox "
-        f"messages; skipped {counts['held']} under legal hold."
+        f"messages; deleted {counts['emails']} e-mails and {counts['documents']} attachments; "
+        f"skipped {counts['held']} under legal hold."
     )
 
 
@@ -163,6 +167,96 @@ def send_mail(loop, interval):
         for sig, handler in previous.items():
             signal.signal(sig, handler)
     click.echo("Mail worker stopped.")
+
+
+@crm_cli.command("fetch-mail")
+@click.option("--loop", is_flag=True, help="Keep running, reading new mail every so often.")
+@click.option(
+    "--interval",
+    type=click.FloatRange(min=0.1),
+    default=None,
+    help="Seconds to wait between rounds with --loop (default: MAIL_FETCH_INTERVAL, 60).",
+)
+def fetch_mail(loop, interval):
+    """Read new messages from the office mailbox (IMAP_*) and file each once (once, or until
+    stopped with --loop)."""
+    config = current_app.config
+    if not config.get("IMAP_HOST"):
+        click.echo("Incoming mail is off: IMAP_HOST is not set. Nothing to read.")
+        return
+    if current_app.logger.getEffectiveLevel() > logging.INFO:
+        current_app.logger.setLevel(logging.INFO)
+    if not loop:
+        try:
+            counts = mail_fetching.fetch_new_mail()
+        except mail_fetching.MailboxUnavailable as error:
+            raise click.ClickException(str(error)) from None
+        _echo_fetch_counts(counts)
+        return
+
+    interval = interval or float(config["MAIL_FETCH_INTERVAL"])
+    # After failed rounds in a row the wait doubles, up to 15 minutes (or the interval, if
+    # longer), so an outage is not hammered or logged every few seconds.
+    longest_wait = max(interval, 15 * 60)
+    stopping = False
+    fetching = False
+    failures = 0
+
+    def stop(_signum, _frame):
+        # Let the round finish the message it is filing (it stops before the next one); a
+        # second Ctrl-C does not wait. Stopping mid-message would be safe too: it is not
+        # committed, so it is read again next time.
+        nonlocal stopping
+        if stopping or not fetching:
+            raise KeyboardInterrupt
+        stopping = True
+
+    previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGINT, signal.SIGTERM)}
+    click.echo(f"Reading new mail every {interval:g} seconds (Ctrl-C to stop).")
+    try:
+        while not stopping:
+            fetching = True
+            try:
+                counts = mail_fetching.fetch_new_mail(stop=lambda: stopping)
+            except mail_fetching.MailboxUnavailable as error:
+                failures += 1
+                click.echo(f"Error: {error}", err=True)
+            except Exception:
+                # A database hiccup must not end the worker; the next round tries again.
+                failures += 1
+                db.session.rollback()
+                current_app.logger.exception("Mailbox round failed")
+            else:
+                failures = 0
+                if counts["read"]:
+                    _echo_fetch_counts(counts)
+            finally:
+                db.session.remove()
+                fetching = False
+            if not stopping:
+                wait = min(interval * 2**failures, longest_wait) if failures else interval
+                if failures:
+                    click.echo(f"Trying again in {wait:g} seconds.", err=True)
+                time.sleep(wait)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    click.echo("Mail reader stopped.")
+
+
+def _echo_fetch_counts(counts):
+    read = counts["read"]
+    line = (
+        f"Read {read} message{'' if read == 1 else 's'}: {counts['filed']} filed, "
+        f"{counts['unmatched']} unmatched, {counts['quarantined']} quarantined"
+    )
+    if counts["discarded"]:
+        line += f", {counts['discarded']} discarded"
+    if counts["skipped"]:
+        line += f", {counts['skipped']} skipped (see the log)"
+    click.echo(f"{line}, {counts['already_stored']} already stored.")
 
 
 def _echo_counts(counts):

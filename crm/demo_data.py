@@ -18,6 +18,7 @@ import io
 from datetime import date, time, timedelta
 
 import sqlalchemy as sa
+from flask_babel import force_locale
 from werkzeug.datastructures import FileStorage
 
 from crm.activities.models import (
@@ -41,8 +42,16 @@ from crm.core import audit
 from crm.core.types import utcnow
 from crm.documents.models import Document
 from crm.documents.services import store_document
-from crm.enquiries.models import ClosedReason, Enquiry, EnquiryComment, EnquiryStatus, Topic
+from crm.enquiries.models import (
+    ClosedReason,
+    Enquiry,
+    EnquiryComment,
+    EnquiryStatus,
+    ReplyTemplate,
+    Topic,
+)
 from crm.extensions import db
+from crm.mail.models import Email, EmailDirection, EmailState
 from crm.organisations.models import (
     Contact,
     LegalBasis,
@@ -785,7 +794,20 @@ ENQUIRIES = [
         "assignee": MEMBER_2,
         "assigned_after": 2,
         "responded_after": 22,
-        "comments": [(MEMBER_2, 22, "Sent an overview of the national data infrastructure.")],
+        "comments": [(MEMBER_2, 20, "Asked the data team which regions run federated nodes.")],
+        # (author, hours after receipt, body): sent from the enquiry, shown in its conversation.
+        "replies": [
+            (
+                MEMBER_2,
+                22,
+                "Dear Sarah,\n\nThank you for your enquiry. Today each GMS region keeps its own "
+                "genomic data, and national analyses run on a shared platform under agreements "
+                "between the regions. A pilot of federated queries could be of interest.\n\n"
+                "I have attached an overview of the national data infrastructure. Could you tell "
+                "us more about how your tools handle consent and logging?\n\nBest regards,\n"
+                "Erik",
+            )
+        ],
     },
     {
         "key": "nystrom",
@@ -955,6 +977,35 @@ def simple_pdf(lines):
     return bytes(out)
 
 
+# Reply templates admins keep, per language: (language, name, body).
+REPLY_TEMPLATES = [
+    (
+        "sv",
+        "Tack, vi återkommer",
+        "Hej!\n\nTack för ditt meddelande. Vi har tagit emot din förfrågan och återkommer inom "
+        "några arbetsdagar.\n\nVänliga hälsningar",
+    ),
+    (
+        "sv",
+        "Förslag på möte",
+        "Hej!\n\nTack för ditt meddelande. Vi vill gärna veta mer och föreslår ett digitalt "
+        "möte på 30 minuter. Vilka tider passar dig de närmaste två veckorna?\n\n"
+        "Vänliga hälsningar",
+    ),
+    (
+        "en",
+        "Thanks, we will be in touch",
+        "Hello,\n\nThank you for your message. We have received your enquiry and will get back "
+        "to you within a few working days.\n\nBest regards",
+    ),
+    (
+        "en",
+        "Suggest a meeting",
+        "Hello,\n\nThank you for your message. We would like to hear more and suggest a "
+        "30-minute video call. Which times suit you in the next two weeks?\n\nBest regards",
+    ),
+]
+
 TASKS = [
     {
         "title": "Send the notes from the dialogue meeting to Lif",
@@ -1010,6 +1061,7 @@ class _Loader:
         self._memberships()
         self.contacts = self._contacts()
         self.agreements = self._agreements()
+        self._reply_templates()
         self.enquiries = self._enquiries()
         self.activities = self._activities()
         self._tasks()
@@ -1227,6 +1279,8 @@ class _Loader:
                 else None,
                 contact_id=self.contacts[spec["contact"]].id if spec.get("contact") else None,
             )
+            for number, (author, hours, body) in enumerate(spec.get("replies", []), 1):
+                self._reply(enquiry, spec, number, self.users[author], hours, body)
             if created:
                 for author, hours, body in spec.get("comments", []):
                     at = self._after(received_at, hours)
@@ -1244,6 +1298,37 @@ class _Loader:
                     )
             enquiries[spec["key"]] = enquiry
         return enquiries
+
+    def _reply(self, enquiry, spec, number, author, hours, body):
+        """A reply sent from the enquiry, as send_reply stores it (already sent, so the demo
+        queues nothing)."""
+        message_id = f"<demo.{spec['key']}.{number}@crm.invalid>"
+        if db.session.scalar(sa.select(Email.id).where(Email.message_id == message_id)):
+            return
+        at = self._after(enquiry.received_at, hours)
+        with force_locale(spec["language"]):
+            topic = str(spec["topic"].label)
+        email = Email(
+            message_id=message_id,
+            direction=EmailDirection.OUTGOING,
+            state=EmailState.FILED,
+            subject=f"Re: {enquiry.reference} {topic}",
+            from_address="crm@localhost",
+            from_name=SETTINGS["office_name"],
+            to_addresses=spec["email"],
+            body_text=body,
+            reply_text=body,
+            sent_at=at,
+            received_at=at,
+            size_bytes=len(body.encode()),
+            enquiry_id=enquiry.id,
+            sent_by_id=author.id,
+        )
+        self._add(email)
+
+    def _reply_templates(self):
+        for language, name, body in REPLY_TEMPLATES:
+            self._get_or_create(ReplyTemplate, {"language": language, "name": name}, body=body)
 
     def _after(self, moment, hours):
         """`hours` after `moment`, but never in the future."""

@@ -17,6 +17,7 @@ from crm.core.sessions import VerifiedCookieSessionInterface
 from crm.extensions import db as _db
 from crm.extensions import limiter
 from tests import factories
+from tests.mailserver import imap_server, mailbox  # noqa: F401 (fixtures: a real IMAP server)
 
 TEST_PASSWORD = "correct horse battery staple"
 

@@ -16,6 +16,7 @@ def valid_form(**fields):
         "intro_en": "We collaborate with companies.\r\n\r\nGet in touch!",
         "data_controller": "Regionen, Box 1, 111 11 Stockholm",
         "retention_months": "36",
+        "email_retention_months": "24",
         "notification_recipients": "coordinator@example.org, office@example.org\nboss@example.org",
     }
     data.update(fields)

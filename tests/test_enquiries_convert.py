@@ -113,7 +113,8 @@ def test_converting_with_existing_records_links_them(
     db.session.refresh(enquiry)
     assert enquiry.status == EnquiryStatus.CONVERTED
     assert enquiry.converted_at is not None
-    assert enquiry.first_response_at is not None
+    # Converting is not a response to the enquirer; only a reply is.
+    assert enquiry.first_response_at is None
     assert (enquiry.organisation_id, enquiry.contact_id) == (organisation.id, contact.id)
     assert count(db, Organisation) == 1
     assert count(db, Contact) == 1

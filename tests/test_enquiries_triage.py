@@ -556,7 +556,7 @@ def assigned(db, make_user, make_enquiry):
     return member, enquiry
 
 
-def test_a_comment_is_the_first_response(client, db, signed_in, assigned):
+def test_a_comment_is_not_the_first_response_a_reply_is(client, db, signed_in, assigned):
     member, enquiry = assigned
     signed_in(member)
 
@@ -569,6 +569,13 @@ def test_a_comment_is_the_first_response(client, db, signed_in, assigned):
     [comment] = enquiry.comments
     assert comment.body == "Called them back."
     assert comment.author_id == member.id
+    # A comment is work inside the office: only a reply to the enquirer is a response.
+    assert enquiry.first_response_at is None
+    client.post(
+        f"/enquiries/{enquiry.id}/reply",
+        data={"reply-subject": "Re: ENQ", "reply-body": "Thank you for writing."},
+    )
+    db.session.refresh(enquiry)
     responded = enquiry.first_response_at
     assert responded is not None
     client.post(f"/enquiries/{enquiry.id}/comments", data={"comment-body": "Again."})
@@ -611,7 +618,8 @@ def test_status_changes_closing_needs_a_reason(client, db, signed_in, assigned):
     assert response.status_code == 302
     db.session.refresh(enquiry)
     assert enquiry.status == EnquiryStatus.IN_PROGRESS
-    assert enquiry.first_response_at is not None
+    # A status change is not a response to the enquirer (only a reply is).
+    assert enquiry.first_response_at is None
 
     response = client.post(
         f"/enquiries/{enquiry.id}/status",
@@ -658,7 +666,8 @@ def test_change_status_service_rules(db, make_user, make_enquiry, assigned):
     with pytest.raises(services.EnquiryError):
         services.change_status(enquiry, "assigned", actor=coordinator)
     assert services.change_status(enquiry, "in_progress", actor=coordinator)
-    # A change by the system is not a response.
+    # No status change is a response, by a person or by the system.
+    assert enquiry.first_response_at is None
     fresh = make_enquiry(
         name="N", email="n@example.com", topic=Topic.OTHER, message="M",
         status=EnquiryStatus.ASSIGNED, assignee_id=member.id,

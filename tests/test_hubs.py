@@ -1,6 +1,7 @@
 """The pages that gather what several domains hold about one record (crm/hubs): an
 organisation's, a contact's and an agreement's page each list the tasks, activities and
-enquiries about that record, and only those."""
+enquiries about that record, and only those (an organisation's and a contact's in their
+timeline, crm/timeline)."""
 
 from crm.activities import task_services
 
@@ -55,10 +56,10 @@ def test_an_organisation_page_lists_its_own_tasks_activities_and_enquiries(
 
     page = client.get(f"/organisations/{ours.id}").get_data(as_text=True)
 
-    assert "Our workshop" in page and "Their workshop" not in page
-    assert "Call ours back" in page and "Call them back" not in page
-    enquiries = _section(page, "enquiries-heading")
-    assert ours_enquiry.reference in enquiries and their_enquiry.reference not in enquiries
+    timeline = _section(page, "timeline-heading")
+    assert "Our workshop" in timeline and "Their workshop" not in page
+    assert "Call ours back" in timeline and "Call them back" not in page
+    assert ours_enquiry.reference in timeline and their_enquiry.reference not in page
 
 
 def test_a_member_sees_only_the_enquiries_assigned_to_them_on_a_contact_page(
@@ -74,6 +75,6 @@ def test_a_member_sees_only_the_enquiries_assigned_to_them_on_a_contact_page(
 
     page = client.get(f"/contacts/{contact.id}").get_data(as_text=True)
 
-    enquiries = _section(page, "enquiries-heading")
-    assert mine.reference in enquiries
-    assert theirs.reference not in enquiries
+    timeline = _section(page, "timeline-heading")
+    assert mine.reference in timeline
+    assert theirs.reference not in page

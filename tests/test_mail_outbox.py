@@ -122,7 +122,11 @@ def test_sent_message_carries_the_stored_fields(db, queue):
     assert sent.html == "<p>Referens E-2024-0001</p>"
     assert sent.reply_to == "office@example.org"
     assert sent.sender == "crm@example.org"
-    assert sent.extra_headers == {"X-CRM-Outbox-Id": str(message.id)}
+    # Written by the app: marked automatic, so auto-responders do not answer it (RFC 3834).
+    assert sent.extra_headers == {
+        "X-CRM-Outbox-Id": str(message.id),
+        "Auto-Submitted": "auto-generated",
+    }
     assert sent.msgId.startswith(f"<crm-outbox-{message.id}.")
     assert sent.msgId.endswith("@example.org>")
 

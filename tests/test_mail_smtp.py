@@ -117,6 +117,8 @@ def test_each_message_is_delivered_once_over_one_connection(db, smtp, queue):
     parsed = email.message_from_bytes(envelope.original_content)
     assert parsed["Subject"] == "Hello anna"
     assert parsed["X-CRM-Outbox-Id"] == str(messages(db)[0].id)
+    # Written by the app, not a person: auto-responders must not answer it (RFC 3834).
+    assert parsed["Auto-Submitted"] == "auto-generated"
 
 
 def test_server_down_keeps_messages_queued_until_it_is_back(app, db, smtp, queue):

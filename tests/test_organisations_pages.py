@@ -487,8 +487,11 @@ def test_detail_is_the_hub(client, db, signed_in, make_organisation, make_contac
     assert "Eva Berg" in roche_page
     assert "Send the agreement draft" in roche_page
     assert "No agreements with this organisation yet" in roche_page
-    assert "No activities with this organisation yet" in roche_page
-    assert "No enquiries matched to this organisation" in roche_page
+    # The timeline has the task, and nothing of the other kinds.
+    activities = client.get(f"/organisations/{roche.id}?kind=activity").get_data(as_text=True)
+    assert "No activities with this organisation yet" in activities
+    enquiries = client.get(f"/organisations/{roche.id}?kind=enquiry").get_data(as_text=True)
+    assert "No enquiries matched to this organisation" in enquiries
     assert "Members" in lif_page
     assert f'href="/organisations/{roche.id}"' in lif_page
 

@@ -57,7 +57,8 @@ def test_retention_anonymises_only_what_is_due_and_is_idempotent(db, runner, mak
 
     assert result.exit_code == 0, result.output
     assert result.output.strip() == (
-        "Anonymised 1 enquiries and 1 outbox messages; skipped 1 under legal hold."
+        "Anonymised 1 enquiries and 1 outbox messages; deleted 0 e-mails and 0 attachments; "
+        "skipped 1 under legal hold."
     )
     db.session.expire_all()
     anonymised = db.session.get(Enquiry, due.id)
@@ -89,7 +90,8 @@ def test_retention_anonymises_only_what_is_due_and_is_idempotent(db, runner, mak
 
     assert again.exit_code == 0
     assert again.output.strip() == (
-        "Anonymised 0 enquiries and 0 outbox messages; skipped 1 under legal hold."
+        "Anonymised 0 enquiries and 0 outbox messages; deleted 0 e-mails and 0 attachments; "
+        "skipped 1 under legal hold."
     )
     db.session.expire_all()
     assert db.session.get(Enquiry, due.id).anonymised_at == before
@@ -110,7 +112,13 @@ def test_retention_uses_the_configured_months(db, make_old_enquiry):
     counts = services.apply_retention()
     db.session.commit()
 
-    assert counts == {"enquiries": 1, "outbox_messages": 1, "held": 0}
+    assert counts == {
+        "enquiries": 1,
+        "outbox_messages": 1,
+        "emails": 0,
+        "documents": 0,
+        "held": 0,
+    }
     assert db.session.get(Enquiry, due.id).anonymised_at is not None
     assert db.session.get(Enquiry, recent.id).anonymised_at is None
 
@@ -132,4 +140,5 @@ def test_retention_stops_pending_messages_being_sent(db, make_old_enquiry):
 def test_retention_with_nothing_due_reports_zero(runner):
     result = runner.invoke(args=["crm", "retention"])
     assert result.exit_code == 0
-    assert "Anonymised 0 enquiries and 0 outbox messages; skipped 0" in result.output
+    assert "Anonymised 0 enquiries and 0 outbox messages; deleted 0 e-mails" in result.output
+    assert "skipped 0 under legal hold" in result.output

@@ -320,6 +320,28 @@ def activities_with_contact(contact, *, limit):
     ).all()
 
 
+def live_activities_with(*, organisation=None, contact=None):
+    """The live activities `organisation` or `contact` took part in, as an unordered select."""
+    select = sa.select(Activity).where(Activity.deleted_at.is_(None))
+    if organisation is not None:
+        select = select.where(
+            Activity.id.in_(
+                sa.select(ActivityOrganisation.activity_id).where(
+                    ActivityOrganisation.organisation_id == organisation.id
+                )
+            )
+        )
+    if contact is not None:
+        select = select.where(
+            Activity.id.in_(
+                sa.select(activity_contacts.c.activity_id).where(
+                    activity_contacts.c.contact_id == contact.id
+                )
+            )
+        )
+    return select
+
+
 def activities_under(agreement, *, limit):
     """The live activities held under the agreement, newest first."""
     return db.session.scalars(

@@ -308,6 +308,15 @@ def tasks_about(record, *, open_only=False, limit=None):
     ).all()
 
 
+def visible_tasks_about(record, user, *, enquiry_ids=None):
+    """The live tasks, open and done, following up `record` or one of its enquiries
+    (`enquiry_ids`, a select of their ids), that `user` may see, as an unordered select."""
+    about = getattr(Task, subject_for(record).column) == record.id
+    if enquiry_ids is not None:
+        about = sa.or_(about, Task.enquiry_id.in_(enquiry_ids))
+    return sa.select(Task).where(about, Task.deleted_at.is_(None), visible_to(user))
+
+
 def open_tasks_about(record, *, limit=None):
     return tasks_about(record, open_only=True, limit=limit)
 

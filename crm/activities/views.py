@@ -27,6 +27,7 @@ from crm.core.listing import paginate, sort_order
 from crm.core.types import enum_value
 from crm.documents.services import documents_for
 from crm.extensions import db
+from crm.mail.services import emails_on_activity
 from crm.organisations.models import Contact, Organisation, Sector
 
 LIST_SORTS = {
@@ -158,6 +159,7 @@ def detail(activity_id):
         history=audit.history("activities", activity.id),
         documents=documents_for(activity),
         tasks=open_tasks_about(activity),
+        emails=emails_on_activity(activity),
         confirm_form=ConfirmForm(),
     )
 

@@ -4,10 +4,12 @@ import re
 
 from email_validator import EmailNotValidError, validate_email
 from flask_babel import lazy_gettext as _l
-from wtforms import IntegerField, StringField, SubmitField, TextAreaField
+from wtforms import IntegerField, SelectField, StringField, SubmitField, TextAreaField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, ValidationError
 
 from crm.core.forms import CompleteForm, strip
+from crm.enquiries import services as enquiry_services
 
 MAX_RECIPIENTS = 20
 _SEPARATORS = re.compile(r"[\s,;]+")
@@ -65,6 +67,19 @@ class SettingsForm(CompleteForm):
             ),
         ],
     )
+    email_retention_months = WholeNumberField(
+        _l("Retention period for logged e-mail (months)"),
+        description=_l(
+            "E-mail logged on contacts, and unmatched mail, is deleted after this many months "
+            "(1–120). E-mail on an enquiry goes with the enquiry."
+        ),
+        validators=[
+            InputRequired(message=_l("Enter a whole number of months from 1 to 120.")),
+            NumberRange(
+                min=1, max=120, message=_l("Enter a whole number of months from 1 to 120.")
+            ),
+        ],
+    )
     notification_recipients = TextAreaField(
         _l("Notification recipients"),
         description=_l(
@@ -98,6 +113,7 @@ class SettingsForm(CompleteForm):
             "intro_en": self.intro_en.data or "",
             "data_controller": self.data_controller.data or "",
             "retention_months": self.retention_months.data,
+            "email_retention_months": self.email_retention_months.data,
             "notification_recipients": getattr(
                 self, "cleaned_recipients", split_recipients(self.notification_recipients.data)
             ),
@@ -126,3 +142,34 @@ class ConsentTextForm(CompleteForm):
         ],
     )
     submit = SubmitField(_l("Publish as a new version"))
+
+
+class ReplyTemplateForm(CompleteForm):
+    """An admin's reply template: its language, a name to pick it by, and its text."""
+
+    language = SelectField(
+        _l("Language"),
+        choices=[SelectChoice("sv", _l("Swedish")), SelectChoice("en", _l("English"))],
+        validators=[DataRequired(message=_l("Choose the language."))],
+    )
+    name = StringField(
+        _l("Name"),
+        filters=[strip],
+        description=_l('What staff pick the template by, e.g. "Thanks, we will be in touch".'),
+        validators=[
+            DataRequired(message=_l("Enter the template's name.")),
+            Length(max=enquiry_services.MAX_TEMPLATE_NAME),
+        ],
+    )
+    body = TextAreaField(
+        _l("Text"),
+        description=_l("Staff can edit the text before sending."),
+        validators=[
+            DataRequired(message=_l("Write the template's text.")),
+            Length(max=enquiry_services.MAX_TEMPLATE_LENGTH),
+        ],
+    )
+    submit = SubmitField(_l("Save template"))
+
+    def data_for_service(self):
+        return {"language": self.language.data, "name": self.name.data, "body": self.body.data}

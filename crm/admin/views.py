@@ -4,12 +4,16 @@ from flask_login import current_user
 
 from crm.admin import bp
 from crm.admin import services as admin_services
-from crm.admin.forms import ConsentTextForm, SettingsForm
+from crm.admin.forms import ConsentTextForm, ReplyTemplateForm, SettingsForm
 from crm.auth import services as user_services
 from crm.auth.decorators import recent_login_required, role_required
 from crm.auth.forms import UserCreateForm, UserEditForm
 from crm.auth.models import Role, User
+from crm.core.deletion import confirm_delete
+from crm.core.forms import save_or_show_error
+from crm.enquiries import services as enquiry_services
 from crm.enquiries.intake import default_consent_body
+from crm.enquiries.models import ReplyTemplate
 from crm.extensions import db
 from crm.settings import services as settings_services
 
@@ -77,6 +81,7 @@ SETTING_KEYS = [
     "intro_en",
     "data_controller",
     "retention_months",
+    "email_retention_months",
     "notification_recipients",
 ]
 
@@ -148,3 +153,68 @@ def consent_texts():
 
 def _language_names():
     return {"sv": _("Swedish"), "en": _("English")}
+
+
+# ---------------------------------------------------------------- reply templates
+
+
+@bp.route("/reply-templates")
+def reply_templates():
+    """The texts staff start a reply to an enquiry from, per language."""
+    return render_template(
+        "admin/reply_templates.html",
+        templates=enquiry_services.reply_templates(),
+        language_names=_language_names(),
+    )
+
+
+@bp.route("/reply-templates/new", methods=["GET", "POST"])
+def create_reply_template():
+    form = ReplyTemplateForm()
+    if form.validate_on_submit():
+        template = save_or_show_error(
+            form,
+            lambda: enquiry_services.create_reply_template(
+                form.data_for_service(), actor=current_user
+            ),
+        )
+        if template is not None:
+            db.session.commit()
+            flash(_("Reply template %(name)s saved.", name=template.name), "success")
+            return redirect(url_for("admin.reply_templates"))
+    return render_template("admin/reply_template_form.html", form=form, template=None)
+
+
+@bp.route("/reply-templates/<int:template_id>/edit", methods=["GET", "POST"])
+def edit_reply_template(template_id):
+    template = db.session.get(ReplyTemplate, template_id) or abort(404)
+    form = ReplyTemplateForm(obj=template)
+    if form.validate_on_submit():
+        saved = save_or_show_error(
+            form,
+            lambda: (
+                enquiry_services.update_reply_template(
+                    template, form.data_for_service(), actor=current_user
+                )
+                is not None
+            ),
+        )
+        if saved:
+            db.session.commit()
+            flash(_("Reply template %(name)s saved.", name=template.name), "success")
+            return redirect(url_for("admin.reply_templates"))
+    return render_template("admin/reply_template_form.html", form=form, template=template)
+
+
+@bp.route("/reply-templates/<int:template_id>/delete", methods=["GET", "POST"])
+def delete_reply_template(template_id):
+    template = db.session.get(ReplyTemplate, template_id) or abort(404)
+    return confirm_delete(
+        template,
+        template="admin/reply_template_delete.html",
+        reply_template=template,
+        language_names=_language_names(),
+        delete=enquiry_services.delete_reply_template,
+        done_message=_("Reply template %(name)s deleted.", name=template.name),
+        done_url=url_for("admin.reply_templates"),
+    )

@@ -78,6 +78,31 @@ def agreements_covering(organisation_id, *, limit=None):
     ]
 
 
+def agreement_ids_covering(organisation_id):
+    """The ids of the agreements agreements_covering lists (without its limit), as a select."""
+    direct = sa.select(AgreementParty.agreement_id).where(
+        AgreementParty.organisation_id == organisation_id
+    )
+    association = sa.orm.aliased(Organisation)
+    through = (
+        sa.select(Agreement.id)
+        .join(AgreementParty, AgreementParty.agreement_id == Agreement.id)
+        .join(association, association.id == AgreementParty.organisation_id)
+        .join(Membership, Membership.association_id == AgreementParty.organisation_id)
+        .where(
+            Membership.member_id == organisation_id,
+            Agreement.covers_members.is_(True),
+            Agreement.status.not_in(NOT_YET_SIGNED),
+            association.deleted_at.is_(None),
+            AgreementParty.role.in_(COVERING_ROLES),
+            _membership_overlaps_agreement(),
+        )
+    )
+    return sa.select(Agreement.id).where(
+        Agreement.deleted_at.is_(None), sa.or_(Agreement.id.in_(direct), Agreement.id.in_(through))
+    )
+
+
 def members_covered_by(agreement, *, limit=None):
     """(member organisation, association) pairs the agreement covers through membership."""
     if not agreement.covers_members:

@@ -28,6 +28,8 @@ def nav_items():
         ("agreements.index", _("Agreements")),
         ("reports.index", _("Reports")),
     ]
+    if current_user.has_role(Role.COORDINATOR):
+        items.append(("mailbox.unmatched", _("Unmatched mail")))
     if current_user.has_role(Role.ADMIN):
         items += [
             ("admin.users", _("Users")),
@@ -41,7 +43,14 @@ def nav_items():
 # Blueprints with more than one entry in the navigation: which pages belong to which entry.
 _NAV_SECTIONS = {
     "admin.users": ("admin.users", "admin.create_user", "admin.edit_user"),
-    "admin.settings": ("admin.settings", "admin.consent_texts"),
+    "admin.settings": (
+        "admin.settings",
+        "admin.consent_texts",
+        "admin.reply_templates",
+        "admin.create_reply_template",
+        "admin.edit_reply_template",
+        "admin.delete_reply_template",
+    ),
 }
 
 

@@ -20,6 +20,7 @@ import sqlalchemy as sa
 from flask import current_app
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from sqlalchemy.orm import Session
 from werkzeug.utils import secure_filename
 
 from crm.core import audit, records
@@ -37,6 +38,9 @@ class OwnerKind:
     model: type
     # The owner's page, which takes `column` as its argument.
     endpoint: str
+    # (owner, user) -> whether the user may read the owner and so its documents; None: every
+    # signed-in user may (the owner's own can_view, if any, still applies).
+    can_read: object = None
 
     @property
     def relationship(self):
@@ -47,11 +51,19 @@ class OwnerKind:
 OWNER_KINDS: dict[str, OwnerKind] = {}
 
 
-def register_owner(column, model, *, endpoint):
+def register_owner(column, model, *, endpoint, can_read=None):
     """Let documents belong to records of `model`, through Document.<column>."""
     if column not in DOCUMENT_OWNER_COLUMNS:
         raise ValueError(f"documents have no owner column {column!r}")
-    OWNER_KINDS[column] = OwnerKind(column, model, endpoint)
+    OWNER_KINDS[column] = OwnerKind(column, model, endpoint, can_read)
+
+
+def may_read_owner(owner, user):
+    """Whether `user` may read the record `owner` (and so the documents it owns)."""
+    if owner is None or getattr(owner, "is_deleted", False):
+        return False
+    can_read = owner_kind(owner).can_read
+    return can_read is None or bool(can_read(owner, user))
 
 
 def owner_kind(owner):
@@ -391,8 +403,7 @@ def may_download_signed_out(document):
     """A visitor who is not signed in gets public documents of records that still exist."""
     if document is None or document.is_deleted or not document.is_public:
         return False
-    owner = document_owner(document)
-    return owner is not None and not owner.is_deleted
+    return may_read_owner(document_owner(document), None)
 
 
 def discard_file(document):
@@ -424,9 +435,47 @@ can_replace = can_delete
 
 def documents_for(owner):
     """The owner's documents that are not deleted, newest first."""
-    column = getattr(Document, owner_kind(owner).column)
     return db.session.scalars(
-        sa.select(Document)
-        .where(column == owner.id, Document.deleted_at.is_(None))
-        .order_by(Document.created_at.desc(), Document.id.desc())
+        live_documents_of(owner).order_by(Document.created_at.desc(), Document.id.desc())
     ).all()
+
+
+def purge_documents(documents):
+    """Delete documents for good, rows and files, with their earlier versions (for privacy:
+    erasure and retention). The files go only once the transaction commits, so a rollback
+    keeps every file its row still names. Flushes; returns how many documents went."""
+    documents = list(documents)
+    paths = []
+    for document in documents:
+        for name in [document.stored_name, *(v.stored_name for v in document.previous_versions)]:
+            # A name not of our making points at no file of ours: the row goes, nothing else.
+            if _STORED_NAME.match(name or ""):
+                paths.append(upload_folder() / name)
+        db.session.delete(document)
+    db.session.info.setdefault(_FILES_TO_REMOVE, []).extend(paths)
+    db.session.flush()
+    return len(documents)
+
+
+# Session.info key: files of purged documents, removed when the transaction commits.
+_FILES_TO_REMOVE = "crm_files_to_remove"
+
+
+def _remove_files_after_commit(session):
+    for path in session.info.pop(_FILES_TO_REMOVE, []):
+        path.unlink(missing_ok=True)
+
+
+def _keep_files_after_rollback(session):
+    session.info.pop(_FILES_TO_REMOVE, None)
+
+
+# after_commit fires for the outermost transaction only, once its rows are gone for good.
+sa.event.listen(Session, "after_commit", _remove_files_after_commit)
+sa.event.listen(Session, "after_rollback", _keep_files_after_rollback)
+
+
+def live_documents_of(owner):
+    """The owner's documents that are not deleted, as an unordered select."""
+    column = getattr(Document, owner_kind(owner).column)
+    return sa.select(Document).where(column == owner.id, Document.deleted_at.is_(None))

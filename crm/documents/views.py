@@ -28,6 +28,8 @@ def _owner_from_request():
         abort(404)
     kind = named[0]
     owner = records.get_visible_or_404(kind.model, records.parse_id(request.args.get(kind.column)))
+    if not services.may_read_owner(owner, current_user):
+        abort(404)
     return owner, kind.column
 
 
@@ -38,13 +40,18 @@ def owner_url(owner):
 
 
 def owner_name(owner):
-    return getattr(owner, "title", None) or getattr(owner, "name", "")
+    return (
+        getattr(owner, "title", None)
+        or getattr(owner, "name", None)
+        or getattr(owner, "subject", None)
+        or ""
+    )
 
 
 def _document_or_404(document_id):
     document = records.get_visible_or_404(Document, document_id)
     owner = services.document_owner(document)
-    if owner is None or owner.is_deleted:
+    if not services.may_read_owner(owner, current_user):
         abort(404)
     return document, owner
 

@@ -66,6 +66,27 @@ class CommentForm(FlaskForm):
         super().__init__(*args, **kwargs)
 
 
+class ReplyForm(FlaskForm):
+    subject = StringField(
+        _l("Subject"),
+        filters=[strip],
+        description=_l("Keep the reference: the company's answer is filed by it."),
+        validators=[DataRequired(message=_l("Write a subject.")), Length(max=250)],
+    )
+    body = TextAreaField(
+        _l("Reply"),
+        validators=[
+            DataRequired(message=_l("Write the reply.")),
+            Length(max=services.MAX_REPLY_LENGTH),
+        ],
+    )
+    submit = SubmitField(_l("Send reply"))
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("prefix", "reply")
+        super().__init__(*args, **kwargs)
+
+
 class StatusForm(FlaskForm):
     status = SelectField(
         _l("New status"), validators=[DataRequired(message=_l("Choose a status."))]

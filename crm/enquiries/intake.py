@@ -19,7 +19,7 @@ from crm.auth.models import Role, User
 from crm.core import audit
 from crm.core.links import external_url
 from crm.core.types import utcnow
-from crm.enquiries.models import Enquiry, EnquiryStatus
+from crm.enquiries.models import Enquiry, EnquirySource, EnquiryStatus
 from crm.extensions import db
 from crm.mail import services as mail
 from crm.mail.models import OutboxMessage
@@ -136,13 +136,15 @@ _signals = Namespace()
 enquiry_submitted = _signals.signal("enquiry-submitted")
 
 
-def submit_enquiry(data, *, language, privacy_notice_id):
+def submit_enquiry(data, *, language, privacy_notice_id, source=EnquirySource.WEB):
     """Store an enquiry from the public form and queue its receipt and coordinator notices.
 
     `data` holds the form's fields plus `consent_text_id` and `submission_token`;
     `privacy_notice_id` is the privacy notice version the form links to now. A second submit
-    with the same token returns the first enquiry and queues nothing. The sender's IP address
-    is never asked for (data minimisation).
+    with the same token returns the first enquiry and queues nothing. An enquiry read from
+    the office mailbox (`source` EMAIL, crm/mailbox/) comes without a token or a consent
+    text: it is stored once by its Message-ID there, and no form asked for consent. The
+    sender's IP address is never asked for (data minimisation).
     Returns Received. Raises mail.InvalidRecipient when the sender's address cannot take a
     receipt.
 
@@ -158,13 +160,15 @@ def submit_enquiry(data, *, language, privacy_notice_id):
     marker where the reference and the staff link go, filled in once the insert has given the
     enquiry its id.
     """
-    existing = find_by_submission_token(data["submission_token"])
+    token = data.get("submission_token")
+    existing = find_by_submission_token(token) if token is not None else None
     if existing is not None:
         return existing
 
     now = utcnow()
+    consent_text_id = data.get("consent_text_id")
     values = {
-        "submission_token": data["submission_token"],
+        "submission_token": token,
         "name": data["name"],
         "email": data["email"],
         "phone": data.get("phone"),
@@ -173,8 +177,9 @@ def submit_enquiry(data, *, language, privacy_notice_id):
         "topic": data["topic"],
         "message": data["message"],
         "language": language,
-        "consent_text_id": data["consent_text_id"],
-        "consent_given_at": now,
+        "source": source,
+        "consent_text_id": consent_text_id,
+        "consent_given_at": now if consent_text_id is not None else None,
         "privacy_notice_id": privacy_notice_id,
         "status": EnquiryStatus.NEW,
         "received_at": now,

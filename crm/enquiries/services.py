@@ -6,8 +6,10 @@ Services change state, write the audit history and outbox messages, and flush; t
 never commit, and never touch the request.
 """
 
+import re
 from dataclasses import dataclass
 from datetime import date, timedelta
+from email.utils import parseaddr
 
 import sqlalchemy as sa
 from flask import current_app, render_template
@@ -31,9 +33,24 @@ from crm.core.forms import FieldError
 from crm.core.links import external_url
 from crm.core.text import fold, name_key, normalise_domain
 from crm.core.types import utcnow
-from crm.enquiries.models import ClosedReason, Enquiry, EnquiryComment, EnquiryStatus, Topic
+from crm.enquiries.models import (
+    ClosedReason,
+    Enquiry,
+    EnquiryComment,
+    EnquirySource,
+    EnquiryStatus,
+    ReplyTemplate,
+    Topic,
+)
 from crm.extensions import db
-from crm.mail.services import queue_message, valid_address
+from crm.mail.models import Email, EmailDirection, EmailState
+from crm.mail.services import (
+    make_message_id,
+    message_id_list,
+    queue_message,
+    single_line,
+    valid_address,
+)
 from crm.organisations import services as organisation_services
 from crm.organisations.models import (
     Contact,
@@ -42,8 +59,14 @@ from crm.organisations.models import (
     OrganisationEmailDomain,
     OrganisationKind,
 )
+from crm.settings import services as settings
 
-OPEN_STATUSES = (EnquiryStatus.NEW, EnquiryStatus.ASSIGNED, EnquiryStatus.IN_PROGRESS)
+OPEN_STATUSES = (
+    EnquiryStatus.NEW,
+    EnquiryStatus.ASSIGNED,
+    EnquiryStatus.IN_PROGRESS,
+    EnquiryStatus.WAITING,
+)
 # Free mail services: their domain says nothing about the sender's organisation.
 WEBMAIL_DOMAINS = frozenset(
     {
@@ -55,6 +78,9 @@ WEBMAIL_DOMAINS = frozenset(
 )  # fmt: skip
 MAX_COMMENT_LENGTH = 10_000
 MAX_OUTCOME_LENGTH = 10_000
+MAX_REPLY_LENGTH = 50_000
+MAX_TEMPLATE_NAME = 100
+MAX_TEMPLATE_LENGTH = 20_000
 
 describe_fields(
     "enquiries",
@@ -113,14 +139,32 @@ def enquiries_about(user, *, organisation=None, contact=None, limit):
     None for a user who reads no enquiries (their pages leave the section out)."""
     if not may_read_any(user):
         return None
-    select = sa.select(Enquiry).where(readable_enquiries(user))
+    select = enquiries_from(organisation=organisation, contact=contact).where(
+        readable_enquiries(user)
+    )
+    return db.session.scalars(
+        select.order_by(Enquiry.received_at.desc(), Enquiry.id.desc()).limit(limit)
+    ).all()
+
+
+def enquiries_from(*, organisation=None, contact=None):
+    """The live enquiries from `organisation` or `contact`, as an unordered select, whoever
+    may read them: add readable_enquiries(user) before showing them."""
+    select = sa.select(Enquiry).where(Enquiry.deleted_at.is_(None))
     if organisation is not None:
         select = select.where(Enquiry.organisation_id == organisation.id)
     if contact is not None:
         select = select.where(Enquiry.contact_id == contact.id)
-    return db.session.scalars(
-        select.order_by(Enquiry.received_at.desc(), Enquiry.id.desc()).limit(limit)
-    ).all()
+    return select
+
+
+def readable_emails(user):
+    """A condition on Email: those `user` may read. An e-mail filed on an enquiry is part of
+    that enquiry, so it follows the enquiry's rule (members their own, viewers none)."""
+    return sa.or_(
+        Email.enquiry_id.is_(None),
+        Email.enquiry_id.in_(sa.select(Enquiry.id).where(readable_enquiries(user))),
+    )
 
 
 def _note_task(enquiry, task, *, actor):
@@ -151,7 +195,8 @@ OPEN = "open"
 
 @dataclass
 class EnquiryFilters:
-    # "open" (new, assigned or in progress), one EnquiryStatus value, or None for all.
+    # "open" (new, assigned, in progress or waiting for the company), one EnquiryStatus value,
+    # or None for all.
     status: str | None = OPEN
     topic: str | None = None
     # A user id, "none" for the unassigned ones, or None for anyone.
@@ -424,9 +469,9 @@ def _queue_assigned_message(enquiry, assignee, *, actor):
 
 
 def _mark_responded(enquiry, actor):
-    """Time to first response ends at the first comment or status change a person makes
-    (conversion included), whether or not the enquiry was assigned yet. Assigning it,
-    adding a task or a change by the system (actor None) is not a response."""
+    """Time to first response ends at the first reply a person sends the enquirer
+    (send_reply), whether or not the enquiry was assigned yet. Comments, status changes,
+    conversion, assigning and tasks are work inside the office, not a response."""
     if actor is not None and enquiry.first_response_at is None:
         enquiry.first_response_at = utcnow()
 
@@ -443,7 +488,6 @@ def add_comment(enquiry, body, *, actor):
     author_id = getattr(actor, "id", None)
     comment = EnquiryComment(body=body, author_id=author_id, created_by_id=author_id)
     enquiry.comments.append(comment)
-    _mark_responded(enquiry, actor)
     # The text stays in the comment (which erasure reaches), not in the history.
     audit.record(enquiry, "comment", actor=actor, changes={})
     return comment
@@ -455,7 +499,7 @@ def status_choices(enquiry, user):
         return []
     if enquiry.status == EnquiryStatus.CLOSED:
         return [EnquiryStatus.IN_PROGRESS] if user.has_role(Role.COORDINATOR) else []
-    choices = [EnquiryStatus.IN_PROGRESS, EnquiryStatus.CLOSED]
+    choices = [EnquiryStatus.IN_PROGRESS, EnquiryStatus.WAITING, EnquiryStatus.CLOSED]
     if enquiry.assignee_id is not None:
         choices.insert(0, EnquiryStatus.ASSIGNED)
     return [status for status in choices if status != enquiry.status]
@@ -506,9 +550,226 @@ def change_status(enquiry, status, *, reason=None, actor):
     enquiry.status = status
     enquiry.closed_reason = reason
     enquiry.closed_at = utcnow() if status == EnquiryStatus.CLOSED else None
-    _mark_responded(enquiry, actor)
     audit.record(enquiry, "status", actor=actor, changes=changes)
     return True
+
+
+# ---------------------------------------------------------------- replying to the enquirer
+
+
+def may_reply(enquiry, user):
+    """The assignee, or a coordinator or admin, writes to the enquirer from the enquiry (while
+    it has their address: an anonymised one has none)."""
+    if not can_read(enquiry, user) or not _has_address(enquiry):
+        return False
+    return user.has_role(Role.COORDINATOR) or enquiry.assignee_id == user.id
+
+
+def _has_address(enquiry):
+    return enquiry.anonymised_at is None and valid_address((enquiry.email or "").strip())
+
+
+def conversation(enquiry):
+    """The enquiry's stored e-mails (sent and received, filed on it), oldest first."""
+    return db.session.scalars(
+        sa.select(Email)
+        .where(Email.enquiry_id == enquiry.id, Email.state == EmailState.FILED)
+        .options(selectinload(Email.outbox_message))
+        .order_by(sa.func.coalesce(Email.sent_at, Email.received_at), Email.id)
+    ).all()
+
+
+def _latest_email(enquiry):
+    return db.session.scalars(
+        sa.select(Email)
+        .where(Email.enquiry_id == enquiry.id, Email.state == EmailState.FILED)
+        .order_by(sa.func.coalesce(Email.sent_at, Email.received_at).desc(), Email.id.desc())
+        .limit(1)
+    ).first()
+
+
+def _first_incoming(enquiry):
+    return db.session.scalars(
+        sa.select(Email)
+        .where(Email.enquiry_id == enquiry.id, Email.direction == EmailDirection.INCOMING)
+        .order_by(Email.received_at, Email.id)
+        .limit(1)
+    ).first()
+
+
+_REPLY_PREFIX = re.compile(r"^\s*((re|sv|aw|vs|fw|fwd)\s*:\s*)+", re.IGNORECASE)
+
+
+def reply_subject(enquiry):
+    """The subject of a reply, "Re: ENQ-2026-00042 <subject>": the original e-mail's subject
+    for an enquiry that came by e-mail, else the topic in the enquirer's language. Always with
+    the reference, so the answer is matched even when a mail program drops the threading
+    headers."""
+    reference = enquiry.reference or f"#{enquiry.id}"
+    original = _first_incoming(enquiry) if enquiry.source == EnquirySource.EMAIL else None
+    if original is not None and original.subject.strip():
+        about = _REPLY_PREFIX.sub("", single_line(original.subject, 250))
+    else:
+        language = enquiry.language if enquiry.language in current_app.config["LANGUAGES"] else "sv"
+        with force_locale(language):
+            about = str(enquiry.topic.label)
+    if reference in about:
+        return single_line(f"Re: {about}")
+    return single_line(f"Re: {reference} {about}".strip())
+
+
+def send_reply(enquiry, *, subject, body, actor):
+    """Queue a reply to the enquirer through the outbox and store it in the enquiry's
+    conversation (an Email, direction out, with the Message-ID the worker sends).
+
+    From: the office's name with MAIL_DEFAULT_SENDER's address; Reply-To: MAIL_REPLY_ADDRESS
+    (the mailbox fetch-mail reads), or the sender's address. In-Reply-To and References point
+    at the latest message of the conversation. The first reply is the enquiry's first
+    response; an open enquiry then waits for the company. Returns the Email.
+    """
+    if not _has_address(enquiry):
+        raise EnquiryError(_("This enquiry has no e-mail address to reply to."))
+    reference = enquiry.reference or f"#{enquiry.id}"
+    subject = single_line(subject, 250)
+    if not subject:
+        raise EnquiryError(_("Write a subject."), field="subject")
+    if reference not in subject:
+        # So the company's answer still finds the enquiry if the headers are lost.
+        subject = f"{subject} [{reference}]"
+    body = (body or "").replace("\r\n", "\n").strip()
+    if not body:
+        raise EnquiryError(_("Write the reply."), field="body")
+    if len(body) > MAX_REPLY_LENGTH:
+        raise EnquiryError(
+            _("A reply can be at most %(count)d characters.", count=MAX_REPLY_LENGTH),
+            field="body",
+        )
+    config = current_app.config
+    sender = config["MAIL_DEFAULT_SENDER"]
+    sender_address = sender[1] if isinstance(sender, tuple) else parseaddr(sender)[1]
+    reply_to = (config.get("MAIL_REPLY_ADDRESS") or "").strip()
+    if not valid_address(reply_to):
+        reply_to = sender_address
+    office_name = single_line(settings.get("office_name"), 200)
+    message_id = make_message_id(sender_address)
+    latest = _latest_email(enquiry)
+    in_reply_to = references = None
+    if latest is not None:
+        in_reply_to = message_id_list(latest.message_id, limit=1) or None
+        references = message_id_list(f"{latest.references or ''} {latest.message_id}") or None
+    recipient = enquiry.email.strip()
+    outbox = queue_message(
+        kind="enquiry_reply",
+        recipient=recipient,
+        subject=subject,
+        body_text=body,
+        language=enquiry.language or "sv",
+        enquiry_id=enquiry.id,
+        reply_to=reply_to,
+        sender_name=office_name,
+        message_id=message_id,
+        in_reply_to=in_reply_to,
+        references=references,
+    )
+    now = utcnow()
+    email = Email(
+        message_id=message_id,
+        direction=EmailDirection.OUTGOING,
+        state=EmailState.FILED,
+        in_reply_to=outbox.in_reply_to,
+        references=outbox.references,
+        subject=outbox.subject,
+        from_address=sender_address.lower(),
+        from_name=office_name,
+        to_addresses=recipient.lower(),
+        body_text=body,
+        reply_text=body,
+        sent_at=now,
+        received_at=now,
+        size_bytes=len(body.encode()),
+        enquiry_id=enquiry.id,
+        outbox_message_id=outbox.id,
+        sent_by_id=getattr(actor, "id", None),
+    )
+    db.session.add(email)
+    _mark_responded(enquiry, actor)
+    changes = {}
+    if enquiry.status.is_open and enquiry.status != EnquiryStatus.WAITING:
+        changes["status"] = [enquiry.status.value, EnquiryStatus.WAITING.value]
+        enquiry.status = EnquiryStatus.WAITING
+    # The text stays in the e-mail (which erasure reaches), not in the history.
+    audit.record(enquiry, "reply", actor=actor, changes=changes)
+    db.session.flush()
+    return email
+
+
+# ---------------------------------------------------------------- reply templates
+
+
+def reply_templates(language=None):
+    """The reply templates, by language then name; only `language`'s when given."""
+    select = sa.select(ReplyTemplate).order_by(ReplyTemplate.language, ReplyTemplate.name)
+    if language:
+        select = select.where(ReplyTemplate.language == language)
+    return db.session.scalars(select).all()
+
+
+def _checked_template(data, template=None):
+    language = data.get("language")
+    if language not in current_app.config["LANGUAGES"]:
+        raise EnquiryError(_("Choose the language."), field="language")
+    name = " ".join((data.get("name") or "").split())
+    if not name:
+        raise EnquiryError(_("Enter the template's name."), field="name")
+    if len(name) > MAX_TEMPLATE_NAME:
+        raise EnquiryError(
+            _("The name can be at most %(count)d characters.", count=MAX_TEMPLATE_NAME),
+            field="name",
+        )
+    body = (data.get("body") or "").replace("\r\n", "\n").strip()
+    if not body:
+        raise EnquiryError(_("Write the template's text."), field="body")
+    if len(body) > MAX_TEMPLATE_LENGTH:
+        raise EnquiryError(
+            _("The text can be at most %(count)d characters.", count=MAX_TEMPLATE_LENGTH),
+            field="body",
+        )
+    taken = db.session.scalar(
+        sa.select(ReplyTemplate.id).where(
+            ReplyTemplate.language == language,
+            sa.func.lower(ReplyTemplate.name) == name.lower(),
+            ReplyTemplate.id != (template.id if template is not None else -1),
+        )
+    )
+    if taken is not None:
+        raise EnquiryError(
+            _("There is already a template with this name in this language."), field="name"
+        )
+    return {"language": language, "name": name, "body": body}
+
+
+def create_reply_template(data, *, actor):
+    """data: {"language", "name", "body"}; refuses (EnquiryError) a name already used."""
+    template = ReplyTemplate(**_checked_template(data), created_by_id=getattr(actor, "id", None))
+    db.session.add(template)
+    audit.record(template, "create", actor=actor)
+    return template
+
+
+def update_reply_template(template, data, *, actor):
+    for key, value in _checked_template(data, template).items():
+        setattr(template, key, value)
+    changes = audit.pending_changes(template)
+    if changes:
+        audit.record(template, "update", actor=actor, changes=changes)
+    db.session.flush()
+    return bool(changes)
+
+
+def delete_reply_template(template, *, actor):
+    audit.record(template, "delete", actor=actor, changes={"name": [template.name, None]})
+    db.session.delete(template)
+    db.session.flush()
 
 
 # ---------------------------------------------------------------- conversion
@@ -566,7 +827,6 @@ def convert_enquiry(
     enquiry.organisation_id = organisation.id
     enquiry.contact = contact
     enquiry.contact_id = contact.id
-    _mark_responded(enquiry, actor)
     audit.record(enquiry, "convert", actor=actor, changes=changes)
     return organisation, contact, created_activity
 

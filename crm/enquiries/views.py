@@ -7,7 +7,17 @@ another's enquiry answers 404, its actions included (SPEC §4). Viewers have no 
 
 from datetime import date, timedelta
 
-from flask import abort, flash, redirect, render_template, request, stream_with_context, url_for
+import sqlalchemy as sa
+from flask import (
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    stream_with_context,
+    url_for,
+)
 from flask_babel import format_timedelta
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -22,9 +32,17 @@ from crm.core.csv_export import csv_response
 from crm.core.listing import paginate
 from crm.core.types import enum_value, utcnow
 from crm.enquiries import bp, services
-from crm.enquiries.forms import AssignForm, CommentForm, ConvertForm, StatusForm, TaskForm
-from crm.enquiries.models import Enquiry, EnquiryComment, EnquiryStatus, Topic
+from crm.enquiries.forms import (
+    AssignForm,
+    CommentForm,
+    ConvertForm,
+    ReplyForm,
+    StatusForm,
+    TaskForm,
+)
+from crm.enquiries.models import Enquiry, EnquiryComment, EnquirySource, EnquiryStatus, Topic
 from crm.extensions import db
+from crm.mail.models import EmailDirection
 from crm.organisations.models import OrganisationKind
 
 AGE_CHOICES = (1, 3, 7, 14, 30, 90)
@@ -42,6 +60,7 @@ audit.describe_actions(
         "comment": _l("commented"),
         "task": _l("added a task"),
         "convert": _l("converted"),
+        "reply": _l("replied to the enquirer"),
     }
 )
 EXPORT_HEADER = (
@@ -265,6 +284,17 @@ def _render_detail(enquiry, **forms):
         forms["task_form"] = TaskForm(formdata=None, users_with_counts=users)
     if "convert_form" not in forms:
         forms["convert_form"] = _convert_form_for(enquiry, match_organisation, match_contact)
+    may_reply = services.may_reply(enquiry, current_user)
+    reply = _reply_choices(enquiry) if may_reply else {}
+    if may_reply and "reply_form" not in forms:
+        template = reply.get("reply_template")
+        forms["reply_form"] = ReplyForm(
+            formdata=None,
+            data={
+                "subject": services.reply_subject(enquiry),
+                "body": template.body if template is not None else "",
+            },
+        )
     return render_template(
         "enquiries/detail.html",
         enquiry=enquiry,
@@ -280,8 +310,52 @@ def _render_detail(enquiry, **forms):
         match_reason=MATCH_REASONS.get(match_reason),
         tasks=task_services.tasks_about(enquiry),
         history=audit.history("enquiries", enquiry.id),
+        conversation=_conversation(enquiry),
+        may_reply=may_reply,
+        **reply,
         **forms,
     )
+
+
+def _reply_choices(enquiry):
+    """The reply form's template picker: the language chosen (the enquirer's at first), the
+    templates grouped by language with that one first, and the template picked, if any."""
+    languages = current_app.config["LANGUAGES"]
+    language = request.args.get("reply_language")
+    if language not in languages:
+        language = enquiry.language if enquiry.language in languages else languages[0]
+    templates = services.reply_templates()
+    order = [language] + [other for other in languages if other != language]
+    groups = [
+        (code, [template for template in templates if template.language == code]) for code in order
+    ]
+    picked = records.parse_id(request.args.get("template"))
+    template = next((item for item in templates if item.id == picked), None)
+    return {
+        "reply_language": language,
+        "reply_template_groups": [(code, items) for code, items in groups if items],
+        "reply_template": template,
+    }
+
+
+def _conversation(enquiry):
+    """The stored e-mails after the enquiry's own message, with who sent the outgoing ones.
+
+    An enquiry that came by e-mail already shows that e-mail as its message, so the first
+    received one is left out."""
+    emails = list(services.conversation(enquiry))
+    if enquiry.source == EnquirySource.EMAIL:
+        first_in = next(
+            (email for email in emails if email.direction == EmailDirection.INCOMING), None
+        )
+        if first_in is not None:
+            emails.remove(first_in)
+    sender_ids = {email.sent_by_id for email in emails if email.sent_by_id}
+    senders = {}
+    if sender_ids:
+        users = db.session.scalars(sa.select(User).where(User.id.in_(sender_ids)))
+        senders = {user.id: user for user in users}
+    return [(email, senders.get(email.sent_by_id)) for email in emails]
 
 
 @bp.route("/<int:enquiry_id>")
@@ -359,6 +433,32 @@ def comment(enquiry_id):
     db.session.commit()
     flash(_("Comment added."), "success")
     return _back(enquiry)
+
+
+@bp.route("/<int:enquiry_id>/reply", methods=["POST"])
+@role_required(Role.MEMBER)
+def reply(enquiry_id):
+
+    enquiry = get_enquiry_or_404(enquiry_id)
+    if not services.may_reply(enquiry, current_user):
+        abort(403)
+    form = ReplyForm()
+    if not form.validate_on_submit():
+        return _render_detail(enquiry, reply_form=form)
+    try:
+        services.send_reply(
+            enquiry, subject=form.subject.data, body=form.body.data, actor=current_user
+        )
+    except services.EnquiryError as error:
+        db.session.rollback()
+        _attach_error(form, error)
+        return _render_detail(enquiry, reply_form=form)
+    db.session.commit()
+    flash(
+        _("Your reply to %(email)s is queued for sending.", email=enquiry.email),
+        "success",
+    )
+    return redirect(url_for("enquiries.detail", enquiry_id=enquiry.id, _anchor="conversation"))
 
 
 @bp.route("/<int:enquiry_id>/status", methods=["POST"])

@@ -1,7 +1,9 @@
 """What each domain shows on an organisation's, a contact's and an agreement's page.
 
 Every list is a bounded query in the domain that owns the records, so each rule (who may read
-an enquiry, which activities are live) has one home; this module only puts them together.
+an enquiry, which activities are live) has one home; this module only puts them together. An
+organisation's and a contact's e-mails, activities, enquiries, documents, tasks and
+agreements come as one timeline (crm/timeline).
 """
 
 from crm.activities import services as activity_services
@@ -9,9 +11,9 @@ from crm.activities.task_services import open_tasks_about
 from crm.agreements.coverage import agreements_covering, members_covered_by
 from crm.core import audit
 from crm.documents.services import documents_for
-from crm.enquiries.services import enquiries_about
 from crm.organisations import services as organisation_services
 from crm.organisations.models import OrganisationKind
+from crm.timeline.services import kinds_for, timeline
 
 # How many linked rows a page shows per section; the rest are a link away.
 HUB_LIMIT = 50
@@ -20,7 +22,18 @@ AGREEMENT_ACTIVITIES_LIMIT = 100
 COVERED_MEMBERS_LIMIT = 200
 
 
-def organisation_hub(organisation, user):
+def _timeline(record, user, kind, page):
+    kinds = kinds_for(record, user)
+    kind = kind if kind in dict(kinds) else None
+    return {
+        "timeline": timeline(record, user, kind=kind, page=page),
+        "timeline_kinds": kinds,
+        "timeline_kind": kind,
+    }
+
+
+def organisation_hub(organisation, user, *, kind=None, page=1):
+    """The organisation page's sections; `kind` and `page` choose the timeline's entries."""
     primary_contacts, affiliations = organisation_services.people_at(organisation, limit=HUB_LIMIT)
     member_of, members = organisation_services.current_memberships(organisation)
     return {
@@ -30,26 +43,22 @@ def organisation_hub(organisation, user):
         "members": members,
         # Direct parties first, then the agreements of associations it belongs to (SPEC §3.5).
         "agreements": agreements_covering(organisation.id, limit=HUB_LIMIT),
-        "activities": activity_services.activities_with_organisation(organisation, limit=HUB_LIMIT),
         "member_activities": (
             activity_services.member_activities(organisation, limit=HUB_LIMIT)
             if organisation.kind == OrganisationKind.INDUSTRY_ASSOCIATION
             else None
         ),
-        "tasks": open_tasks_about(organisation, limit=HUB_LIMIT),
-        "enquiries": enquiries_about(user, organisation=organisation, limit=HUB_LIMIT),
-        "documents": documents_for(organisation),
         "history": audit.history("organisations", organisation.id),
+        **_timeline(organisation, user, kind, page),
     }
 
 
-def contact_hub(contact, user):
+def contact_hub(contact, user, *, kind=None, page=1):
+    """The contact page's sections; `kind` and `page` choose the timeline's entries."""
     return {
-        "activities": activity_services.activities_with_contact(contact, limit=HUB_LIMIT),
-        "enquiries": enquiries_about(user, contact=contact, limit=HUB_LIMIT),
-        "tasks": open_tasks_about(contact),
         "affiliations": organisation_services.affiliations_of(contact),
         "history": audit.history("contacts", contact.id),
+        **_timeline(contact, user, kind, page),
     }
 
 

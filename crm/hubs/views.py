@@ -1,6 +1,6 @@
 """The organisation, contact and agreement pages (see the package's docstring)."""
 
-from flask import render_template
+from flask import render_template, request
 from flask_login import current_user
 
 from crm.agreements import bp as agreements_bp
@@ -10,6 +10,7 @@ from crm.agreements.models import Agreement
 from crm.agreements.services import renewal_notice_date, sorted_parties
 from crm.auth.models import Role
 from crm.core.forms import ConfirmForm
+from crm.core.listing import MAX_PAGE
 from crm.core.records import get_visible_or_404
 from crm.hubs.services import agreement_hub, contact_hub, organisation_hub
 from crm.organisations import bp as organisations_bp
@@ -17,6 +18,12 @@ from crm.organisations import contacts_bp
 from crm.organisations import services as organisation_services
 from crm.organisations.forms import AddMembershipForm
 from crm.organisations.models import Contact, Organisation
+
+
+def _timeline_args():
+    """The timeline's ?kind= and ?page= (bad values fall back to all kinds, the first page)."""
+    page = min(max(request.args.get("page", 1, type=int) or 1, 1), MAX_PAGE)
+    return {"kind": request.args.get("kind"), "page": page}
 
 
 def _include_deleted():
@@ -29,7 +36,7 @@ def organisation_page(organisation_id):
     organisation = get_visible_or_404(
         Organisation, organisation_id, include_deleted=_include_deleted()
     )
-    hub = organisation_hub(organisation, current_user)
+    hub = organisation_hub(organisation, current_user, **_timeline_args())
     current_associations = {row.association_id for row in hub["member_of"] if row.until is None}
     candidates = [
         association
@@ -52,7 +59,7 @@ def contact_page(contact_id):
         "contacts/detail.html",
         contact=contact,
         restore_form=ConfirmForm(),
-        **contact_hub(contact, current_user),
+        **contact_hub(contact, current_user, **_timeline_args()),
     )
 
 

@@ -47,6 +47,14 @@ class OutboxMessage(db.Model):
     body_text: Mapped[str] = mapped_column(sa.Text)
     body_html: Mapped[str | None] = mapped_column(sa.Text)
     reply_to: Mapped[str | None] = mapped_column(sa.String(254))
+    # Replies to companies (crm.enquiries.services.send_reply): the name shown in From (the
+    # office's), and the Message-ID fixed when queued, stored with the sent Email too, so the
+    # company's answer threads on it. Other messages get a Message-ID made from their id.
+    sender_name: Mapped[str | None] = mapped_column(sa.String(200))
+    message_id: Mapped[str | None] = mapped_column(sa.String(998), unique=True)
+    in_reply_to: Mapped[str | None] = mapped_column(sa.String(998))
+    # Message-IDs separated by spaces, oldest first, as in the header.
+    references: Mapped[str | None] = mapped_column(sa.Text)
     language: Mapped[str] = mapped_column(sa.String(2), default="sv")
     enquiry_id: Mapped[int | None] = mapped_column(
         sa.ForeignKey("enquiries.id", ondelete="SET NULL"), index=True

@@ -18,7 +18,7 @@ from flask_mail import BadHeaderError, Connection, Message
 from crm.core.types import utcnow
 from crm.extensions import db
 from crm.mail.models import OutboxMessage, OutboxStatus
-from crm.mail.services import single_line, valid_address
+from crm.mail.services import message_id_list, single_line, valid_address, valid_message_id
 
 # A claimed message is not due again for this long (OUTBOX_CLAIM_SECONDS, default ten
 # minutes), so another worker leaves it alone while it is being sent; if this worker dies
@@ -26,6 +26,8 @@ from crm.mail.services import single_line, valid_address
 CLAIM_LEASE = timedelta(minutes=10)
 # Seconds to wait for the mail server before counting an attempt as failed.
 DEFAULT_SMTP_TIMEOUT = 30
+# Messages a person wrote (a reply from an enquiry); every other kind is sent as automatic.
+PERSONAL_KINDS = frozenset({"enquiry_reply"})
 # Transient trouble: the server is down, slow, or answered 4xx.
 TRANSIENT_ERRORS = (smtplib.SMTPException, OSError)
 _ADDRESS_IN_TEXT = re.compile(r"\S+@\S+")
@@ -294,6 +296,22 @@ def build_message(outbox_message):
         raise _PermanentFailure("invalid recipient address")
     reply_to = (outbox_message.reply_to or "").strip()
     sender = current_app.config["MAIL_DEFAULT_SENDER"]
+    name = single_line(outbox_message.sender_name, 200)
+    if name:
+        # The office's name with the configured address; Flask-Mail encodes the name.
+        sender = (name, _sender_address(sender))
+    headers = {"X-CRM-Outbox-Id": str(outbox_message.id)}
+    if outbox_message.kind not in PERSONAL_KINDS:
+        # Receipts, notices and reminders are written by the app, not a person: other
+        # systems' auto-responders must not answer them (RFC 3834), so two cannot loop.
+        headers["Auto-Submitted"] = "auto-generated"
+    # Stored checked (mail.services.message_id_list); checked again, as every header is.
+    in_reply_to = message_id_list(outbox_message.in_reply_to, limit=1)
+    references = message_id_list(outbox_message.references)
+    if in_reply_to:
+        headers["In-Reply-To"] = in_reply_to
+    if references:
+        headers["References"] = references
     email = Message(
         subject=single_line(outbox_message.subject),
         recipients=[recipient],
@@ -301,15 +319,22 @@ def build_message(outbox_message):
         html=outbox_message.body_html or None,
         reply_to=reply_to if valid_address(reply_to) else None,
         sender=sender,
-        extra_headers={"X-CRM-Outbox-Id": str(outbox_message.id)},
+        extra_headers=headers,
     )
-    email.msgId = _message_id(outbox_message, sender)
+    if outbox_message.message_id and valid_message_id(outbox_message.message_id):
+        email.msgId = outbox_message.message_id
+    else:
+        email.msgId = _message_id(outbox_message, sender)
     return email
+
+
+def _sender_address(sender):
+    return sender[1] if isinstance(sender, tuple) else parseaddr(sender)[1]
 
 
 def _message_id(outbox_message, sender):
     """The same Message-ID on every attempt, so a receiving server can drop a duplicate."""
-    address = sender[1] if isinstance(sender, tuple) else parseaddr(sender)[1]
+    address = _sender_address(sender)
     domain = address.rpartition("@")[2] or "localhost"
     created = outbox_message.created_at.strftime("%Y%m%d%H%M%S")
     return f"<crm-outbox-{outbox_message.id}.{created}@{domain}>"

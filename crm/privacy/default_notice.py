@@ -6,16 +6,16 @@ from flask_babel import gettext as _
 from crm.settings import services as settings
 
 
-def default_notice_text(language, *, retention_months):
+def default_notice_text(language, *, retention_months, email_retention_months):
     """The built-in notice as plain text in `language`: the first version's text."""
     values = settings.get_many(["office_name", "data_controller"])
     controller = values["data_controller"] or values["office_name"]
     with force_locale(language):
-        paragraphs = default_notice(controller, retention_months)
+        paragraphs = default_notice(controller, retention_months, email_retention_months)
     return "\n\n".join(f"{heading}\n{text}" for heading, text in paragraphs)
 
 
-def default_notice(controller, retention_months):
+def default_notice(controller, retention_months, email_retention_months):
     """The built-in notice: [(heading, paragraph)], in the current language."""
     return [
         (
@@ -50,6 +50,12 @@ def default_notice(controller, retention_months):
                 "on public records require us to keep them. Contact details are kept while the "
                 "collaboration lasts.",
                 months=retention_months,
+            )
+            + " "
+            + _(
+                "E-mail exchanged with us is kept with the enquiry it belongs to; other e-mail "
+                "is deleted after %(months)s months.",
+                months=email_retention_months,
             ),
         ),
         (

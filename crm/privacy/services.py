@@ -3,7 +3,12 @@ retention. Everything here flushes and never commits.
 
 Erasure and retention share the anonymising functions below, so a record anonymised by
 either looks the same. A legal hold on a contact or enquiry stops both, for the record and
-for what hangs off it (an enquiry's outbox messages and comments, a record's history).
+for what hangs off it (an enquiry's outbox messages, comments and e-mails, the e-mails logged
+on an activity with the contact, a record's history).
+
+Stored e-mails are deleted, never anonymised: their text is the person's own words, quoted
+history and signature, which no field-by-field blanking can clean, and a blanked e-mail tells
+nobody anything. Their attachments (documents) go with them, rows and files.
 """
 
 import calendar
@@ -17,12 +22,15 @@ from decimal import Decimal
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
+from crm.activities.models import activity_contacts
 from crm.core import audit
 from crm.core.models import AuditEntry
 from crm.core.types import utcnow
+from crm.documents import services as documents
+from crm.documents.models import Document
 from crm.enquiries.models import Enquiry, EnquiryComment
 from crm.extensions import db
-from crm.mail.models import OutboxMessage, OutboxStatus
+from crm.mail.models import Email, OutboxMessage, OutboxStatus
 from crm.organisations.models import Contact
 from crm.privacy.default_notice import default_notice_text
 from crm.privacy.models import PrivacyLogEntry, PrivacyNotice, PrivacySearch
@@ -44,6 +52,16 @@ OWN_PERSON_FIELDS = {
     "users": {"name", "email"},
     "activities": {"staff"},
 }
+# The columns of a stored e-mail that may hold an address: its headers and its text.
+EMAIL_COLUMNS = (
+    Email.from_address,
+    Email.to_addresses,
+    Email.cc_addresses,
+    Email.subject,
+    Email.body_text,
+    Email.reply_text,
+    Email.body_html,
+)
 # Columns left out of an export: derived from the others, or internal.
 EXPORT_SKIPPED_COLUMNS = {"search_text", "submission_token"}
 # How long an admin's search stays at hand for its export and erasure.
@@ -77,13 +95,16 @@ def notice_for_new_enquiry():
     notice = current_notice()
     if notice is not None:
         return notice
-    months = retention_months()
+    months = {
+        "retention_months": retention_months(),
+        "email_retention_months": email_retention_months(),
+    }
     try:
         with db.session.begin_nested():
             notice = PrivacyNotice(
                 version=1,
-                body_sv=default_notice_text("sv", retention_months=months),
-                body_en=default_notice_text("en", retention_months=months),
+                body_sv=default_notice_text("sv", **months),
+                body_en=default_notice_text("en", **months),
             )
             db.session.add(notice)
     except IntegrityError:
@@ -126,10 +147,11 @@ class Hits:
     contacts: list = field(default_factory=list)
     enquiries: list = field(default_factory=list)
     outbox_messages: list = field(default_factory=list)
+    emails: list = field(default_factory=list)
     comments: list = field(default_factory=list)
     audit_entries: list = field(default_factory=list)
 
-    KINDS = ("contacts", "enquiries", "outbox_messages", "comments", "audit_entries")
+    KINDS = ("contacts", "enquiries", "outbox_messages", "emails", "comments", "audit_entries")
 
     def counts(self):
         return {kind: len(getattr(self, kind)) for kind in self.KINDS}
@@ -179,7 +201,8 @@ def _holds(value, pattern):
 
 
 def find_records(address):
-    """Every contact, enquiry, outbox message, comment and history entry holding `address`."""
+    """Every contact, enquiry, outbox message, stored e-mail, comment and history entry
+    holding `address`."""
     address = normalise_address(address)
     hits = Hits()
     if not address:
@@ -206,6 +229,7 @@ def find_records(address):
         pattern,
         own_enquiry_ids=own_enquiry_ids,
     )
+    hits.emails = _holding(Email, EMAIL_COLUMNS, address, pattern, own_enquiry_ids=own_enquiry_ids)
     hits.comments = _holding(
         EnquiryComment, [EnquiryComment.body], address, pattern, own_enquiry_ids=own_enquiry_ids
     )
@@ -242,12 +266,37 @@ def _history_holding(address, pattern, identity=None):
 
 
 def export_data(address, hits):
-    """Everything in `hits` as JSON-ready data: each record's stored columns, and no others."""
-    return {
+    """Everything in `hits` as JSON-ready data: each record's stored columns, and no others;
+    an e-mail's attachments by name and type (the files are not in it)."""
+    data = {
         "email": normalise_address(address),
         "exported_at": utcnow().isoformat(),
         **{kind: [_row(record) for record in getattr(hits, kind)] for kind in Hits.KINDS},
     }
+    attachments = email_attachments(hits.emails)
+    for row in data["emails"]:
+        row["attachments"] = [
+            {
+                "file_name": document.original_filename,
+                "content_type": document.content_type,
+                "size_bytes": document.size_bytes,
+            }
+            for document in attachments.get(row["id"], [])
+        ]
+    return data
+
+
+def email_attachments(emails):
+    """{e-mail id: its attachments (documents, deleted ones too), in order}."""
+    ids = sorted({email.id for email in emails})
+    found = {}
+    if not ids:
+        return found
+    for document in db.session.scalars(
+        sa.select(Document).where(Document.email_id.in_(ids)).order_by(Document.id)
+    ):
+        found.setdefault(document.email_id, []).append(document)
+    return found
 
 
 def _row(record):
@@ -322,10 +371,30 @@ def held_reason(record):
     if isinstance(record, OutboxMessage | EnquiryComment):
         enquiry = db.session.get(Enquiry, record.enquiry_id) if record.enquiry_id else None
         return held_reason(enquiry) if enquiry is not None else None
+    if isinstance(record, Email):
+        return _email_held_reason(record)
     if isinstance(record, AuditEntry):
-        model = {"contacts": Contact, "enquiries": Enquiry}.get(record.entity_type)
+        model = {"contacts": Contact, "enquiries": Enquiry, "emails": Email}.get(record.entity_type)
         owner = db.session.get(model, record.entity_id) if model else None
         return held_reason(owner) if owner is not None else None
+    return None
+
+
+def _email_held_reason(email):
+    """An e-mail is held with its enquiry, or when logged as an activity with a held contact."""
+    enquiry = db.session.get(Enquiry, email.enquiry_id) if email.enquiry_id else None
+    if enquiry is not None and enquiry.legal_hold:
+        return enquiry.legal_hold_reason or ""
+    if email.activity_id is not None:
+        reason = db.session.execute(
+            sa.select(Contact.legal_hold_reason)
+            .join(activity_contacts, activity_contacts.c.contact_id == Contact.id)
+            .where(activity_contacts.c.activity_id == email.activity_id, Contact.legal_hold)
+            .order_by(Contact.id)
+            .limit(1)
+        ).first()
+        if reason is not None:
+            return reason[0] or ""
     return None
 
 
@@ -365,19 +434,23 @@ def anonymise_contact(contact, *, actor):
 
 
 def anonymise_enquiry(enquiry, *, actor):
-    """Remove the sender from an enquiry, its comments and its outbox messages.
+    """Remove the sender from an enquiry, its comments and its outbox messages, and delete its
+    e-mails (the conversation is the sender's words) with their attachments.
 
-    Returns (anonymised, outbox messages anonymised); nothing happens to a held enquiry.
+    Returns the counts of what changed: {"enquiries": 0 or 1, "outbox_messages", "emails",
+    "documents"}; nothing happens to a held enquiry.
     """
+    counts = {"enquiries": 0, "outbox_messages": 0, "emails": 0, "documents": 0}
     if enquiry.legal_hold:
-        return False, 0
-    outbox = 0
+        return counts
     for message in db.session.scalars(
         sa.select(OutboxMessage).where(OutboxMessage.enquiry_id == enquiry.id)
     ):
-        outbox += anonymise_outbox_message(message)
+        counts["outbox_messages"] += anonymise_outbox_message(message)
+    emails = db.session.scalars(sa.select(Email).where(Email.enquiry_id == enquiry.id)).all()
+    _add_counts(counts, delete_emails(emails))
     if enquiry.anonymised_at is not None:
-        return False, outbox
+        return counts
     enquiry.name = ANONYMISED
     enquiry.email = ""
     enquiry.phone = None
@@ -389,7 +462,8 @@ def anonymise_enquiry(enquiry, *, actor):
         comment.body = ANONYMISED
     _scrub_history("enquiries", enquiry.id)
     audit.record(enquiry, "anonymise", actor=actor, changes={})
-    return True, outbox
+    counts["enquiries"] = 1
+    return counts
 
 
 def anonymise_outbox_message(message):
@@ -406,6 +480,52 @@ def anonymise_outbox_message(message):
     if message.status == OutboxStatus.PENDING:
         message.status = OutboxStatus.FAILED
     return 1
+
+
+def delete_emails(emails):
+    """Delete stored e-mails for good, with their attachments (rows now, files once the
+    transaction commits), and blank the history of both. Returns the counts deleted:
+    {"emails", "documents"}."""
+    emails = [email for email in emails if not _is_deleted(email)]
+    if not emails:
+        return {"emails": 0, "documents": 0}
+    email_ids = [email.id for email in emails]
+    attachments = [document for found in email_attachments(emails).values() for document in found]
+    _blank_history("documents", [document.id for document in attachments])
+    _blank_history("emails", email_ids)
+    documents.purge_documents(attachments)
+    for email in emails:
+        db.session.delete(email)
+    db.session.flush()
+    return {"emails": len(emails), "documents": len(attachments)}
+
+
+def _is_deleted(record):
+    state = sa.inspect(record)
+    return state.deleted or state.was_deleted
+
+
+def _blank_history(entity_type, entity_ids):
+    """Blank every value in the history of deleted records: with the record gone, no value in
+    it is needed, and any may be personal (a subject, a file name). Which fields changed
+    stays."""
+    if not entity_ids:
+        return
+    entries = db.session.scalars(
+        sa.select(AuditEntry).where(
+            AuditEntry.entity_type == entity_type, AuditEntry.entity_id.in_(sorted(entity_ids))
+        )
+    )
+    for entry in entries:
+        changes = entry.changes or {}
+        blanked = {
+            key: [None if item in (None, "") else ANONYMISED for item in value]
+            if isinstance(value, list)
+            else ANONYMISED
+            for key, value in changes.items()
+        }
+        if blanked != changes:
+            entry.changes = blanked
 
 
 def _scrub_history(entity_type, entity_id):
@@ -490,6 +610,7 @@ def erase(address, *, actor):
     pattern = address_pattern(address)
     hits = find_records(address)
     counts = dict.fromkeys(Hits.KINDS, 0)
+    counts["documents"] = 0  # the erased e-mails' attachments
     held = []
     # Her names and numbers from the records anonymised below, as other records' history
     # names her with them ("Contacts: — → Anna Lind" on an activity).
@@ -510,9 +631,7 @@ def erase(address, *, actor):
             held.append((enquiry, enquiry.legal_hold_reason))
         elif normalise_address(enquiry.email) == address:
             _note_identity(identity, enquiry.name, enquiry.phone)
-            anonymised, outbox = anonymise_enquiry(enquiry, actor=actor)
-            counts["enquiries"] += int(anonymised)
-            counts["outbox_messages"] += outbox
+            _add_counts(counts, anonymise_enquiry(enquiry, actor=actor))
         else:
             enquiry.message = pattern.sub(ANONYMISED, enquiry.message or "")
             counts["enquiries"] += 1
@@ -522,6 +641,17 @@ def erase(address, *, actor):
             held.append((message, reason))
         else:
             counts["outbox_messages"] += anonymise_outbox_message(message)
+    erased_emails = []
+    for email in hits.emails:
+        # Those on her own enquiries went with them above.
+        if _is_deleted(email):
+            continue
+        reason = held_reason(email)
+        if reason is not None:
+            held.append((email, reason))
+        else:
+            erased_emails.append(email)
+    _add_counts(counts, delete_emails(erased_emails))
     for comment in hits.comments:
         reason = held_reason(comment)
         if reason is not None:
@@ -549,6 +679,11 @@ def erase(address, *, actor):
     return ErasureResult(counts=counts, held=held)
 
 
+def _add_counts(counts, more):
+    for key, value in more.items():
+        counts[key] = counts.get(key, 0) + value
+
+
 # ---------------------------------------------------------------- retention
 
 
@@ -563,16 +698,28 @@ def months_before(moment, months):
 
 
 def retention_months():
+    return _months_setting("retention_months")
+
+
+def email_retention_months():
+    """How long logged, unmatched, discarded and quarantined e-mail is kept."""
+    return _months_setting("email_retention_months")
+
+
+def _months_setting(key):
     try:
-        months = int(settings.get("retention_months"))
+        months = int(settings.get(key))
     except (TypeError, ValueError):
-        months = settings.DEFAULTS["retention_months"]
+        months = settings.DEFAULTS[key]
     return max(months, 1)
 
 
 def apply_retention(*, now=None, actor=None):
     """Anonymise enquiries closed more than the retention period ago, with their outbox
-    messages; skip those under a legal hold. Running it again changes nothing."""
+    messages, and delete their e-mails; delete the e-mails on no enquiry (logged as activities,
+    unmatched, discarded, quarantined) received more than the e-mail retention period ago, and
+    any left on an anonymised enquiry. What a legal hold covers is kept. Running it again
+    changes nothing."""
     now = now or utcnow()
     cutoff = months_before(now, retention_months())
     due = db.session.scalars(
@@ -584,23 +731,46 @@ def apply_retention(*, now=None, actor=None):
         )
         .order_by(Enquiry.id)
     ).all()
-    counts = {"enquiries": 0, "outbox_messages": 0, "held": 0}
+    counts = {"enquiries": 0, "outbox_messages": 0, "emails": 0, "documents": 0, "held": 0}
     for enquiry in due:
         if enquiry.legal_hold:
             counts["held"] += 1
             continue
-        anonymised, outbox = anonymise_enquiry(enquiry, actor=actor)
-        counts["enquiries"] += int(anonymised)
-        counts["outbox_messages"] += outbox
+        _add_counts(counts, anonymise_enquiry(enquiry, actor=actor))
+    _apply_email_retention(now, counts)
     log(
         "retention",
-        {**counts, "retention_months": retention_months()},
+        {
+            **counts,
+            "retention_months": retention_months(),
+            "email_retention_months": email_retention_months(),
+        },
         actor=actor,
     )
     # Searches an admin left behind go too, so no address waits in them for long.
     _forget_searches(sa.false())
     db.session.flush()
     return counts
+
+
+def _apply_email_retention(now, counts):
+    """Delete the e-mails due under the e-mail retention period (see apply_retention)."""
+    cutoff = months_before(now, email_retention_months())
+    anonymised_enquiries = sa.select(Enquiry.id).where(Enquiry.anonymised_at.is_not(None))
+    due = db.session.scalars(
+        sa.select(Email)
+        .where(
+            sa.or_(
+                sa.and_(Email.enquiry_id.is_(None), Email.received_at < cutoff),
+                Email.enquiry_id.in_(anonymised_enquiries),
+            )
+        )
+        .order_by(Email.id)
+    ).all()
+    kept = [email for email in due if held_reason(email) is not None]
+    counts["held"] += len(kept)
+    kept_ids = {email.id for email in kept}
+    _add_counts(counts, delete_emails(email for email in due if email.id not in kept_ids))
 
 
 # ---------------------------------------------------------------- the log

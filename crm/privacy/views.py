@@ -67,10 +67,13 @@ COUNT_LABELS = {
     "contacts": _l("contacts"),
     "enquiries": _l("enquiries"),
     "outbox_messages": _l("outbox messages"),
+    "emails": _l("e-mails"),
+    "documents": _l("attachments"),
     "comments": _l("comments"),
     "audit_entries": _l("history entries"),
     "held": _l("under a legal hold"),
     "retention_months": _l("retention months"),
+    "email_retention_months": _l("e-mail retention months"),
 }
 
 
@@ -87,9 +90,12 @@ def _notice_context(notice):
     values = settings.get_many(["office_name", "data_controller"])
     controller = values["data_controller"] or values["office_name"]
     months = services.retention_months()
+    email_months = services.email_retention_months()
     return {
         "notice": notice,
-        "default_notice": default_notice(controller, months) if notice is None else None,
+        "default_notice": (
+            default_notice(controller, months, email_months) if notice is None else None
+        ),
         "language": _language(),
         "controller": controller,
         "retention_months": months,
@@ -152,9 +158,12 @@ def edit_notice():
         if current is not None:
             form.body_sv.data, form.body_en.data = current.body_sv, current.body_en
         else:
-            months = services.retention_months()
-            form.body_sv.data = default_notice_text("sv", retention_months=months)
-            form.body_en.data = default_notice_text("en", retention_months=months)
+            months = {
+                "retention_months": services.retention_months(),
+                "email_retention_months": services.email_retention_months(),
+            }
+            form.body_sv.data = default_notice_text("sv", **months)
+            form.body_en.data = default_notice_text("en", **months)
     return render_template(
         "privacy/edit_notice.html",
         form=form,
@@ -192,6 +201,7 @@ def requests():
         address=address,
         hits=hits,
         held_reason=services.held_reason,
+        email_attachments=services.email_attachments,
         export_form=ExportForm(),
         clear_form=ClearForm(),
     )
@@ -264,6 +274,7 @@ def erase():
         address=address,
         hits=hits,
         held_reason=services.held_reason,
+        email_attachments=services.email_attachments,
     )
 
 

@@ -62,7 +62,7 @@ def test_quick_log_with_two_organisations(page, member, organisations):
     for name in (FIRST, SECOND):
         page.get_by_role("link", name=name, exact=True).first.click()
         expect(page.get_by_role("heading", level=1)).to_have_text(name)
-        timeline = page.locator("section[aria-labelledby=activities-heading]")
+        timeline = page.locator("section[aria-labelledby=timeline-heading]")
         expect(timeline.get_by_role("link", name=TITLE)).to_be_visible()
         page.go_back()
         expect(page.get_by_role("heading", level=1)).to_have_text(TITLE)

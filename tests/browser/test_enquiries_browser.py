@@ -84,9 +84,20 @@ def test_a_swedish_enquiry_is_assigned_and_converted(app, db, browser, live_serv
         staff_page.get_by_role("banner").get_by_role("button", name="Sign out").click()
         expect(staff_page).to_have_url(re.compile(r"/login$"))
 
-        # The member converts it, creating the organisation and the contact.
+        # The member answers Karin from the enquiry: the first response.
         sign_in(staff_page, member)
         open_from_inbox(staff_page, reference)
+        answer = staff_page.locator("section.enquiry-reply")
+        expect(answer.get_by_label("Subject")).to_have_value(re.compile(f"^Re: {reference} "))
+        answer.get_by_label("Reply", exact=True).fill("Hej Karin! Tack, vi hörs på måndag.")
+        answer.get_by_role("button", name="Send reply").click()
+        expect(staff_page.get_by_text("is queued for sending")).to_be_visible()
+        expect(staff_page.locator(".conversation-out")).to_contain_text("vi hörs på måndag")
+        expect(staff_page.locator(".page-head + p .badge").first).to_have_text(
+            "Waiting for the company"
+        )
+
+        # The member converts it, creating the organisation and the contact.
         convert = staff_page.locator("section.enquiry-convert")
         convert.get_by_label("A new organisation").check()
         expect(convert.get_by_label("Name of the new organisation")).to_have_value(ORGANISATION)

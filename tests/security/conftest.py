@@ -20,9 +20,10 @@ from crm.agreements.models import Agreement
 from crm.auth.models import User
 from crm.documents import services as document_services
 from crm.documents.models import Document, DocumentVersion
-from crm.enquiries.models import Enquiry
+from crm.enquiries.models import Enquiry, ReplyTemplate
 from crm.extensions import db as _db
 from crm.mail import services as mail_services
+from crm.mailbox.routing import file_message
 from crm.organisations.models import Contact, Membership, Organisation
 from crm.privacy import services as privacy_services
 
@@ -116,6 +117,12 @@ def demo(app, db):
         kind="test", recipient="someone@example.org", subject="Hello", body_text="Hello"
     )
     notice = privacy_services.publish_notice(body_sv="Integritet", body_en="Privacy", actor=admin)
+    # An unmatched e-mail from the office mailbox: an automatic one, which no rule files.
+    email = file_message(
+        b"From: Robot <robot@example.net>\r\nTo: office@example.org\r\n"
+        b"Subject: Out of office\r\nAuto-Submitted: auto-replied\r\n"
+        b"Message-ID: <demo-unmatched@example.net>\r\n\r\nAway.\r\n"
+    )
     db.session.commit()
     values = {
         "organisation_id": _first(Organisation, Organisation.deleted_at.is_(None)),
@@ -128,11 +135,13 @@ def demo(app, db):
         "task_id": _first(Task),
         "membership_id": _first(Membership),
         "message_id": message.id,
+        "email_id": email.id,
         "user_id": member.id,
         "token": admin.calendar_token,
         "kind": "contacts",
         "record_id": _first(Contact, Contact.deleted_at.is_(None)),
         "language": "en",
+        "template_id": _first(ReplyTemplate),
     }
     return Demo(
         values=values,

@@ -108,6 +108,7 @@ ACCESS = {
     "enquiries.task": (None, ENQUIRY),
     "enquiries.convert": (None, ENQUIRY),
     "enquiries.assign": (None, COORDINATOR),
+    "enquiries.reply": (None, ENQUIRY),
     # reports
     "reports.index": (READ, None),
     "reports.organisations": (READ, None),
@@ -120,6 +121,10 @@ ACCESS = {
     "admin.edit_user": (ADMIN, ADMIN),
     "admin.settings": (ADMIN, ADMIN),
     "admin.consent_texts": (ADMIN, ADMIN),
+    "admin.reply_templates": (ADMIN, None),
+    "admin.create_reply_template": (ADMIN, ADMIN),
+    "admin.edit_reply_template": (ADMIN, ADMIN),
+    "admin.delete_reply_template": (ADMIN, ADMIN),
     "mail.outbox": (ADMIN, None),
     "mail.detail": (ADMIN, None),
     "mail.retry": (None, ADMIN),
@@ -130,9 +135,22 @@ ACCESS = {
     "privacy.legal_hold": (ADMIN, ADMIN),
     "privacy.log": (ADMIN, None),
     "privacy.edit_notice": (ADMIN, ADMIN),
+    # the office mailbox: unmatched mail is the coordinators'; the demo's e-mail is unmatched
+    "mailbox.unmatched": (COORDINATOR, None),
+    "mailbox.email": (COORDINATOR, None),
+    "mailbox.attach": (None, COORDINATOR),
+    "mailbox.log": (None, COORDINATOR),
+    "mailbox.discard": (COORDINATOR, COORDINATOR),
 }
 # POSTs that take a record away run after the others, restores after them, sign-out last.
-LATER = {"delete": 1, "erase": 1, "clear": 1, "restore": 2, "logout": 3}
+LATER = {
+    "delete": 1,
+    "delete_reply_template": 1,
+    "erase": 1,
+    "clear": 1,
+    "restore": 2,
+    "logout": 3,
+}
 
 
 def _phase(rule):
