@@ -27,14 +27,15 @@ run: install
 
 # Runs on SQLite, then again on PostgreSQL when TEST_DATABASE_URL is set, each in parallel on
 # every core (pytest-xdist; each worker has its own database). PYTEST_WORKERS=0 runs in one
-# process. The test that restarts PostgreSQL runs alone afterwards: it would cut off the
-# other workers.
+# process. Tests are handed out one by one (--dist load), so a long file (the mail outage
+# test) does not keep one worker busy while the other idles. The test that restarts
+# PostgreSQL runs alone afterwards: it would cut off the other workers.
 PYTEST_WORKERS ?= auto
 test: install
-	env -u TEST_DATABASE_URL $(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadfile
+	env -u TEST_DATABASE_URL $(BIN)/pytest -n $(PYTEST_WORKERS) --dist load
 	@if [ -n "$$TEST_DATABASE_URL" ]; then \
 		echo "== again on PostgreSQL ($$TEST_DATABASE_URL)"; \
-		$(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadfile -m "not restarts_database" && \
+		$(BIN)/pytest -n $(PYTEST_WORKERS) --dist load -m "not restarts_database" && \
 		$(BIN)/pytest -m restarts_database; \
 	fi
 
