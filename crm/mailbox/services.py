@@ -295,13 +295,7 @@ def receive_reply(email, enquiry, *, automatic):
     if automatic:
         return
     if enquiry.status == EnquiryStatus.WAITING:
-        enquiry.status = EnquiryStatus.IN_PROGRESS
-        audit.record(
-            enquiry,
-            "status",
-            actor=None,
-            changes={"status": [EnquiryStatus.WAITING.value, EnquiryStatus.IN_PROGRESS.value]},
-        )
+        enquiry_services.change_status(enquiry, EnquiryStatus.IN_PROGRESS, actor=None)
     assignee = enquiry.assignee
     if assignee is not None and assignee.active:
         _queue_reply_notice(email, enquiry, assignee)
