@@ -4,8 +4,10 @@ import pytest
 import sqlalchemy as sa
 
 from crm.activities.models import Activity
-from crm.mail.models import EmailState
+from crm.core import records
+from crm.mail.models import Email, EmailDirection, EmailState
 from crm.mailbox.routing import file_message
+from crm.mailbox.services import can_read, readable_emails
 from tests.mailbox_messages import message
 
 HOSTILE = "<p>Hi</p><img src='https://tracker.example/p.gif' onerror='alert(1)'><b>bold</b>"
@@ -150,3 +152,37 @@ def test_an_attachment_of_an_unreadable_email_is_not_found(client, login, db):
     assert client.get(f"/documents/{document.id}").status_code == 404
     assert client.get(f"/documents/{document.id}/download").status_code == 404
     assert client.get(f"/documents/new?email_id={email.id}").status_code == 404
+
+
+def test_the_list_rule_for_emails_agrees_with_the_page_rule(
+    db, make_user, make_enquiry, make_activity
+):
+    """readable_emails (the timeline) and can_read (the e-mail's page) are one rule twice."""
+    member = make_user("member")
+    mine, other = make_enquiry(), make_enquiry()
+    mine.assignee_id = member.id
+    live, gone = make_activity("Live"), make_activity("Gone")
+    records.soft_delete(gone, actor=None)
+    places = [
+        {"enquiry_id": mine.id},
+        {"enquiry_id": other.id},
+        {"activity_id": live.id},
+        {"activity_id": gone.id},
+        {"enquiry_id": other.id, "activity_id": live.id},
+        {"state": EmailState.UNMATCHED},
+    ]
+    for number, place in enumerate(places):
+        db.session.add(
+            Email(
+                message_id=f"<rule-{number}@example.com>",
+                direction=EmailDirection.INCOMING,
+                state=place.pop("state", EmailState.FILED),
+                **place,
+            )
+        )
+    db.session.commit()
+    emails = db.session.scalars(sa.select(Email)).all()
+
+    for user in (member, make_user("viewer"), make_user("coordinator")):
+        listed = set(db.session.scalars(sa.select(Email.id).where(readable_emails(user))))
+        assert listed == {email.id for email in emails if can_read(email, user)}, user.role

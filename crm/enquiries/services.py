@@ -158,15 +158,6 @@ def enquiries_from(*, organisation=None, contact=None):
     return select
 
 
-def readable_emails(user):
-    """A condition on Email: those `user` may read. An e-mail filed on an enquiry is part of
-    that enquiry, so it follows the enquiry's rule (members their own, viewers none)."""
-    return sa.or_(
-        Email.enquiry_id.is_(None),
-        Email.enquiry_id.in_(sa.select(Enquiry.id).where(readable_enquiries(user))),
-    )
-
-
 def _note_task(enquiry, task, *, actor):
     """A task about the enquiry shows in its history (adding one is not a response)."""
     audit.record(enquiry, "task", actor=actor, changes={"task": [None, task.title]})

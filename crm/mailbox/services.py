@@ -79,6 +79,24 @@ def can_read(email, user):
     return False
 
 
+def readable_emails(user):
+    """can_read as a condition on Email, for lists (the timeline). Keep the two in step: a
+    list that shows what the e-mail's page refuses leaks the message."""
+    if not getattr(user, "is_authenticated", False):
+        return sa.false()
+    if user.has_role(Role.COORDINATOR):
+        return sa.true()
+    return sa.and_(
+        Email.state == EmailState.FILED,
+        sa.or_(
+            Email.enquiry_id.in_(
+                sa.select(Enquiry.id).where(enquiry_services.readable_enquiries(user))
+            ),
+            Email.activity_id.in_(sa.select(Activity.id).where(Activity.deleted_at.is_(None))),
+        ),
+    )
+
+
 document_services.register_owner("email_id", Email, endpoint="mailbox.email", can_read=can_read)
 
 

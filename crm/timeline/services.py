@@ -27,12 +27,12 @@ from crm.enquiries.models import Enquiry
 from crm.enquiries.services import (
     enquiries_from,
     may_read_any,
-    readable_emails,
     readable_enquiries,
 )
 from crm.extensions import db
 from crm.mail.models import Email, EmailDirection
 from crm.mail.services import filed_emails
+from crm.mailbox.services import readable_emails
 from crm.organisations.models import Organisation
 
 PER_PAGE = 25
