@@ -16,6 +16,40 @@ def _bool(name, default=False):
     return value.strip().lower() in {"1", "true", "yes", "on"}
 
 
+def _list(value):
+    return [part.strip().lower() for part in (value or "").split(",") if part.strip()]
+
+
+def oidc_providers(environ=os.environ):
+    """The OpenID Connect providers staff may sign in with, from the environment.
+
+    OIDC_ISSUER, OIDC_CLIENT_ID, OIDC_CLIENT_SECRET and OIDC_LABEL configure one; each further
+    provider uses the same four names with a suffix of its own, e.g. OIDC_ISSUER_KI,
+    OIDC_CLIENT_ID_KI, OIDC_CLIENT_SECRET_KI and OIDC_LABEL_KI. The key ("default", or the
+    suffix in lower case) names the provider in the sign-in URL and on linked accounts.
+    """
+    providers = []
+    suffixes = [""] + sorted(
+        name.removeprefix("OIDC_ISSUER_") for name in environ if name.startswith("OIDC_ISSUER_")
+    )
+    for suffix in suffixes:
+        tail = f"_{suffix}" if suffix else ""
+        issuer = (environ.get(f"OIDC_ISSUER{tail}") or "").strip()
+        if not issuer:
+            continue
+        key = suffix.lower() or "default"
+        providers.append(
+            {
+                "key": key,
+                "issuer": issuer.rstrip("/"),
+                "client_id": environ.get(f"OIDC_CLIENT_ID{tail}", ""),
+                "client_secret": environ.get(f"OIDC_CLIENT_SECRET{tail}", ""),
+                "label": environ.get(f"OIDC_LABEL{tail}") or None,
+            }
+        )
+    return providers
+
+
 def default_sqlite_url():
     return f"sqlite:///{INSTANCE_DIR / 'crm.sqlite3'}"
 
@@ -114,6 +148,22 @@ class Config:
 
     HSTS = False
 
+    # Invitation and password-reset links: how long they work (each works once).
+    INVITATION_HOURS = 72
+    RESET_HOURS = 1
+    # Requests for a reset link per client address (the answer never says whether the
+    # address is known, so this is what stops the form being used to send mail to someone).
+    PASSWORD_FORGOT_RATE_LIMIT = "5 per hour"  # noqa: S105  (a rate, not a password)
+    # Roles that must use two-factor sign-in (TOTP): they are sent to enrol at their next
+    # sign-in. Comma-separated role values; production requires it of admins by default.
+    MFA_REQUIRED_ROLES = _list(os.environ.get("MFA_REQUIRED_ROLES", ""))
+    # Single sign-on (see oidc_providers). OIDC_AUTO_CREATE_ROLE: a role given to someone the
+    # provider vouches for who has no user yet (never admin); unset: such people are refused.
+    OIDC_PROVIDERS = oidc_providers()
+    OIDC_AUTO_CREATE_ROLE = (os.environ.get("OIDC_AUTO_CREATE_ROLE") or "").strip().lower() or None
+    # "off": users who have signed in with single sign-on may no longer use a password.
+    PASSWORD_LOGIN = (os.environ.get("PASSWORD_LOGIN") or "on").strip().lower()
+
     # Rendered staff pages are kept per user until the data changes, at most this long
     # (crm/core/page_cache.py); 0 turns the cache off.
     PAGE_CACHE_SECONDS = int(os.environ.get("PAGE_CACHE_SECONDS", "60"))
@@ -179,6 +229,7 @@ class ProductionConfig(Config):
     REMEMBER_COOKIE_SECURE = True
     SESSION_COOKIE_NAME = "__Host-session"
     HSTS = True
+    MFA_REQUIRED_ROLES = _list(os.environ.get("MFA_REQUIRED_ROLES", "admin"))
 
 
 CONFIGS = {

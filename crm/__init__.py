@@ -87,6 +87,7 @@ def _finish_config(app):
         raise RuntimeError("SECRET_KEY is not set")
 
     _check_public_url(app, env)
+    _check_sign_in_settings(app)
 
     # Also makes instance/, which a fresh clone does not have, for the default database.
     database.create_private_sqlite_file(app.config["SQLALCHEMY_DATABASE_URI"])
@@ -109,6 +110,26 @@ def _check_public_url(app, env):
         raise RuntimeError(str(error)) from None
     if env == "production" and app.config.get("TRUSTED_HOSTS") is None:
         app.config["TRUSTED_HOSTS"] = [urlsplit(app.config["PUBLIC_URL"]).hostname]
+
+
+def _check_sign_in_settings(app):
+    """Refuse to start on a sign-in setting that would not do what the operator meant."""
+    from crm.auth.models import Role
+
+    roles = {role.value for role in Role}
+    unknown = [role for role in app.config["MFA_REQUIRED_ROLES"] if role not in roles]
+    if unknown:
+        raise RuntimeError(f"MFA_REQUIRED_ROLES names unknown roles: {', '.join(unknown)}")
+    auto_role = app.config.get("OIDC_AUTO_CREATE_ROLE")
+    if auto_role is not None and (auto_role not in roles or auto_role == Role.ADMIN.value):
+        raise RuntimeError(
+            "OIDC_AUTO_CREATE_ROLE must be coordinator, member or viewer (never admin)"
+        )
+    if app.config["PASSWORD_LOGIN"] not in ("on", "off"):
+        raise RuntimeError("PASSWORD_LOGIN must be on or off")
+    for provider in app.config["OIDC_PROVIDERS"]:
+        if not provider["client_id"]:
+            raise RuntimeError(f"The OIDC provider {provider['key']} has no client id")
 
 
 def register_extensions(app):

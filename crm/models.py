@@ -20,7 +20,15 @@ from crm.agreements.models import (  # noqa: F401
     PartyRole,
     ReminderEvent,
 )
-from crm.auth.models import Role, User, UserTopic  # noqa: F401
+from crm.auth.models import (  # noqa: F401
+    RecoveryCode,
+    Role,
+    User,
+    UserIdentity,
+    UserToken,
+    UserTopic,
+)
+from crm.core.images import StoredImage  # noqa: F401
 from crm.core.models import AuditEntry  # noqa: F401
 from crm.core.page_cache import data_version_table  # noqa: F401
 from crm.documents.models import Document, DocumentVersion  # noqa: F401

@@ -12,7 +12,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from crm.core import audit
 from crm.core.models import TimestampMixin
 from crm.core.topics import Topic
-from crm.core.types import LabelledEnum, UTCDateTime, enum_column
+from crm.core.types import LabelledEnum, UTCDateTime, enum_column, utcnow
 from crm.extensions import db
 
 
@@ -55,7 +55,9 @@ class User(UserMixin, TimestampMixin, db.Model):
     name: Mapped[str] = mapped_column(sa.String(200))
     title: Mapped[str | None] = mapped_column(sa.String(200))
     phone: Mapped[str | None] = mapped_column(sa.String(50))
-    password_hash: Mapped[str] = mapped_column(sa.String(256))
+    # None until the user sets one from their invitation, and for users who only use single
+    # sign-on: no password then works.
+    password_hash: Mapped[str | None] = mapped_column(sa.String(256))
     role: Mapped[Role] = mapped_column(enum_column(Role), index=True)
     active: Mapped[bool] = mapped_column(default=True)
     language: Mapped[str] = mapped_column(sa.String(2), default="sv")
@@ -68,6 +70,16 @@ class User(UserMixin, TimestampMixin, db.Model):
     password_changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # The secret in the user's calendar-feed URL; renewing it makes the old URL stop working.
     calendar_token: Mapped[str | None] = mapped_column(sa.String(64), unique=True)
+    # The photo shown with a public contact person (crm.core.images).
+    photo_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("stored_images.id", ondelete="SET NULL")
+    )
+    # Two-factor sign-in (TOTP): the shared secret (base32) once enrolment has started, when
+    # it was confirmed with a first code (enrolled), and the last time step a code was
+    # accepted for, so a code cannot be used twice.
+    totp_secret: Mapped[str | None] = mapped_column(sa.String(64))
+    totp_enabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    totp_last_step: Mapped[int | None] = mapped_column(sa.BigInteger)
 
     # Loaded when asked for, not with every signed-in request's user.
     topics: Mapped[list["UserTopic"]] = relationship(
@@ -90,7 +102,17 @@ class User(UserMixin, TimestampMixin, db.Model):
         )
 
     def check_password(self, password):
+        if not self.password_hash:
+            return False
         return check_password_hash(self.password_hash, password)
+
+    @property
+    def has_password(self):
+        return bool(self.password_hash)
+
+    @property
+    def two_factor_enabled(self):
+        return self.totp_enabled_at is not None
 
     def has_role(self, role):
         return self.role.includes(role)
@@ -107,6 +129,67 @@ class UserTopic(db.Model):
     topic: Mapped[Topic] = mapped_column(enum_column(Topic), primary_key=True, index=True)
 
     user: Mapped[User] = relationship(back_populates="topics")
+
+
+class TokenPurpose(LabelledEnum):
+    INVITATION = "invitation"
+    RESET = "reset"
+
+    @staticmethod
+    def _labels():
+        return {"invitation": _l("Invitation"), "reset": _l("Password reset")}
+
+
+class UserToken(db.Model):
+    """A single-use link to set a password: an invitation or a reset. Only a hash of the
+    token is kept, so the table alone opens no account."""
+
+    __tablename__ = "user_tokens"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    purpose: Mapped[TokenPurpose] = mapped_column(enum_column(TokenPurpose))
+    # SHA-256 of the token in the link, hex.
+    token_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_by_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("users.id", ondelete="SET NULL")
+    )
+
+    user: Mapped[User] = relationship(foreign_keys=[user_id])
+
+
+class RecoveryCode(db.Model):
+    """A single-use code that stands in for the authenticator app; kept hashed."""
+
+    __tablename__ = "recovery_codes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    code_hash: Mapped[str] = mapped_column(sa.String(256))
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class UserIdentity(db.Model):
+    """An account at an OpenID Connect provider that signs in as this user."""
+
+    __tablename__ = "user_identities"
+    __table_args__ = (sa.UniqueConstraint("issuer", "subject"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    # The provider's key in the configuration (see config.oidc_providers) and its issuer URL.
+    provider: Mapped[str] = mapped_column(sa.String(40))
+    issuer: Mapped[str] = mapped_column(sa.String(500))
+    subject: Mapped[str] = mapped_column(sa.String(255))
+    email: Mapped[str | None] = mapped_column(sa.String(254))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    user: Mapped[User] = relationship()
 
 
 def _user_name(user_id):

@@ -202,7 +202,6 @@ def authenticate(email, password):
         return None
     if not _check_password(user, password) or not user.active:
         return None
-    user.last_login_at = utcnow()
     return user
 
 

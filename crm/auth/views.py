@@ -1,8 +1,8 @@
-from flask import current_app, flash, redirect, render_template, request, session, url_for
+from flask import current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 
-from crm.auth import bp, services
+from crm.auth import bp, services, signin
 from crm.auth.decorators import note_password_typed
 from crm.auth.forms import ConfirmPasswordForm, LoginForm, PasswordChangeForm
 from crm.core.security import is_safe_next, public_route
@@ -36,13 +36,7 @@ def login():
                 "error",
             )
             return render_template("auth/login.html", form=form), 200
-        # A fresh session on sign-in, so nothing from before carries over (session fixation).
-        _clear_session_keeping_language()
-        login_user(user, remember=form.remember.data)
-        note_password_typed()
-        db.session.commit()
-        flash(_("Signed in as %(name)s.", name=user.name), "success")
-        return redirect(next_url if is_safe_next(next_url) else url_for("dashboard.index"))
+        return signin.begin(user, method="password", remember=form.remember.data, next_url=next_url)
     return render_template("auth/login.html", form=form)
 
 
@@ -53,7 +47,7 @@ def logout():
     services.end_all_sessions(current_user)
     db.session.commit()
     logout_user()
-    _clear_session_keeping_language()
+    signin.clear_session_keeping_language()
     flash(_("You have been signed out."), "success")
     return redirect(url_for("auth.login"))
 
@@ -108,10 +102,3 @@ def _wrong_password_message():
         "The password is wrong, or there were too many wrong passwords: "
         "wait a few minutes and try again."
     )
-
-
-def _clear_session_keeping_language():
-    language = session.get("lang")
-    session.clear()
-    if language:
-        session["lang"] = language
