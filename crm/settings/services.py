@@ -8,7 +8,14 @@ from crm.extensions import db
 from crm.settings.models import ConsentText, Setting
 
 DEFAULTS = {
+    # The office's name per language; "office_name" is the one name of earlier versions, used
+    # where a language has none (see office_name()).
     "office_name": "Industry collaboration office",
+    "office_name_sv": "",
+    "office_name_en": "",
+    # The logo (crm.core.images.StoredImage id) and the accent colour (#rrggbb), or None.
+    "logo_image_id": None,
+    "accent_colour": None,
     "intro_sv": "",
     "intro_en": "",
     "data_controller": "",
@@ -35,6 +42,16 @@ def get_many(keys):
     values = {key: DEFAULTS.get(key) for key in keys}
     values.update({key: value for key, value in rows})
     return values
+
+
+def office_name(language, values=None):
+    """The office's name in `language` ("sv" or "en"), else in the other, else the old single
+    name. `values`: the settings already read with get_many, to spare a query."""
+    other = "en" if language == "sv" else "sv"
+    keys = [f"office_name_{language}", f"office_name_{other}", "office_name"]
+    values = values if values is not None and all(key in values for key in keys) else None
+    values = values or get_many(keys)
+    return next((values[key] for key in keys if values[key]), DEFAULTS["office_name"])
 
 
 def put(key, value, *, actor=None):
