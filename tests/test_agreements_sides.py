@@ -99,3 +99,19 @@ def test_one_sided_agreements_list_their_parties_as_before(
     assert "Lif, Roche AB" in listing
     assert "Exempeluniversitetet, Region Exempel" in listing
     assert "GMS partner" not in listing.split("<tbody>", 1)[1]
+
+
+def test_a_few_gms_partners_are_named_in_the_list(
+    client, db, signed_in, make_organisation, make_agreement
+):
+    company = make_organisation("Exempel Diagnostics AB")
+    region = make_organisation(
+        "Region Exempel", kind=OrganisationKind.HEALTHCARE_REGION, is_partner=True
+    )
+    make_agreement("Data-sharing pilot", parties=[company, (region, PartyRole.OBSERVER)])
+    signed_in("viewer")
+
+    listing = client.get("/agreements/").get_data(as_text=True)
+
+    assert "Exempel Diagnostics AB, Region Exempel" in listing
+    assert "GMS partner" not in listing.split("<tbody>", 1)[1]
