@@ -64,7 +64,7 @@ def demo_data():
     created = demo.load()
     db.session.commit()
     if created:
-        click.echo(f"Demo data loaded: {created} records created.")
+        click.echo(f"Demo data loaded: {created} records created or corrected.")
     else:
         click.echo("Demo data already present; nothing changed.")
     click.echo(f"Demo logins (password for all: {demo.DEMO_PASSWORD}):")

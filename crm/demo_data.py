@@ -12,6 +12,12 @@ included, so a second run creates nothing and a deleted demo record stays delete
 (sectors, parties, memberships, …) are only made together with a record created in the same
 run. Relative dates count from the day the demo users were first created, not from today,
 so a `make run` on a later day finds the same activities and enquiry references.
+
+A database loaded by the version before issue 18 is brought up to date rather than loaded
+twice: the GMS partner flags that version got wrong are corrected (PREVIOUS_PARTNERS), and
+the framework agreement, which then listed only the associations, gets the GMS partners as
+its other side. Both changes are audited like an edit, and a flag someone set differently
+from both versions is left alone.
 """
 
 import io
@@ -29,6 +35,7 @@ from crm.activities.models import (
     ActivityStatus,
     Task,
 )
+from crm.agreements import services as agreement_services
 from crm.agreements.models import (
     Agreement,
     AgreementKind,
@@ -52,6 +59,7 @@ from crm.enquiries.models import (
 )
 from crm.extensions import db
 from crm.mail.models import Email, EmailDirection, EmailState
+from crm.organisations import services as organisation_services
 from crm.organisations.models import (
     Contact,
     LegalBasis,
@@ -129,6 +137,50 @@ EKHOLMEN = "Ekholmen Clinical Research AB"
 
 _ASSOCIATION = OrganisationKind.INDUSTRY_ASSOCIATION
 _COMPANY = OrganisationKind.COMPANY
+_REGION = OrganisationKind.HEALTHCARE_REGION
+_UNIVERSITY = OrganisationKind.UNIVERSITY
+
+REGION_SKANE = "Region Skåne"
+
+# The GMS partners (`is_partner`): the healthcare regions with a university hospital and the
+# universities with a medical faculty that run GMS together. (name, kind, city, web domain)
+GMS_PARTNERS = (
+    ("Region Stockholm", _REGION, "Stockholm", "regionstockholm.se"),
+    ("Region Uppsala", _REGION, "Uppsala", "regionuppsala.se"),
+    ("Region Östergötland", _REGION, "Linköping", "regionostergotland.se"),
+    (REGION_SKANE, _REGION, "Malmö", "skane.se"),
+    ("Västra Götalandsregionen", _REGION, "Göteborg", "vgregion.se"),
+    ("Region Örebro län", _REGION, "Örebro", "regionorebrolan.se"),
+    ("Region Västerbotten", _REGION, "Umeå", "regionvasterbotten.se"),
+    ("Karolinska Institutet", _UNIVERSITY, "Solna", "ki.se"),
+    ("Uppsala universitet", _UNIVERSITY, "Uppsala", "uu.se"),
+    ("Linköpings universitet", _UNIVERSITY, "Linköping", "liu.se"),
+    ("Lunds universitet", _UNIVERSITY, "Lund", "lu.se"),
+    ("Göteborgs universitet", _UNIVERSITY, "Göteborg", "gu.se"),
+    ("Örebro universitet", _UNIVERSITY, "Örebro", "oru.se"),
+    ("Umeå universitet", _UNIVERSITY, "Umeå", "umu.se"),
+)
+GMS_PARTNER_NAMES = tuple(name for name, _kind, _city, _domain in GMS_PARTNERS)
+
+_PARTNER_DESCRIPTIONS = {
+    _REGION: "Healthcare region with a university hospital; one of the GMS partners.",
+    _UNIVERSITY: "University with a medical faculty; one of the GMS partners.",
+    REGION_SKANE: "Healthcare region and one of the GMS partners; the data controller "
+    "for the contact form.",
+}
+
+GMS_PARTNER_ORGANISATIONS = [
+    {
+        "name": name,
+        "kind": kind,
+        "website": f"https://www.{domain}",
+        "domains": [domain],
+        "city": city,
+        "is_partner": True,
+        "description": _PARTNER_DESCRIPTIONS.get(name, _PARTNER_DESCRIPTIONS[kind]),
+    }
+    for name, kind, city, domain in GMS_PARTNERS
+]
 
 ORGANISATIONS = [
     {
@@ -171,15 +223,7 @@ ORGANISATIONS = [
         "description": "The trade association for laboratory technology and diagnostics "
         "companies in Sweden. Party to the framework agreement with GMS.",
     },
-    {
-        "name": "Region Skåne",
-        "kind": OrganisationKind.HEALTHCARE_REGION,
-        "website": "https://www.skane.se",
-        "domains": ["skane.se"],
-        "city": "Malmö",
-        "description": "Healthcare region and one of the GMS partners; the data controller "
-        "for the contact form.",
-    },
+    *GMS_PARTNER_ORGANISATIONS,
     {
         "name": "Roche",
         "kind": _COMPANY,
@@ -189,7 +233,6 @@ ORGANISATIONS = [
         "country": "CH",
         "sectors": [Sector.PHARMA, Sector.DIAGNOSTICS_LAB],
         "size_class": SizeClass.LARGE,
-        "is_partner": True,
         "owner": MEMBER,
         "description": "Made the e-learning course on breast cancer together with GMS "
         "and Novartis.",
@@ -203,7 +246,6 @@ ORGANISATIONS = [
         "country": "CH",
         "sectors": [Sector.PHARMA],
         "size_class": SizeClass.LARGE,
-        "is_partner": True,
         "owner": MEMBER,
         "description": "Made the e-learning course on breast cancer together with GMS and Roche.",
     },
@@ -216,7 +258,6 @@ ORGANISATIONS = [
         "country": "US",
         "sectors": [Sector.IT_AI_DATA],
         "size_class": SizeClass.LARGE,
-        "is_partner": True,
         "owner": MEMBER_2,
         "description": "GMS has a Memorandum of Understanding with Microsoft on data, cloud "
         "and AI for precision medicine.",
@@ -253,7 +294,6 @@ ORGANISATIONS = [
         "city": "Uppsala",
         "sectors": [Sector.BIOTECH, Sector.DIAGNOSTICS_LAB],
         "size_class": SizeClass.SMALL,
-        "is_partner": True,
         "owner": MEMBER,
         "description": "Develops liquid-biopsy assays for circulating tumour DNA.",
     },
@@ -289,7 +329,6 @@ ORGANISATIONS = [
         "city": "Linköping",
         "sectors": [Sector.DIAGNOSTICS_LAB],
         "size_class": SizeClass.SMALL,
-        "is_partner": True,
         "owner": MEMBER_2,
         "description": "Gene panels for hereditary cancer diagnostics.",
     },
@@ -305,6 +344,10 @@ ORGANISATIONS = [
         "description": "Contract research organisation for early clinical studies in oncology.",
     },
 ]
+
+# The version of this data set before issue 18 marked these companies as GMS partners and
+# left Region Skåne unmarked; `crm demo-data` corrects a database it loaded.
+PREVIOUS_PARTNERS = frozenset({"Roche", "Novartis", "Microsoft", KVARNBO, FJALLVIK})
 
 # (member, association, member since)
 MEMBERSHIPS = [
@@ -422,7 +465,9 @@ AGREEMENTS = [
         "covers_members": True,
         "our_signatory": "Programme director, Genomic Medicine Sweden",
         "owner": COORDINATOR,
-        "parties": [(name, PartyRole.SIGNATORY) for name in ASSOCIATIONS],
+        # The GMS partners on one side, the four associations on the other.
+        "parties": [(name, PartyRole.PARTY) for name in GMS_PARTNER_NAMES]
+        + [(name, PartyRole.SIGNATORY) for name in ASSOCIATIONS],
         "description": "Sets out how GMS and companies that are members of the four industry "
         "associations collaborate: information and dialogue meetings, education, and joint "
         "research and development, on equal terms for all companies.",
@@ -475,6 +520,7 @@ AGREEMENTS = [
 ]
 
 COURSE = "Precision medicine in practice – Breast cancer"
+MICROSOFT_PILOT = "Pilot with Microsoft: secure cloud analysis of genomic data"
 LIF_DIALOGUE = "Dialogue meeting with Lif"
 
 _PARTNER = ActivityOrganisationRole.PARTNER
@@ -609,6 +655,25 @@ ACTIVITIES = [
         "staff": [MEMBER],
         "outcome": "Interest in validating their assay on GMS samples; NDA under negotiation.",
     },
+    {
+        "title": MICROSOFT_PILOT,
+        "kind": ActivityKind.JOINT_RD_PROJECT,
+        "start": -90,
+        "end": 275,
+        "status": ActivityStatus.ONGOING,
+        "agreement": MICROSOFT_MOU,
+        "organisations": [("Microsoft", _PARTNER), ("Karolinska Institutet", _PARTICIPANT)],
+        "contacts": ["nadia.karimi@example.com"],
+        "staff": [MEMBER_2],
+        "description": "A one-year pilot under the MoU: a secure cloud environment for "
+        "analysing genomic data, tried out with synthetic data before any patient data.",
+        "is_public": True,
+        "public_summary": "Under our Memorandum of Understanding with Microsoft we are "
+        "testing how genomic data from healthcare can be analysed in a secure cloud "
+        "environment that meets Swedish rules for patient data. The pilot runs for a year "
+        "with synthetic data, and what we learn is shared with the regions and universities "
+        "in Genomic Medicine Sweden.",
+    },
 ]
 
 CONSENT_TEXTS = {
@@ -623,6 +688,10 @@ CONSENT_TEXTS = {
 }
 
 SETTINGS = {
+    # The office's name per language (shown in the header, on the public page, in e-mails);
+    # "office_name" is the one name of earlier versions, read where no language is known.
+    "office_name_sv": "Innovation- och företagssamverkan",
+    "office_name_en": "Innovation and industry collaboration",
     "office_name": "Genomic Medicine Sweden – Innovation and industry collaboration",
     "intro_sv": "Genomic Medicine Sweden (GMS) är en nationell satsning på precisionsmedicin "
     "där Sveriges hälso- och sjukvårdsregioner och universitet samarbetar. Arbetsgruppen för "
@@ -1039,7 +1108,8 @@ _ADMIN_ACTOR = object()
 
 
 def load():
-    """Create whatever part of the demo data set is missing; return how many records were made.
+    """Create whatever part of the demo data set is missing and correct what an earlier
+    version loaded wrongly; return how many records were made or changed.
 
     Never commits: the `crm demo-data` command does.
     """
@@ -1048,6 +1118,7 @@ def load():
 
 class _Loader:
     def __init__(self):
+        # Records made, and records of an earlier version corrected.
         self.created = 0
 
     def run(self):
@@ -1173,8 +1244,21 @@ class _Loader:
                     organisation.email_domains.append(
                         self._add(OrganisationEmailDomain(domain=domain))
                     )
+            else:
+                self._correct_partner_flag(organisation, spec)
             organisations[spec["name"]] = organisation
         return organisations
+
+    def _correct_partner_flag(self, organisation, spec):
+        """Set `is_partner` as this version has it where the previous version had it wrong,
+        unless someone has since changed it to this version's value themselves."""
+        wanted = spec.get("is_partner", False)
+        previous = spec["name"] in PREVIOUS_PARTNERS
+        if wanted != previous and organisation.is_partner != wanted:
+            organisation_services.update_organisation(
+                organisation, {"is_partner": wanted}, actor=self.admin
+            )
+            self.created += 1
 
     def _memberships(self):
         for member, association, since in MEMBERSHIPS:
@@ -1233,8 +1317,31 @@ class _Loader:
                             AgreementParty(organisation_id=self.organisations[name].id, role=role)
                         )
                     )
+            else:
+                self._add_our_side(agreement, spec)
             agreements[spec["title"]] = agreement
         return agreements
+
+    def _add_our_side(self, agreement, spec):
+        """Give an agreement the previous version loaded with only its counterparties (the
+        framework agreement) the GMS partners this version lists, as an edit would."""
+        ours = [
+            (self.organisations[name], role)
+            for name, role in spec["parties"]
+            if self.organisations[name].is_partner and not self.organisations[name].is_deleted
+        ]
+        if not ours or any(party.organisation.is_partner for party in agreement.parties):
+            return
+        parties = [(party.organisation, party.role) for party in agreement.parties]
+        try:
+            agreement_services.update_agreement(
+                agreement, {"parties": parties + ours}, actor=self.admin
+            )
+        except agreement_services.AgreementError:
+            # Someone has edited the agreement into a state that no longer passes the
+            # checks of an edit (e.g. its dates); their agreement is theirs to fix.
+            return
+        self.created += len(ours)
 
     def _enquiries(self):
         enquiries = {}
@@ -1314,7 +1421,7 @@ class _Loader:
             state=EmailState.FILED,
             subject=f"Re: {enquiry.reference} {topic}",
             from_address="crm@localhost",
-            from_name=SETTINGS["office_name"],
+            from_name=SETTINGS[f"office_name_{spec['language']}"],
             to_addresses=spec["email"],
             body_text=body,
             reply_text=body,

@@ -1,18 +1,22 @@
 import re
+from datetime import date
 
 import pytest
 import sqlalchemy as sa
 
 from config import ProductionConfig
 from crm import create_app, demo_data
-from crm.activities.models import Activity, ActivityKind
+from crm.activities.models import Activity, ActivityKind, ActivityOrganisationRole, ActivityStatus
 from crm.agreements.models import Agreement, AgreementKind, AgreementStatus
 from crm.auth.models import Role, User
+from crm.core.models import AuditEntry
 from crm.core.text import luhn_valid
 from crm.core.types import utcnow
 from crm.enquiries.models import Enquiry, EnquiryStatus
 from crm.extensions import db as _db
 from crm.organisations.models import Organisation, OrganisationKind
+from crm.settings import services as settings
+from crm.settings.models import Setting
 from tests.conftest import _empty_tables
 
 
@@ -69,7 +73,13 @@ def test_the_gms_collaborations_are_there(db, loaded):
     )
     assert framework.covers_members and framework.is_public
     assert framework.status == AgreementStatus.ACTIVE
-    assert {party.organisation.name for party in framework.parties} == set(associations)
+    # Entered by the GMS partners on one side and the four associations on the other.
+    assert {party.organisation.name for party in framework.parties} == set(associations) | set(
+        demo_data.GMS_PARTNER_NAMES
+    )
+    assert {
+        party.organisation.name for party in framework.parties if party.organisation.is_partner
+    } == set(demo_data.GMS_PARTNER_NAMES)
 
     mou = db.session.scalar(sa.select(Agreement).where(Agreement.kind == AgreementKind.MOU))
     assert [party.organisation.name for party in mou.parties] == ["Microsoft"]
@@ -184,3 +194,224 @@ def test_production_refuses_the_demo_data_and_its_known_passwords(_schema):
     assert result.exit_code != 0
     assert "not loaded in production" in result.output
     assert users == 0
+
+
+# ---------------------------------------------------------------- issue 18: true to the seed
+
+
+def partner_names(db):
+    return set(
+        db.session.scalars(sa.select(Organisation.name).where(Organisation.is_partner)).all()
+    )
+
+
+def test_the_gms_partners_are_exactly_the_regions_and_universities_that_run_gms(db, loaded):
+    partners = db.session.scalars(sa.select(Organisation).where(Organisation.is_partner)).all()
+
+    assert {partner.name for partner in partners} == set(demo_data.GMS_PARTNER_NAMES)
+    assert {
+        "Region Skåne",
+        "Karolinska Institutet",
+        "Uppsala universitet",
+        "Region Stockholm",
+    } <= partner_names(db)
+    assert {partner.kind for partner in partners} == {
+        OrganisationKind.HEALTHCARE_REGION,
+        OrganisationKind.UNIVERSITY,
+    }
+    # No company is a partner, and every region and university in the demo is one.
+    assert not db.session.scalars(
+        sa.select(Organisation.name).where(
+            Organisation.kind == OrganisationKind.COMPANY, Organisation.is_partner
+        )
+    ).all()
+    assert {"Roche", "Novartis", "Microsoft"}.isdisjoint(partner_names(db))
+    assert set(
+        db.session.scalars(
+            sa.select(Organisation.name).where(
+                Organisation.kind.in_(
+                    [OrganisationKind.HEALTHCARE_REGION, OrganisationKind.UNIVERSITY]
+                )
+            )
+        ).all()
+    ) == set(demo_data.GMS_PARTNER_NAMES)
+
+
+def test_the_microsoft_mou_has_a_public_ongoing_activity(db, loaded):
+    mou = db.session.scalar(sa.select(Agreement).where(Agreement.title == demo_data.MICROSOFT_MOU))
+    pilot = db.session.scalar(
+        sa.select(Activity).where(Activity.title == demo_data.MICROSOFT_PILOT)
+    )
+
+    assert pilot.agreement == mou
+    assert pilot.status == ActivityStatus.ONGOING
+    assert pilot.is_public and "Microsoft" in pilot.public_summary
+    assert ("Microsoft", ActivityOrganisationRole.PARTNER) in {
+        (link.organisation.name, link.role) for link in pilot.organisations
+    }
+    assert pilot.start_date <= date.today() <= pilot.end_date
+
+
+def current_and_upcoming(client, language="en"):
+    """The public page's "Current and upcoming" activities, as text."""
+    page = client.get("/", query_string={"lang": language}).get_data(as_text=True)
+    section = page.split('id="activities-heading"', 1)[1]
+    recent_heading = "Nyligen genomförda" if language == "sv" else "Recent"
+    return section.split(recent_heading, 1)[0]
+
+
+@pytest.mark.parametrize("language", ["en", "sv"])
+def test_the_public_page_shows_the_mou_and_the_course_among_current_activities(
+    client, loaded, language
+):
+    current = current_and_upcoming(client, language)
+
+    assert demo_data.MICROSOFT_PILOT in current
+    assert "Under our Memorandum of Understanding with Microsoft" in current
+    # The e-learning course has no end date and is ongoing: current, not past.
+    assert demo_data.COURSE in current
+
+
+def test_the_demo_office_and_its_public_contact_people(db, client, loaded):
+    assert settings.office_name("sv") == "Innovation- och företagssamverkan"
+    assert settings.office_name("en") == "Innovation and industry collaboration"
+    assert settings.get("intro_sv") == demo_data.SETTINGS["intro_sv"]
+    assert settings.get("intro_en") == demo_data.SETTINGS["intro_en"]
+
+    contacts = db.session.scalars(
+        sa.select(User).where(User.is_public_contact, User.active).order_by(User.name)
+    ).all()
+    assert 2 <= len(contacts) <= 3
+    names = {name for _email, name, _role in demo_data.DEMO_USERS}
+    for person in contacts:
+        assert person.name in names
+        assert person.email.endswith("@example.org")
+        assert person.title and person.phone.startswith("070-174 06")
+    page = client.get("/?lang=en").get_data(as_text=True)
+    for person in contacts:
+        assert person.name in page and person.title in page
+
+
+def downgrade_to_the_previous_version(db):
+    """Turn a freshly loaded demo into what `crm demo-data` loaded before issue 18: companies
+    marked as GMS partners and Region Skåne not, no other region or university, the framework
+    agreement with the four associations only, no activity under the Microsoft MoU, and the
+    office's name only in the one setting of earlier versions."""
+    pilot = db.session.scalar(
+        sa.select(Activity).where(Activity.title == demo_data.MICROSOFT_PILOT)
+    )
+    db.session.delete(pilot)
+    framework = db.session.scalar(
+        sa.select(Agreement).where(Agreement.title == demo_data.FRAMEWORK)
+    )
+    for party in list(framework.parties):
+        if party.organisation.name in demo_data.GMS_PARTNER_NAMES:
+            framework.parties.remove(party)
+    db.session.flush()
+    for organisation in db.session.scalars(sa.select(Organisation)).all():
+        if organisation.name in demo_data.GMS_PARTNER_NAMES and organisation.name != "Region Skåne":
+            db.session.delete(organisation)
+        else:
+            organisation.is_partner = organisation.name in demo_data.PREVIOUS_PARTNERS
+    for key in ("office_name_sv", "office_name_en"):
+        db.session.delete(db.session.get(Setting, key))
+    db.session.commit()
+
+
+def demo_state(db):
+    """What a user of the demo sees, by name rather than id: the organisations and their
+    partner flags, every agreement's parties, the activities' organisations, the office's
+    names, and how many rows each table has (the audit history aside)."""
+    with db.engine.connect() as connection:
+        counts = {
+            table.name: connection.scalar(sa.select(sa.func.count()).select_from(table))
+            for table in db.metadata.sorted_tables
+            if table.name != "audit_entries"
+        }
+    return {
+        "organisations": sorted(
+            (o.name, o.kind.value, o.is_partner, sorted(d.domain for d in o.email_domains))
+            for o in db.session.scalars(sa.select(Organisation))
+        ),
+        "agreements": sorted(
+            (a.title, sorted((p.organisation.name, p.role.value) for p in a.parties))
+            for a in db.session.scalars(sa.select(Agreement))
+        ),
+        "activities": sorted(
+            (
+                a.title,
+                a.status.value,
+                a.is_public,
+                a.agreement.title if a.agreement else None,
+                sorted((link.organisation.name, link.role.value) for link in a.organisations),
+            )
+            for a in db.session.scalars(sa.select(Activity))
+        ),
+        "office": (settings.office_name("sv"), settings.office_name("en")),
+        "counts": counts,
+    }
+
+
+def test_a_database_loaded_by_the_previous_version_is_corrected_not_duplicated(db, runner, loaded):
+    expected = demo_state(db)
+    downgrade_to_the_previous_version(db)
+    assert partner_names(db) == demo_data.PREVIOUS_PARTNERS
+    assert demo_state(db) != expected
+
+    result = run_demo_data(runner)
+
+    assert "records created or corrected" in result.output
+    db.session.expire_all()
+    assert demo_state(db) == expected
+    # Every name once: nothing was loaded a second time.
+    names = db.session.scalars(sa.select(Organisation.name)).all()
+    assert len(names) == len(set(names))
+    # The corrections are in the audit history, as an edit would be.
+    roche = db.session.scalar(sa.select(Organisation).where(Organisation.name == "Roche"))
+    skane = db.session.scalar(sa.select(Organisation).where(Organisation.name == "Region Skåne"))
+    framework = db.session.scalar(
+        sa.select(Agreement).where(Agreement.title == demo_data.FRAMEWORK)
+    )
+    assert latest_change(db, roche) == {"is_partner": [True, False]}
+    assert latest_change(db, skane) == {"is_partner": [False, True]}
+    before, after = latest_change(db, framework)["parties"]
+    assert (
+        "Karolinska Institutet (party)" in after and "Karolinska Institutet (party)" not in before
+    )
+
+    # And loading once more changes nothing.
+    snapshot_before = snapshot(db)
+    again = run_demo_data(runner)
+    assert "nothing changed" in again.output
+    assert snapshot(db) == snapshot_before
+
+
+def test_a_partner_flag_someone_changed_themselves_is_kept(db, runner, loaded):
+    """Only what the previous version got wrong is corrected: an admin who has marked a
+    company or unmarked a university keeps their choice."""
+    downgrade_to_the_previous_version(db)
+    illumina = db.session.scalar(sa.select(Organisation).where(Organisation.name == "Illumina"))
+    lif = db.session.scalar(sa.select(Organisation).where(Organisation.name == demo_data.LIF))
+    lif.is_partner = True
+    illumina.is_partner = True
+    db.session.commit()
+
+    run_demo_data(runner)
+
+    db.session.expire_all()
+    assert lif.is_partner is True and illumina.is_partner is True
+    assert "Region Skåne" in partner_names(db)
+    assert "Roche" not in partner_names(db)
+
+
+def latest_change(db, record):
+    return db.session.scalar(
+        sa.select(AuditEntry.changes)
+        .where(
+            AuditEntry.entity_type == record.__tablename__,
+            AuditEntry.entity_id == record.id,
+            AuditEntry.action == "update",
+        )
+        .order_by(AuditEntry.id.desc())
+        .limit(1)
+    )

@@ -33,7 +33,7 @@ from tests import factories
 ORGANISATIONS_CSV = (
     "name,kind,org_number,website,email_domains,country,city,sectors,size_class,tags,is_partner\n"
     "Roche AB,company,5560290198,WWW.Roche.se/,roche.se; roche.com,SE,Solna,"
-    "pharma;diagnostics_lab,large,big pharma,yes\n"
+    "pharma;diagnostics_lab,large,big pharma,no\n"
     "Läkemedelsindustriföreningen,Industry association,802004-0484,lif.se,lif.se,,Stockholm,"
     "Pharma,,,no\n"
     "Exempel Medtech AB,company,,https://exempel.se,,,Göteborg,medtech,small,,\n"
@@ -110,7 +110,7 @@ def test_good_file_creates_organisations_and_a_second_import_matches_them(db, ac
     assert sorted(item.domain for item in roche.email_domains) == ["roche.com", "roche.se"]
     assert [tag.name for tag in roche.tags] == ["big pharma"]
     assert roche.size_class == SizeClass.LARGE
-    assert roche.is_partner is True
+    assert roche.is_partner is False
     assert roche.created_by_id == actor.id
     lif = _org(db, "Läkemedelsindustriföreningen")
     assert lif.kind == OrganisationKind.INDUSTRY_ASSOCIATION
@@ -160,8 +160,8 @@ def test_swedish_excel_file_with_bom_semicolons_and_ja_nej(db, actor):
         )  # fmt: skip
     text = (
         "\ufeffName;Kind;Org_number;Sectors;Size_class;Is_partner;Country\r\n"
-        f"Åbo Diagnostik AB;{company};556677-8899;{pharma}, {lab};{small};ja;se\r\n"
-        "Västra regionen;healthcare region;;;;NEJ;\r\n"
+        f"Åbo Diagnostik AB;{company};556677-8899;{pharma}, {lab};{small};nej;se\r\n"
+        "Västra regionen;healthcare region;;;;JA;\r\n"
     )
     data = text.encode("utf-8")
     assert data.startswith(b"\xef\xbb\xbf")
@@ -171,11 +171,11 @@ def test_swedish_excel_file_with_bom_semicolons_and_ja_nej(db, actor):
     assert abo.kind == OrganisationKind.COMPANY
     assert sorted(abo.sector_values) == [Sector.DIAGNOSTICS_LAB, Sector.PHARMA]
     assert abo.size_class == SizeClass.SMALL
-    assert abo.is_partner is True
+    assert abo.is_partner is False
     assert abo.country == "SE"
     region = _org(db, "Västra regionen")
     assert region.kind == OrganisationKind.HEALTHCARE_REGION
-    assert region.is_partner is False
+    assert region.is_partner is True
 
 
 def test_windows_1252_file_is_read(db, actor):

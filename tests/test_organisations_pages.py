@@ -71,11 +71,12 @@ def test_list_filters_and_sorting(client, signed_in, make_organisation, make_use
         city="Uppsala",
         sectors=[Sector.PHARMA],
         tags=["Oncology"],
-        is_partner=True,
         owner_id=owner.id,
     )
     make_organisation("Alpha Medtech", city="Lund", sectors=[Sector.MEDTECH])
-    make_organisation("Gamma Region", kind=OrganisationKind.HEALTHCARE_REGION, city="Malmö")
+    make_organisation(
+        "Gamma Region", kind=OrganisationKind.HEALTHCARE_REGION, city="Malmö", is_partner=True
+    )
     signed_in("viewer")
 
     def names(**args):
@@ -90,8 +91,8 @@ def test_list_filters_and_sorting(client, signed_in, make_organisation, make_use
     assert names(kind="healthcare_region") == ["Gamma Region"]
     assert names(sector="pharma") == ["Beta Pharma"]
     assert names(tag="oncology") == ["Beta Pharma"]
-    assert names(partner="yes") == ["Beta Pharma"]
-    assert names(partner="no") == ["Alpha Medtech", "Gamma Region"]
+    assert names(partner="yes") == ["Gamma Region"]
+    assert names(partner="no") == ["Alpha Medtech", "Beta Pharma"]
     assert names(owner=owner.id) == ["Beta Pharma"]
     # Values that mean nothing are ignored rather than failing.
     assert len(names(kind="spaceship", sector="x", partner="maybe", owner="me", sort="x")) == 3
@@ -288,7 +289,6 @@ def test_create_stores_normalised_values(client, db, signed_in, make_user):
             sectors=["diagnostics_lab", "biotech"],
             size_class="small",
             tags="Diagnostics, Spin-off,  diagnostics",
-            is_partner="y",
             owner_id=str(owner.id),
             description="Makes tests.",
         ),
@@ -308,7 +308,7 @@ def test_create_stores_normalised_values(client, db, signed_in, make_user):
     assert sorted(organisation.sector_values) == [Sector.BIOTECH, Sector.DIAGNOSTICS_LAB]
     assert organisation.size_class == "small"
     assert sorted(tag.name for tag in organisation.tags) == ["diagnostics", "spin-off"]
-    assert organisation.is_partner is True
+    assert organisation.is_partner is False
     assert organisation.owner_id == owner.id
     assert organisation.created_by_id == user.id
     entry = db.session.scalar(

@@ -288,3 +288,11 @@ def party_organisations():
 
 def sorted_parties(agreement):
     return sorted(agreement.parties, key=lambda party: party.organisation.name.lower())
+
+
+def parties_by_side(agreement):
+    """(our side, other side): the parties that are GMS partners (`is_partner`, the regions and
+    universities that run the office), then the others, each sorted by name."""
+    parties = sorted_parties(agreement)
+    ours = [party for party in parties if party.organisation.is_partner]
+    return ours, [party for party in parties if not party.organisation.is_partner]

@@ -89,6 +89,7 @@ def index():
         filtered=any(request.args.get(name) for name in FILTER_NAMES),
         restore_form=ConfirmForm(),
         sorted_parties=services.sorted_parties,
+        parties_by_side=services.parties_by_side,
     )
 
 

@@ -7,7 +7,7 @@ from crm.agreements import bp as agreements_bp
 from crm.agreements.forms import StatusForm
 from crm.agreements.lifecycle import ALLOWED_TRANSITIONS
 from crm.agreements.models import Agreement
-from crm.agreements.services import renewal_notice_date, sorted_parties
+from crm.agreements.services import parties_by_side, renewal_notice_date, sorted_parties
 from crm.auth.models import Role
 from crm.core.forms import ConfirmForm
 from crm.core.listing import MAX_PAGE
@@ -70,6 +70,7 @@ def agreement_page(agreement_id):
         "agreements/detail.html",
         agreement=agreement,
         parties=sorted_parties(agreement),
+        sides=parties_by_side(agreement),
         notice_date=renewal_notice_date(agreement),
         next_statuses=ALLOWED_TRANSITIONS[agreement.status],
         status_form=StatusForm(),

@@ -25,11 +25,22 @@ from crm.core.forms import CompleteForm
 from crm.core.text import InvalidOrgNumber, fold, normalise_domain, normalise_org_number
 from crm.core.text import normalise_website as _normalise_website
 from crm.extensions import db
-from crm.organisations.models import Organisation, OrganisationKind, Sector, SizeClass
+from crm.organisations.models import (
+    PARTNER_LABEL,
+    Organisation,
+    OrganisationKind,
+    Sector,
+    SizeClass,
+    may_be_partner,
+)
 
 _COUNTRY = re.compile(r"^[A-Za-z]{2}$")
 _LIST_SEPARATORS = re.compile(r"[\s,;]+")
 MAX_TAG_LENGTH = 60
+PARTNER_REFUSED = _l(
+    "A company cannot be a GMS partner: the partners are the healthcare regions and "
+    "universities that run GMS. Untick the box or choose another kind."
+)
 
 
 class MultiCheckboxField(SelectMultipleField):
@@ -89,7 +100,7 @@ class OrganisationForm(CompleteForm):
         validators=[Length(max=1000)],
         description=_l("Separate tags with commas."),
     )
-    is_partner = BooleanField(_l("GMS partner"))
+    is_partner = BooleanField(PARTNER_LABEL)
     owner_id = SelectField(_l("Owner"), default="", description=_l("The responsible person."))
     confirm_duplicate = BooleanField(
         _l("Create anyway: this is not one of the organisations above")
@@ -188,6 +199,10 @@ class OrganisationForm(CompleteForm):
         if not _COUNTRY.match(value):
             raise ValidationError(_l("Enter a two-letter country code, e.g. SE."))
         field.data = value.upper()
+
+    def validate_is_partner(self, field):
+        if field.data and not may_be_partner(self.kind.data):
+            raise ValidationError(PARTNER_REFUSED)
 
     def validate_tags(self, field):
         tags = parse_tags(field.data)

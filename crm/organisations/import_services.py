@@ -35,6 +35,7 @@ from crm.organisations.models import (
     OrganisationKind,
     Sector,
     SizeClass,
+    may_be_partner,
 )
 
 # Uploads and the re-posted content of a dry run are both capped at this many bytes.
@@ -100,7 +101,12 @@ ORGANISATION_COLUMNS = (
     ImportColumn("size_class", False, "small", _l("micro, small, medium or large.")),
     ImportColumn("description", False, "", _l("Free text.")),
     ImportColumn("tags", False, "", _l("Tags, separated by semicolons or commas.")),
-    ImportColumn("is_partner", False, "no", _l("yes or no (ja or nej).")),
+    ImportColumn(
+        "is_partner",
+        False,
+        "no",
+        _l("GMS partner (region or university): yes or no (ja or nej); never for a company."),
+    ),
 )
 
 CONTACT_COLUMNS = (
@@ -479,6 +485,13 @@ class _OrganisationImporter:
                 _check_length("tags", tag, 60, errors)
         if is_partner := row.get("is_partner"):
             data["is_partner"] = _parse_bool("is_partner", is_partner, errors)
+            if data["is_partner"] and data.get("kind") and not may_be_partner(data["kind"]):
+                errors.append(
+                    _error(
+                        "is_partner",
+                        _("A company cannot be a GMS partner (region or university)."),
+                    )
+                )
         return data
 
     def _match(self, data, errors):

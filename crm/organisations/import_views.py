@@ -52,7 +52,7 @@ ORGANISATIONS = ImportKind(
             "country": "SE",
             "city": "Stockholm",
             "sectors": "pharma;medtech",
-            "is_partner": "yes",
+            "is_partner": "no",
         },
     ),
 )

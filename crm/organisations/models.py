@@ -39,6 +39,16 @@ class OrganisationKind(LabelledEnum):
         }
 
 
+# What `Organisation.is_partner` means, wherever it is shown, edited, filtered or exported.
+PARTNER_LABEL = _l("GMS partner (region or university)")
+
+
+def may_be_partner(kind):
+    """Whether an organisation of this kind may be a GMS partner: the partners are the regions
+    and universities that run GMS, so a company never is."""
+    return kind != OrganisationKind.COMPANY
+
+
 class Sector(LabelledEnum):
     PHARMA = "pharma"
     MEDTECH = "medtech"
@@ -132,6 +142,8 @@ class Organisation(TimestampMixin, SoftDeleteMixin, db.Model):
     city: Mapped[str | None] = mapped_column(sa.String(120), index=True)
     size_class: Mapped[SizeClass | None] = mapped_column(enum_column(SizeClass))
     description: Mapped[str | None] = mapped_column(sa.Text)
+    # One of the healthcare regions and universities that run GMS (SPEC §2); never a company
+    # (see may_be_partner).
     is_partner: Mapped[bool] = mapped_column(default=False, index=True)
     owner_id: Mapped[int | None] = mapped_column(
         sa.ForeignKey("users.id", ondelete="SET NULL"), index=True
@@ -327,7 +339,7 @@ describe_fields(
         "size_class": (_l("Size"), SizeClass),
         "description": (_l("Description"), None),
         "tags": (_l("Tags"), None),
-        "is_partner": (_l("GMS partner"), bool),
+        "is_partner": (PARTNER_LABEL, bool),
         "owner_id": (_l("Owner"), "user"),
         "member_of": (_l("Member of"), None),
         "merged_from": (_l("Merged from"), None),

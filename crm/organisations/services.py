@@ -23,6 +23,7 @@ from crm.organisations.models import (
     OrganisationKind,
     OrganisationSector,
     Tag,
+    may_be_partner,
     organisation_tags,
 )
 
@@ -440,7 +441,8 @@ CONTACT_FILL_FIELDS = ("email", "phone", "title", "organisation_id", "notes", "o
 
 def merge_organisations(keep, remove, *, actor):
     """Move every link (contacts, memberships, agreements, activities, …) to `keep`."""
-    keep.is_partner = keep.is_partner or remove.is_partner
+    if remove.is_partner and may_be_partner(keep.kind):
+        keep.is_partner = True
     moved = merge_records(keep, remove, fill_fields=ORGANISATION_FILL_FIELDS, actor=actor)
     _drop_affiliations_that_repeat_the_primary()
     return moved

@@ -33,18 +33,23 @@ def _public_activities():
     """(current and upcoming, recent) public activities, never cancelled or deleted."""
     today = date.today()
     ends = sa.func.coalesce(Activity.end_date, Activity.start_date)
+    # An ongoing activity without an end date (a course open all year) is current, not past.
+    current = sa.or_(
+        ends >= today,
+        sa.and_(Activity.status == ActivityStatus.ONGOING, Activity.end_date.is_(None)),
+    )
     public = sa.select(Activity).where(
         Activity.is_public.is_(True),
         Activity.deleted_at.is_(None),
         Activity.status != ActivityStatus.CANCELLED,
     )
     upcoming = db.session.scalars(
-        public.where(ends >= today)
+        public.where(current)
         .order_by(Activity.start_date, Activity.start_time, Activity.id)
         .limit(UPCOMING_LIMIT)
     ).all()
     recent = db.session.scalars(
-        public.where(ends < today, ends >= today - timedelta(days=RECENT_DAYS))
+        public.where(~current, ends >= today - timedelta(days=RECENT_DAYS))
         .order_by(Activity.start_date.desc(), Activity.id.desc())
         .limit(RECENT_LIMIT)
     ).all()
