@@ -210,9 +210,8 @@ def image(image_id, digest, ext):
         # not stay in shared caches for long. The ETag makes asking again cheap.
         response.headers["Cache-Control"] = "public, max-age=86400"
     else:
-        # Kept by this browser only; a shared cache must not hand it to someone else.
-        response.headers["Cache-Control"] = "private, max-age=31536000, immutable"
-        response.headers["Vary"] = "Cookie"
+        # For staff only, like the pages it is shown on: kept in no cache at all.
+        response.headers["Cache-Control"] = "no-store"
     response.headers["Content-Disposition"] = "inline"
     response.set_etag(stored.digest)
     return response.make_conditional(request)
