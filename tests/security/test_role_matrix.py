@@ -301,9 +301,7 @@ def test_no_page_shows_an_enquiry_the_user_may_not_read(app, client, demo, db, r
     ]
     urls = [demo.url_for_endpoint(rule) for rule in staff_rules(app)]
     urls = [
-        url
-        for url in urls
-        if not url.startswith(("/enquiries", "/login", "/language", "/images/"))
+        url for url in urls if not url.startswith(("/enquiries", "/login", "/language", "/images/"))
     ]
     urls += [f"/search/?q={enquiry.message[:30]}" for enquiry in hidden]
     hidden_ids = {str(enquiry.id) for enquiry in hidden}
