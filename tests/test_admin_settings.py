@@ -11,7 +11,9 @@ from crm.settings.models import Setting
 
 def valid_form(**fields):
     data = {
-        "office_name": "Samverkanskontoret",
+        "office_name_sv": "Samverkanskontoret",
+        "office_name_en": "The collaboration office",
+        "accent_colour": "",
         "intro_sv": "Vi samverkar med företag.\n\nHör av dig!",
         "intro_en": "We collaborate with companies.\r\n\r\nGet in touch!",
         "data_controller": "Regionen, Box 1, 111 11 Stockholm",
@@ -37,7 +39,12 @@ def test_admins_edit_the_settings_and_the_public_page_shows_them(client, db, log
     page = client.get("/admin/settings?lang=en")
     assert page.status_code == 200
     html = page.get_data(as_text=True)
-    for label in ("Office name", "Introduction on the public page, in Swedish", "Data controller"):
+    for label in (
+        "Office name in Swedish",
+        "Office name in English",
+        "Introduction on the public page, in Swedish",
+        "Data controller",
+    ):
         assert label in html
     assert 'href="/admin/settings"' in html  # the nav entry appears
 
@@ -46,9 +53,12 @@ def test_admins_edit_the_settings_and_the_public_page_shows_them(client, db, log
     assert response.headers["Location"].endswith("/admin/settings")
     assert "Settings saved." in client.get("/admin/settings?lang=en").get_data(as_text=True)
 
-    values = settings.get_many(["office_name", "retention_months", "notification_recipients"])
+    values = settings.get_many(
+        ["office_name_sv", "office_name_en", "retention_months", "notification_recipients"]
+    )
     assert values == {
-        "office_name": "Samverkanskontoret",
+        "office_name_sv": "Samverkanskontoret",
+        "office_name_en": "The collaboration office",
         "retention_months": 36,
         "notification_recipients": [
             "coordinator@example.org",
@@ -61,10 +71,11 @@ def test_admins_edit_the_settings_and_the_public_page_shows_them(client, db, log
     assert entry.changes["retention_months"] == [24, 36]
 
     english = client.get("/?lang=en").get_data(as_text=True)
-    assert "<h1>Samverkanskontoret</h1>" in english
+    assert "<h1>The collaboration office</h1>" in english
     assert "<p>We collaborate with companies.</p>" in english
     assert "<p>Get in touch!</p>" in english
     swedish = client.get("/?lang=sv").get_data(as_text=True)
+    assert "<h1>Samverkanskontoret</h1>" in swedish
     assert "<p>Vi samverkar med företag.</p>" in swedish
 
 
@@ -114,7 +125,9 @@ def test_anonymous_visitors_are_sent_to_sign_in(client):
         ("retention_months", "", "Enter a whole number of months from 1 to 120."),
         ("notification_recipients", "ok@example.org, not-an-address", "not-an-address is not"),
         ("notification_recipients", "a@b", "a@b is not a valid e-mail address."),
-        ("office_name", "   ", "Enter the office&#39;s name."),
+        ("office_name_sv", "x" * 201, "Field cannot be longer than 200 characters."),
+        ("accent_colour", "teal", "Enter the colour as # and six hex digits, e.g. #0b5563."),
+        ("accent_colour", "#ffff00", "This colour is too light for white text"),
     ],
 )
 def test_bad_input_is_refused_with_a_message_and_nothing_is_saved(

@@ -82,7 +82,7 @@ def sensitive_requests(client, contact):
     """(method, path) of every page that needs a recent sign-in."""
     return [
         ("GET", "/admin/users/new"),
-        ("GET", f"/admin/users/{client.admin.id}/edit"),
+        ("GET", f"/admin/users/{client.admin.id}"),
         ("POST", "/admin/privacy/export"),
         ("GET", "/admin/privacy/erase"),
         ("GET", f"/admin/privacy/hold/contacts/{contact.id}"),

@@ -23,6 +23,9 @@ PUBLIC_ENDPOINTS = {
     "privacy.notice",
     "privacy.versions",
     "privacy.version",
+    # The accent colour's style sheet; stored images decide themselves who may see them.
+    "public.theme",
+    "public.image",
 }
 STAFF_ROLES = [Role.COORDINATOR, Role.MEMBER, Role.VIEWER]
 NEW_PASSWORD = "a long enough initial password"
@@ -115,7 +118,7 @@ def test_every_role_reaches_the_dashboard(client, login, role):
     assert user.email in response.get_data(as_text=True)
 
 
-ADMIN_PAGES = ["/admin/users", "/admin/users/new", "/admin/users/{id}/edit"]
+ADMIN_PAGES = ["/admin/users", "/admin/users/new", "/admin/users/{id}"]
 
 
 @pytest.mark.parametrize("page", ADMIN_PAGES)
@@ -152,9 +155,7 @@ def test_non_admins_cannot_create_or_change_users(client, db, login, make_user, 
             "password": NEW_PASSWORD,
         },
     )
-    changed = client.post(
-        f"/admin/users/{other.id}/edit", data={"name": other.name, "role": "admin", "active": "y"}
-    )
+    changed = client.post(f"/admin/users/{other.id}", data=user_form(other, role="admin"))
 
     assert created.status_code == 403
     assert changed.status_code == 403
@@ -166,7 +167,7 @@ def test_non_admins_cannot_create_or_change_users(client, db, login, make_user, 
 def test_editing_a_missing_user_is_404(client, login):
     login("admin")
 
-    assert client.get("/admin/users/99999/edit").status_code == 404
+    assert client.get("/admin/users/99999").status_code == 404
 
 
 def test_admin_creates_a_user_who_can_sign_in(app, client, db, login):
@@ -230,11 +231,25 @@ def test_creating_a_user_with_bad_input_is_refused(
     assert users_with(db, "fresh@example.org") == []
 
 
-def edit(client, user, *, role, active=True, name=None):
-    data = {"name": name or user.name, "role": Role(role).value}
+def user_form(user, *, role, active=True, name=None):
+    """The user page's form as the admin sends it, with the role, active flag and name set."""
+    data = {
+        "name": name or user.name,
+        "email": user.email,
+        "title": user.title or "",
+        "phone": user.phone or "",
+        "language": user.language,
+        "role": Role(role).value,
+    }
     if active:
         data["active"] = "y"
-    return client.post(f"/admin/users/{user.id}/edit", data=data)
+    return data
+
+
+def edit(client, user, *, role, active=True, name=None):
+    return client.post(
+        f"/admin/users/{user.id}", data=user_form(user, role=role, active=active, name=name)
+    )
 
 
 def _audit(db, user):

@@ -4,10 +4,11 @@ from flask_login import current_user
 
 from crm.admin import bp
 from crm.admin import services as admin_services
-from crm.admin.forms import ConsentTextForm, ReplyTemplateForm, SettingsForm
+from crm.admin.forms import AdminUserForm, ConsentTextForm, ReplyTemplateForm, SettingsForm
+from crm.auth import profiles
 from crm.auth import services as user_services
 from crm.auth.decorators import recent_login_required, role_required
-from crm.auth.forms import UserCreateForm, UserEditForm
+from crm.auth.forms import UserCreateForm
 from crm.auth.models import Role, User
 from crm.core.deletion import confirm_delete
 from crm.core.forms import save_or_show_error
@@ -52,31 +53,57 @@ def create_user():
     return render_template("admin/user_form.html", form=form, user=None)
 
 
-@bp.route("/users/<int:user_id>/edit", methods=["GET", "POST"])
+@bp.route("/users/<int:user_id>", methods=["GET", "POST"])
 @recent_login_required
-def edit_user(user_id):
+def user(user_id):
+    """One user: every field (as on their own profile, and e-mail, role and active), the
+    sign-in actions other modules add, and the user's recent history."""
     user = db.session.get(User, user_id) or abort(404)
-    form = UserEditForm(obj=user, role=user.role.value)
+    form = AdminUserForm(obj=user, role=user.role.value)
+    if not form.is_submitted():
+        form.topics.data = [topic.value for topic in profiles.topics_of(user)]
     if form.validate_on_submit():
-        try:
-            user_services.update_user(
+        changes = save_or_show_error(
+            form,
+            lambda: profiles.update_user(
                 user,
-                name=form.name.data,
-                role=form.role.data,
-                active=form.active.data,
+                form.admin_values(),
+                topics=form.topics.data,
+                photo=form.photo_upload(),
+                remove_photo=form.remove_photo.data,
                 actor=current_user,
-            )
-        except user_services.UserError as error:
-            form.role.errors.append(str(error))
-        else:
+            ),
+        )
+        if changes is not None:
             db.session.commit()
-            flash(_("User %(email)s saved.", email=user.email), "success")
-            return redirect(url_for("admin.users"))
-    return render_template("admin/user_form.html", form=form, user=user)
+            if changes:
+                flash(_("User %(email)s saved.", email=user.email), "success")
+            else:
+                flash(_("Nothing was changed."), "info")
+            return redirect(url_for("admin.user", user_id=user.id))
+    return render_template(
+        "admin/user.html",
+        form=form,
+        user=user,
+        photo_url=profiles.photo_url(user),
+        history=profiles.recent_history(user),
+        history_limit=profiles.HISTORY_LIMIT,
+        admin_view=True,
+    )
+
+
+@bp.route("/users/<int:user_id>/edit")
+def edit_user(user_id):
+    """The user's page had this address before it showed everything."""
+    return redirect(url_for("admin.user", user_id=user_id), code=301)
 
 
 SETTING_KEYS = [
     "office_name",
+    "office_name_sv",
+    "office_name_en",
+    "accent_colour",
+    "logo_image_id",
     "intro_sv",
     "intro_en",
     "data_controller",
@@ -88,23 +115,44 @@ SETTING_KEYS = [
 
 @bp.route("/settings", methods=["GET", "POST"])
 def settings():
-    """The office's settings: its name, the public page texts, privacy and notifications."""
+    """The office's settings: its name, logo, colour and public page, privacy and
+    notifications."""
     current = settings_services.get_many(SETTING_KEYS)
+    candidates = admin_services.public_contact_candidates()
     form = SettingsForm(
         data={
             **current,
+            # The names as shown now (a language without its own shows the other's).
+            "office_name_sv": settings_services.office_name("sv", current),
+            "office_name_en": settings_services.office_name("en", current),
             "notification_recipients": "\n".join(current["notification_recipients"] or []),
+            "public_contacts": [user.id for user in candidates if user.is_public_contact],
         }
     )
+    form.public_contacts.choices = [(user.id, user.name) for user in candidates]
     if form.validate_on_submit():
-        changed = admin_services.update_settings(form.values(), actor=current_user)
-        db.session.commit()
-        if changed:
-            flash(_("Settings saved."), "success")
-        else:
-            flash(_("Nothing was changed."), "info")
-        return redirect(url_for("admin.settings"))
-    return render_template("admin/settings.html", form=form)
+        changed = save_or_show_error(
+            form,
+            lambda: admin_services.update_office_settings(
+                form.values(),
+                logo=form.logo_upload(),
+                remove_logo=form.remove_logo.data,
+                public_contact_ids=form.public_contacts.data,
+                actor=current_user,
+            ),
+        )
+        if changed is not None:
+            db.session.commit()
+            if changed:
+                flash(_("Settings saved."), "success")
+            else:
+                flash(_("Nothing was changed."), "info")
+            return redirect(url_for("admin.settings"))
+    return render_template(
+        "admin/settings.html",
+        form=form,
+        logo_url=settings_services.logo_url(current["logo_image_id"]),
+    )
 
 
 @bp.route("/consent-texts", methods=["GET", "POST"])

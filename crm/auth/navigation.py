@@ -42,7 +42,7 @@ def nav_items():
 
 # Blueprints with more than one entry in the navigation: which pages belong to which entry.
 _NAV_SECTIONS = {
-    "admin.users": ("admin.users", "admin.create_user", "admin.edit_user"),
+    "admin.users": ("admin.users", "admin.create_user", "admin.edit_user", "admin.user"),
     "admin.settings": (
         "admin.settings",
         "admin.consent_texts",

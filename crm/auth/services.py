@@ -87,7 +87,13 @@ def password_problem(password, *, email=None, name=None):
 def _guessable_words(*, email, name):
     """What an attacker knows about the person, whole and word by word."""
     email = normalise_email(email)
-    phrases = [email, email.partition("@")[0], name or "", settings.get("office_name") or ""]
+    names = settings.get_many(["office_name", "office_name_sv", "office_name_en"])
+    phrases = [
+        email,
+        email.partition("@")[0],
+        name or "",
+        *(value or "" for value in names.values()),
+    ]
     words = [word for phrase in phrases for word in re.split(r"[\W_]+", phrase)]
     return [word for word in dict.fromkeys(phrases + words) if word]
 
@@ -231,14 +237,20 @@ def change_password(user, new_password, *, actor):
     end_all_sessions(user)
 
 
-def update_user(user, *, role=None, active=None, name=None, actor):
-    """Change role, active flag or name; taking rights away ends the user's sessions."""
+def check_rights_change(user, *, role=None, active=None, actor):
+    """UserError when `actor` would change their own role or deactivate themselves: an admin
+    could otherwise lock the office out of its own administration."""
     if (
         actor is not None
         and user.id == actor.id
         and ((role is not None and Role(role) != user.role) or active is False)
     ):
         raise UserError(_("You cannot change your own role or deactivate yourself."))
+
+
+def update_user(user, *, role=None, active=None, name=None, actor):
+    """Change role, active flag or name; taking rights away ends the user's sessions."""
+    check_rights_change(user, role=role, active=active, actor=actor)
     if role is not None:
         user.role = Role(role)
     if active is not None:

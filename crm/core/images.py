@@ -12,6 +12,7 @@ import io
 from datetime import datetime
 
 import sqlalchemy as sa
+from flask import url_for
 from flask_babel import gettext as _
 from PIL import Image, UnidentifiedImageError
 from sqlalchemy.orm import Mapped, mapped_column
@@ -25,6 +26,8 @@ ACCEPTED_FORMATS = {
     "JPEG": ("JPEG", "image/jpeg"),
     "WEBP": ("WEBP", "image/webp"),
 }
+# The file name ending of each stored content type, in the image's address.
+EXTENSIONS = {"image/png": "png", "image/jpeg": "jpg", "image/webp": "webp"}
 MAX_IMAGE_BYTES = 2 * 1024 * 1024
 # Decoding is what costs memory: refuse anything larger before decoding it.
 MAX_IMAGE_PIXELS = 4096 * 4096
@@ -109,3 +112,9 @@ def delete_image(image_id):
     """Remove a stored image no longer used (flushes)."""
     if image_id is not None:
         db.session.execute(sa.delete(StoredImage).where(StoredImage.id == image_id))
+
+
+def image_url(image_id, digest, content_type):
+    """The address an image is served at (crm/public/views.py decides who may see it). The
+    digest makes it a new address for every new image, so browsers may keep it for long."""
+    return url_for("public.image", image_id=image_id, digest=digest, ext=EXTENSIONS[content_type])

@@ -27,10 +27,14 @@ from crm.organisations.models import OrganisationKind
 from crm.settings import services as settings
 from crm.settings.models import ConsentText
 
+# The settings office_name(language) reads: read with others, they cost no query of their own.
+OFFICE_NAME_KEYS = ("office_name", "office_name_sv", "office_name_en")
+
 
 def default_consent_body(language):
     """The built-in privacy notice, used until an admin writes one."""
-    controller = settings.get("data_controller") or settings.get("office_name")
+    values = settings.get_many(["data_controller", *OFFICE_NAME_KEYS])
+    controller = values["data_controller"] or settings.office_name(language, values)
     with force_locale(language):
         return _(
             "By sending this form, you agree that %(controller)s processes your personal data "
@@ -186,16 +190,14 @@ def submit_enquiry(data, *, language, privacy_notice_id, source=EnquirySource.WE
         "created_at": now,
         "updated_at": now,
     }
-    texts = settings.get_many(["office_name", "notification_recipients"])
+    texts = settings.get_many([*OFFICE_NAME_KEYS, "notification_recipients"])
     draft = SimpleNamespace(reference=_REFERENCE_MARK, **values)
     # Receipts to an address are counted by the address as stored, so it is stored lower-case
     # (as the form sends it anyway): the cap then holds however the address is written.
     receipt_to = (data["email"] or "").strip().lower()
     send_receipt = _receipts_left(receipt_to, now)
-    messages = [_receipt(draft, receipt_to, texts["office_name"])] if send_receipt else []
-    messages += _notices(
-        draft, texts["office_name"], texts["notification_recipients"], link=_LINK_MARK
-    )
+    messages = [_receipt(draft, receipt_to, texts)] if send_receipt else []
+    messages += _notices(draft, texts, texts["notification_recipients"], link=_LINK_MARK)
 
     # The writes.
     enquiry_id = db.session.execute(_INSERT_ENQUIRY, values).inserted_primary_key[0]
@@ -267,11 +269,12 @@ def _assign_reference(received_at, enquiry_id):
         number += 1
 
 
-def _receipt(enquiry, recipient, office_name):
+def _receipt(enquiry, recipient, names):
     """The sender's receipt. It goes to whatever address was typed, so it holds only the
     office's own words: the template is given no field the sender wrote (name, message,
     organisation, phone), only the reference, the topic's label, the date and links to the
-    office's own pages."""
+    office's own pages. `names`: the settings with the office's names (OFFICE_NAME_KEYS)."""
+    office_name = settings.office_name(enquiry.language, names)
     with force_locale(enquiry.language):
         subject = _("We have received your enquiry %(reference)s", reference=enquiry.reference)
         body = render_template(
@@ -292,7 +295,7 @@ def _receipt(enquiry, recipient, office_name):
     )
 
 
-def _notices(enquiry, office_name, configured_recipients, *, link):
+def _notices(enquiry, names, configured_recipients, *, link):
     recipients = notice_recipients(configured_recipients)
     if not recipients:
         current_app.logger.warning(
@@ -302,6 +305,7 @@ def _notices(enquiry, office_name, configured_recipients, *, link):
         return []
     messages = []
     for address, language in recipients:
+        office_name = settings.office_name(language, names)
         with force_locale(language):
             topic = str(enquiry.topic.label)
             organisation_type = _organisation_type_label(enquiry.organisation_type)

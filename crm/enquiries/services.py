@@ -641,7 +641,7 @@ def send_reply(enquiry, *, subject, body, actor):
     reply_to = (config.get("MAIL_REPLY_ADDRESS") or "").strip()
     if not valid_address(reply_to):
         reply_to = sender_address
-    office_name = single_line(settings.get("office_name"), 200)
+    office_name = single_line(settings.office_name(enquiry.language or "sv"), 200)
     message_id = make_message_id(sender_address)
     latest = _latest_email(enquiry)
     in_reply_to = references = None

@@ -8,8 +8,10 @@ from crm.settings import services as settings
 
 def default_notice_text(language, *, retention_months, email_retention_months):
     """The built-in notice as plain text in `language`: the first version's text."""
-    values = settings.get_many(["office_name", "data_controller"])
-    controller = values["data_controller"] or values["office_name"]
+    values = settings.get_many(
+        ["office_name", "office_name_sv", "office_name_en", "data_controller"]
+    )
+    controller = values["data_controller"] or settings.office_name(language, values)
     with force_locale(language):
         paragraphs = default_notice(controller, retention_months, email_retention_months)
     return "\n\n".join(f"{heading}\n{text}" for heading, text in paragraphs)

@@ -87,8 +87,10 @@ def _language():
 
 
 def _notice_context(notice):
-    values = settings.get_many(["office_name", "data_controller"])
-    controller = values["data_controller"] or values["office_name"]
+    values = settings.get_many(
+        ["office_name", "office_name_sv", "office_name_en", "data_controller"]
+    )
+    controller = values["data_controller"] or settings.office_name(_language(), values)
     months = services.retention_months()
     email_months = services.email_retention_months()
     return {

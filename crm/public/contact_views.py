@@ -167,14 +167,16 @@ def _render_form(form, consent, *, problem=None, status=200):
     other_language = next(
         (code for code in current_app.config["LANGUAGES"] if code != language), None
     )
-    values = _office_settings(["office_name", "data_controller"])
+    values = _office_settings(
+        ["office_name", "office_name_sv", "office_name_en", "data_controller"]
+    )
     html = render_template(
         "contact/form.html",
         form=form,
         consent=consent,
         language=language,
         other_language=other_language,
-        office_name=values["office_name"],
+        office_name=settings.office_name(language, values),
         data_controller=values["data_controller"],
         problem=problem,
     )

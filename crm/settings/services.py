@@ -1,8 +1,11 @@
 """Reading and writing office settings, with defaults for a fresh installation."""
 
+from types import SimpleNamespace
+
 import sqlalchemy as sa
 
 from crm.core import audit
+from crm.core.images import StoredImage, image_url
 from crm.core.types import utcnow
 from crm.extensions import db
 from crm.settings.models import ConsentText, Setting
@@ -52,6 +55,45 @@ def office_name(language, values=None):
     values = values if values is not None and all(key in values for key in keys) else None
     values = values or get_many(keys)
     return next((values[key] for key in keys if values[key]), DEFAULTS["office_name"])
+
+
+# What every page's header needs: the name in each language, the logo and the colour.
+BRANDING_KEYS = (
+    "office_name",
+    "office_name_sv",
+    "office_name_en",
+    "logo_image_id",
+    "accent_colour",
+)
+
+
+def branding(language):
+    """The office as a page's header shows it in `language`: .name, .logo_url (or None) and
+    .accent_colour (#rrggbb, or None for the built-in one). Two queries with a logo, one
+    without."""
+    values = get_many(BRANDING_KEYS)
+    return SimpleNamespace(
+        name=office_name(language, values),
+        logo_url=logo_url(values["logo_image_id"]),
+        accent_colour=values["accent_colour"],
+    )
+
+
+def branding_without_database(language):
+    """branding() when the database cannot be read: the built-in name, no logo or colour."""
+    return SimpleNamespace(name=DEFAULTS["office_name"], logo_url=None, accent_colour=None)
+
+
+def logo_url(image_id):
+    """The address of the logo with this id, or None (reads the digest, not the image)."""
+    if image_id is None:
+        return None
+    row = db.session.execute(
+        sa.select(StoredImage.id, StoredImage.digest, StoredImage.content_type).where(
+            StoredImage.id == image_id
+        )
+    ).first()
+    return image_url(*row) if row is not None else None
 
 
 def put(key, value, *, actor=None):

@@ -12,12 +12,14 @@ from urllib.parse import urlsplit
 
 import pytest
 import sqlalchemy as sa
+from PIL import Image
 from werkzeug.datastructures import FileStorage
 
 from crm import demo_data
 from crm.activities.models import Activity, Task
 from crm.agreements.models import Agreement
 from crm.auth.models import User
+from crm.core.images import store_image
 from crm.documents import services as document_services
 from crm.documents.models import Document, DocumentVersion
 from crm.enquiries.models import Enquiry, ReplyTemplate
@@ -26,6 +28,7 @@ from crm.mail import services as mail_services
 from crm.mailbox.routing import file_message
 from crm.organisations.models import Contact, Membership, Organisation
 from crm.privacy import services as privacy_services
+from crm.settings import services as settings
 
 CSRF_ON = {"WTF_CSRF_ENABLED": True}
 
@@ -123,6 +126,9 @@ def demo(app, db):
         b"Subject: Out of office\r\nAuto-Submitted: auto-replied\r\n"
         b"Message-ID: <demo-unmatched@example.net>\r\n\r\nAway.\r\n"
     )
+    # The office's logo: a stored image the image route serves to everyone.
+    logo = store_image(io.BytesIO(_tiny_png()), purpose="logo")
+    settings.put("logo_image_id", logo.id)
     db.session.commit()
     values = {
         "organisation_id": _first(Organisation, Organisation.deleted_at.is_(None)),
@@ -142,6 +148,10 @@ def demo(app, db):
         "record_id": _first(Contact, Contact.deleted_at.is_(None)),
         "language": "en",
         "template_id": _first(ReplyTemplate),
+        "image_id": logo.id,
+        "digest": logo.digest,
+        "ext": "png",
+        "colour": "0b5563",
     }
     return Demo(
         values=values,
@@ -149,6 +159,12 @@ def demo(app, db):
         other_enquiry_id=other_enquiry_id,
         notice_version=notice.version,
     )
+
+
+def _tiny_png():
+    out = io.BytesIO()
+    Image.new("RGB", (8, 8), (11, 85, 99)).save(out, format="PNG")
+    return out.getvalue()
 
 
 def csrf_token(client, path="/login"):

@@ -19,6 +19,11 @@ ALWAYS = {
 }
 
 
+# The same for everyone and named by their content (the accent colour, an image's digest):
+# kept for long by every cache, signed in or not. Their views decide what may be public.
+SHARED_ASSETS = ("/theme/", "/images/")
+
+
 def assert_security_headers(response, url, *, signed_in):
     for name, value in ALWAYS.items():
         if name == "Content-Security-Policy" and response.mimetype != "text/html":
@@ -30,7 +35,9 @@ def assert_security_headers(response, url, *, signed_in):
         if response.headers["Content-Security-Policy"] == "sandbox":
             assert response.headers["Content-Disposition"].startswith("attachment"), url
     assert "camera=()" in response.headers.get("Permissions-Policy", ""), url
-    if signed_in:
+    if signed_in and url.startswith(SHARED_ASSETS):
+        assert response.headers["Cache-Control"].startswith("public, max-age="), url
+    elif signed_in:
         assert "no-store" in response.headers.get("Cache-Control", ""), url
 
 

@@ -154,22 +154,28 @@ def test_password_change_cannot_raise_the_role(client, demo, db):
     assert after["calendar_token"] == before["calendar_token"]
 
 
-def test_user_edit_changes_only_name_role_and_active(client, demo, db):
+def test_the_user_page_changes_only_the_users_fields(client, demo, db):
     viewer = demo.users["viewer"]
     token = sign_in(client, demo.users["admin"].email)
     before = snapshot(db.session.get(User, viewer.id))
 
     response = client.post(
-        f"/admin/users/{viewer.id}/edit",
+        f"/admin/users/{viewer.id}",
         data=MultiDict(
             [
                 ("name", "Per Viklund"),
+                ("email", viewer.email),
+                ("title", ""),
+                ("phone", ""),
+                ("language", "sv"),
                 ("role", "viewer"),
                 ("active", "y"),
-                ("email", "attacker@example.org"),
                 ("password_hash", "plain"),
                 ("calendar_token", "attacker-chosen"),
                 ("failed_logins", "-100"),
+                ("session_version", "99"),
+                ("photo_id", "1"),
+                ("totp_secret", "JBSWY3DPEHPK3PXP"),
                 ("csrf_token", token),
             ]
         ),
@@ -177,7 +183,10 @@ def test_user_edit_changes_only_name_role_and_active(client, demo, db):
 
     assert response.status_code == 302
     db.session.expire_all()
-    assert snapshot(db.session.get(User, viewer.id)) == before
+    after = db.session.get(User, viewer.id)
+    assert snapshot(after) == before
+    assert after.name == "Per Viklund"
+    assert after.photo_id is None and after.totp_secret is None
 
 
 def test_settings_form_stores_only_its_own_keys(client, demo, db):
@@ -191,7 +200,7 @@ def test_settings_form_stores_only_its_own_keys(client, demo, db):
     response = send_back(
         client,
         "/admin/settings",
-        "office_name",
+        "office_name_sv",
         demo,
         token,
         secret_key="attacker",
@@ -202,6 +211,9 @@ def test_settings_form_stores_only_its_own_keys(client, demo, db):
     keys_after = set(db.session.scalars(sa.select(Setting.key)))
     assert keys_after <= keys_before | {
         "office_name",
+        "office_name_sv",
+        "office_name_en",
+        "accent_colour",
         "intro_sv",
         "intro_en",
         "data_controller",

@@ -16,7 +16,7 @@ FORMS = [
     ("/activities/{activity_id}/edit", "title"),
     ("/agreements/{agreement_id}/edit", "title"),
     ("/tasks/{task_id}/edit", "title"),
-    ("/admin/settings", "office_name"),
+    ("/admin/settings", "office_name_sv"),
 ]
 SEARCHES = [
     "/search/?q=a%00b",

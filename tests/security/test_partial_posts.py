@@ -36,7 +36,7 @@ URLS = [
     "/activities/new",
     "/tasks/{task_id}/edit",
     "/tasks/new",
-    "/admin/users/{user_id}/edit",
+    "/admin/users/{user_id}",
     "/admin/settings",
     "/admin/consent-texts",
     "/admin/privacy/notice",
@@ -121,8 +121,8 @@ EDIT_PAGES = [
     ("/agreements/{agreement_id}/edit", "title", "parties-0-organisation"),
     ("/activities/{activity_id}/edit", "title", "organisations-0-organisation"),
     ("/tasks/{task_id}/edit", "title", "assignee_id"),
-    ("/admin/users/{user_id}/edit", "name", "role"),
-    ("/admin/settings", "office_name", "intro_en"),
+    ("/admin/users/{user_id}", "name", "role"),
+    ("/admin/settings", "office_name_sv", "intro_en"),
     ("/admin/privacy/hold/contacts/{contact_id}", "reason", "reason"),
 ]
 
@@ -164,7 +164,7 @@ def test_a_browser_post_with_unticked_boxes_saves(admin_client, demo, db):
         "/contacts/{contact_id}/edit": ("last_name", {"do_not_contact"}),
         "/agreements/{agreement_id}/edit": ("title", {"is_public", "covers_members"}),
         "/activities/{activity_id}/edit": ("title", {"is_online", "staff"}),
-        "/admin/users/{user_id}/edit": ("name", {"active"}),
+        "/admin/users/{user_id}": ("name", {"active"}),
         "/admin/privacy/hold/contacts/{contact_id}": ("reason", {"legal_hold"}),
     }
 

@@ -35,10 +35,15 @@ ACCESS = {
     # the feed's secret token is the credential; a public document downloads signed out
     "calendar.feed": (PUBLIC, None),
     "documents.download": (PUBLIC, None),
+    # the accent colour's style sheet; a stored image decides itself who may see it (the
+    # demo's is the logo, which everyone may)
+    "public.theme": (PUBLIC, None),
+    "public.image": (PUBLIC, None),
     # every signed-in person
     "auth.logout": (None, READ),
     "auth.change_password": (READ, READ),
     "auth.confirm_password": (READ, READ),
+    "auth.profile": (READ, READ),
     "dashboard.index": (READ, None),
     "search.index": (READ, None),
     "calendar.settings": (READ, None),
@@ -118,7 +123,8 @@ ACCESS = {
     # administration
     "admin.users": (ADMIN, None),
     "admin.create_user": (ADMIN, ADMIN),
-    "admin.edit_user": (ADMIN, ADMIN),
+    "admin.user": (ADMIN, ADMIN),
+    "admin.edit_user": (ADMIN, None),
     "admin.settings": (ADMIN, ADMIN),
     "admin.consent_texts": (ADMIN, ADMIN),
     "admin.reply_templates": (ADMIN, None),
@@ -294,7 +300,9 @@ def test_no_page_shows_an_enquiry_the_user_may_not_read(app, client, demo, db, r
         if role == "viewer" or enquiry.assignee_id != member_id
     ]
     urls = [demo.url_for_endpoint(rule) for rule in staff_rules(app)]
-    urls = [url for url in urls if not url.startswith(("/enquiries", "/login", "/language"))]
+    urls = [
+        url for url in urls if not url.startswith(("/enquiries", "/login", "/language", "/images/"))
+    ]
     urls += [f"/search/?q={enquiry.message[:30]}" for enquiry in hidden]
     hidden_ids = {str(enquiry.id) for enquiry in hidden}
     wrong = []

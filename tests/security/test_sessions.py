@@ -120,12 +120,20 @@ def test_deactivating_a_user_ends_their_session(app, client, demo, db):
     stolen = cookies(client)
     admin = app.test_client()
     token = sign_in(admin, demo.users["admin"].email)
-    form = admin.get(f"/admin/users/{viewer.id}/edit").get_data(as_text=True)
+    form = admin.get(f"/admin/users/{viewer.id}").get_data(as_text=True)
     assert 'name="active"' in form
 
     response = admin.post(
-        f"/admin/users/{viewer.id}/edit",
-        data={"name": viewer.name, "role": "viewer", "csrf_token": token},
+        f"/admin/users/{viewer.id}",
+        data={
+            "name": viewer.name,
+            "email": viewer.email,
+            "title": "",
+            "phone": "",
+            "language": viewer.language,
+            "role": "viewer",
+            "csrf_token": token,
+        },
     )
 
     assert response.status_code == 302

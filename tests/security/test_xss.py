@@ -336,9 +336,9 @@ def _enquiry_ids(demo):
 @example(FRAGMENTS[10])
 def test_settings_privacy_notice_and_user_names(admin_client, demo, payload):
     member_id = demo.users["member"].id
-    saved = send(admin_client, "/admin/settings", "office_name", payload, admin_client.token)
+    saved = send(admin_client, "/admin/settings", "office_name_sv", payload, admin_client.token)
     notice = send(admin_client, "/admin/privacy/notice", "body_sv", payload, admin_client.token)
-    user = send(admin_client, f"/admin/users/{member_id}/edit", "name", payload, admin_client.token)
+    user = send(admin_client, f"/admin/users/{member_id}", "name", payload, admin_client.token)
 
     assert (saved.status_code, notice.status_code, user.status_code) == (302, 302, 302)
     check_pages(
