@@ -55,9 +55,10 @@ def create_user(email, role, name, password, language, invite):
             user = user_services.create_user(
                 email=email, name=name, role=role, password=password, language=language
             )
+            link = tokens.send_invitation(user, actor=None) if invite else None
     except user_services.UserError as error:
+        db.session.rollback()
         raise click.ClickException(str(error)) from None
-    link = tokens.send_invitation(user, actor=None) if invite else None
     db.session.commit()
     click.echo(f"Created {user.role.value} {user.email}.")
     if invite:
@@ -82,7 +83,11 @@ def reset_password(email, show_link):
         raise click.ClickException(
             f"{user.email} is deactivated: activate the user before sending a link."
         )
-    link = tokens.send_password_reset(user, actor=None)
+    try:
+        with force_locale("en"):
+            link = tokens.send_password_reset(user, actor=None)
+    except user_services.UserError as error:
+        raise click.ClickException(str(error)) from None
     db.session.commit()
     _echo_link("Password reset", user, link, TokenPurpose.RESET, show=show_link)
 

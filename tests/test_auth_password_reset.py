@@ -330,3 +330,17 @@ def test_a_redirect_elsewhere_is_not_followed(client, signed_in, make_user):
     )
 
     assert response.headers["Location"] == "/admin/users"
+
+
+def test_an_address_mail_cannot_go_to_gets_no_link_and_no_error(client, signed_in, db, make_user):
+    """Users made on the command line may have an address like x@localhost."""
+    user = make_user("member", email="x@localhost")
+
+    asked = forgot(client, user.email)
+    signed_in("admin")
+    sent = client.post(f"/admin/users/{user.id}/password-reset")
+
+    assert asked.status_code == sent.status_code == 302
+    assert "not a complete e-mail address" in client.get("/admin/users").get_data(as_text=True)
+    assert all_messages(db) == []
+    assert db.session.scalars(sa.select(UserToken)).all() == []

@@ -159,3 +159,17 @@ def test_create_user_with_a_password_sends_no_invitation(db, runner):
     assert db.session.scalars(sa.select(OutboxMessage)).all() == []
     [user] = users_with(db, "x@example.org")
     assert user.has_password
+
+
+def test_an_address_mail_cannot_go_to_is_refused_without_a_traceback(db, runner, make_user):
+    make_user("member", email="x@localhost")
+
+    invited = create_user(runner, "y@localhost", "--role", "member", "--invite")
+    reset = reset_password(runner, "x@localhost")
+
+    for result in (invited, reset):
+        assert result.exit_code == 1
+        assert "not a complete e-mail address" in result.output
+        assert "Traceback" not in result.output
+    assert users_with(db, "y@localhost") == []
+    assert db.session.scalars(sa.select(OutboxMessage)).all() == []

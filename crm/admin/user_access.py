@@ -7,6 +7,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from crm.admin import bp
+from crm.auth import services as user_services
 from crm.auth import tokens
 from crm.auth.decorators import recent_login_required
 from crm.auth.models import User
@@ -32,9 +33,7 @@ def resend_invitation(user_id):
             ),
             "error",
         )
-    else:
-        tokens.send_invitation(user, actor=current_user)
-        db.session.commit()
+    elif _sent(tokens.send_invitation, user):
         flash(_("A new invitation has been sent to %(email)s.", email=user.email), "success")
     return _back()
 
@@ -46,9 +45,7 @@ def send_password_reset(user_id):
     user = db.session.get(User, user_id) or abort(404)
     if not user.active:
         flash(_deactivated_message(user), "error")
-    else:
-        tokens.send_password_reset(user, actor=current_user)
-        db.session.commit()
+    elif _sent(tokens.send_password_reset, user):
         flash(
             _(
                 "A link to choose a new password has been sent to %(email)s. Their present "
@@ -58,6 +55,18 @@ def send_password_reset(user_id):
             "success",
         )
     return _back()
+
+
+def _sent(send, user):
+    """Send the link and commit; False, with the reason flashed, when it cannot be sent."""
+    try:
+        send(user, actor=current_user)
+    except user_services.UserError as error:
+        db.session.rollback()
+        flash(str(error), "error")
+        return False
+    db.session.commit()
+    return True
 
 
 def _deactivated_message(user):

@@ -44,10 +44,11 @@ def create_user():
                 language=form.language.data,
                 actor=current_user,
             )
+            tokens.send_invitation(user, actor=current_user)
         except user_services.UserError as error:
+            db.session.rollback()
             form[error.field or "email"].errors.append(str(error))
         else:
-            tokens.send_invitation(user, actor=current_user)
             db.session.commit()
             flash(
                 _("User %(email)s created, and an invitation sent to them.", email=user.email),

@@ -25,7 +25,7 @@ from crm.core import audit
 from crm.core.links import external_url
 from crm.core.types import utcnow
 from crm.extensions import db
-from crm.mail.services import queue_message
+from crm.mail.services import queue_message, valid_address
 from crm.settings import services as settings
 
 # The forgotten-password form sends one user at most one link in this time, however often it
@@ -190,7 +190,10 @@ def _unusable(token, now):
 
 
 def send_invitation(user, *, actor):
-    """Queue the invitation e-mail with a new link to choose a password; returns the link."""
+    """Queue the invitation e-mail with a new link to choose a password; returns the link.
+
+    UserError when the user's address cannot be written to."""
+    _check_address(user)
     raw = issue_token(user, TokenPurpose.INVITATION, actor=actor)
     url = set_password_url(raw, user)
     language = _language(user)
@@ -220,8 +223,10 @@ def send_invitation(user, *, actor):
 def send_password_reset(user, *, actor):
     """Queue an e-mail with a new link to choose a new password; returns the link.
 
-    `actor` is the administrator who sent it, or None when the person asked for it.
+    `actor` is the administrator who sent it, or None when the person asked for it. UserError
+    when the user's address cannot be written to.
     """
+    _check_address(user)
     raw = issue_token(user, TokenPurpose.RESET, actor=actor)
     url = set_password_url(raw, user)
     language = _language(user)
@@ -254,7 +259,7 @@ def request_password_reset(email):
     no link was asked for in the last RESET_MAIL_INTERVAL; else nothing. Returns the link or
     None, which the form must not show: its answer is the same either way."""
     user = user_services.get_user_by_email(email)
-    if user is None or not user.active:
+    if user is None or not user.active or not valid_address(user.email):
         return None
     # Locked until the request commits, so requests sent at once count as one.
     db.session.refresh(user, with_for_update=True)
@@ -289,6 +294,18 @@ def invitation_state(user):
     if token.used_at is None and token.expires_at > utcnow():
         return ("open", token)
     return ("expired", token)
+
+
+def _check_address(user):
+    # Users made on the command line may have an address the outbox refuses (no dot after @).
+    if not valid_address(user.email):
+        raise user_services.UserError(
+            _(
+                "No e-mail can be sent to %(email)s: it is not a complete e-mail address.",
+                email=user.email,
+            ),
+            field="email",
+        )
 
 
 def _language(user):
