@@ -13,7 +13,8 @@ from crm import demo_data as demo
 from crm.activities.task_services import send_task_reminders
 from crm.agreements.reminders import run_agreement_reminders
 from crm.auth import services as user_services
-from crm.auth.models import Role
+from crm.auth import tokens
+from crm.auth.models import Role, TokenPurpose
 from crm.core.database import refresh_planner_statistics
 from crm.extensions import db
 from crm.mail import sending as mail_sending
@@ -37,9 +38,16 @@ crm_cli = AppGroup("crm", help="CRM administration commands.")
 )
 @click.option("--password", default=None, help="Prompted for (hidden, twice) when not given.")
 @click.option("--language", type=click.Choice(["sv", "en"]), default="sv", show_default=True)
-def create_user(email, role, name, password, language):
+@click.option(
+    "--invite",
+    is_flag=True,
+    help="Set no password: e-mail the user an invitation to choose their own instead.",
+)
+def create_user(email, role, name, password, language, invite):
     """Create a staff user who signs in with EMAIL."""
-    if password is None:
+    if invite and password is not None:
+        raise click.UsageError("Give either --password or --invite, not both.")
+    if password is None and not invite:
         password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
     try:
         # The command line speaks English, like the rest of its output.
@@ -47,10 +55,56 @@ def create_user(email, role, name, password, language):
             user = user_services.create_user(
                 email=email, name=name, role=role, password=password, language=language
             )
+            link = tokens.send_invitation(user, actor=None) if invite else None
     except user_services.UserError as error:
+        db.session.rollback()
         raise click.ClickException(str(error)) from None
     db.session.commit()
     click.echo(f"Created {user.role.value} {user.email}.")
+    if invite:
+        _echo_link("Invitation", user, link, TokenPurpose.INVITATION, show=False)
+
+
+@crm_cli.command("reset-password")
+@click.argument("email")
+@click.option(
+    "--show-link",
+    is_flag=True,
+    help="Print the link even when the e-mail is really sent.",
+)
+def reset_password(email, show_link):
+    """E-mail the user with EMAIL a link to choose a new password (it works once, for
+    RESET_HOURS). The link is also printed when mail is not sent (MAIL_SUPPRESS_SEND: in
+    development without MAIL_SERVER, as with `make run`), or with --show-link."""
+    user = user_services.get_user_by_email(email)
+    if user is None:
+        raise click.ClickException(f"No user has the e-mail address {email.strip()}.")
+    if not user.active:
+        raise click.ClickException(
+            f"{user.email} is deactivated: activate the user before sending a link."
+        )
+    try:
+        with force_locale("en"):
+            link = tokens.send_password_reset(user, actor=None)
+    except user_services.UserError as error:
+        raise click.ClickException(str(error)) from None
+    db.session.commit()
+    _echo_link("Password reset", user, link, TokenPurpose.RESET, show=show_link)
+
+
+def _echo_link(what, user, link, purpose, *, show):
+    hours = int(tokens.lifetime(purpose).total_seconds() // 3600)
+    click.echo(f"{what} e-mail to {user.email} queued; its link works once, for {hours} h.")
+    if show or mail_is_suppressed():
+        if not show:
+            click.echo("Mail is not sent here (MAIL_SUPPRESS_SEND), so here is the link:")
+        click.echo(link)
+
+
+def mail_is_suppressed():
+    """True where e-mails are only written to the log (development without MAIL_SERVER, and
+    the tests): Flask-Mail's MAIL_SUPPRESS_SEND, as the outbox worker reads it."""
+    return bool(current_app.extensions["mail"].suppress)
 
 
 @crm_cli.command("demo-data")

@@ -1,8 +1,12 @@
-"""`flask crm create-user`: how an operator creates the first accounts."""
+"""`flask crm create-user` and `crm reset-password`: how an operator creates the first
+accounts and lets someone back in."""
 
+import pytest
 import sqlalchemy as sa
 
 from crm.auth.models import Role, User
+from crm.mail.models import OutboxMessage
+from tests.test_auth_invitations import NEW_PASSWORD, link_in, set_password, sign_in
 
 PASSWORD = "long-enough-password"
 
@@ -86,3 +90,86 @@ def test_prompted_passwords_must_match(db, runner):
 
     assert result.exit_code != 0
     assert users_with(db, "x@example.org") == []
+
+
+# ---------------------------------------------------------------- crm reset-password
+
+
+def reset_password(runner, *args):
+    return runner.invoke(args=["crm", "reset-password", *args])
+
+
+def test_reset_password_queues_the_email_and_prints_the_link(app, db, runner, make_user):
+    user = make_user("member", email="x@example.org")
+
+    result = reset_password(runner, "X@Example.org")
+
+    assert result.exit_code == 0, result.output
+    [message] = db.session.scalars(
+        sa.select(OutboxMessage).where(OutboxMessage.recipient == "x@example.org")
+    ).all()
+    assert message.kind == "password_reset"
+    link = link_in(message)
+    # The tests, like `make run` without MAIL_SERVER, send no mail: the link is printed.
+    assert "MAIL_SUPPRESS_SEND" in result.output
+    assert link in result.output
+    # The printed link works.
+    client = app.test_client()
+    assert set_password(client, link).status_code == 302
+    assert sign_in(client, user.email, NEW_PASSWORD).status_code == 302
+
+
+@pytest.mark.config(MAIL_SUPPRESS_SEND=False)
+def test_reset_password_prints_the_link_only_when_asked_where_mail_is_sent(db, runner, make_user):
+    make_user("member", email="x@example.org")
+
+    quiet = reset_password(runner, "x@example.org")
+    shown = reset_password(runner, "x@example.org", "--show-link")
+
+    assert quiet.exit_code == shown.exit_code == 0
+    assert "queued" in quiet.output
+    assert "/password/set/" not in quiet.output
+    messages = db.session.scalars(sa.select(OutboxMessage).order_by(OutboxMessage.id)).all()
+    assert len(messages) == 2
+    assert link_in(messages[1]) in shown.output
+
+
+@pytest.mark.parametrize(
+    ("email", "message"),
+    [("nobody@example.org", "No user has the e-mail address"), ("off@example.org", "deactivated")],
+)
+def test_reset_password_for_an_unknown_or_deactivated_user_fails(
+    db, runner, make_user, email, message
+):
+    make_user("member", email="off@example.org", active=False)
+
+    result = reset_password(runner, email)
+
+    assert result.exit_code == 1
+    assert message in result.output
+    assert "Traceback" not in result.output
+    assert db.session.scalars(sa.select(OutboxMessage)).all() == []
+
+
+def test_create_user_with_a_password_sends_no_invitation(db, runner):
+    result = create_user(runner, "x@example.org", "--role", "member", "--password", PASSWORD)
+
+    assert result.exit_code == 0, result.output
+    assert "/password/set/" not in result.output
+    assert db.session.scalars(sa.select(OutboxMessage)).all() == []
+    [user] = users_with(db, "x@example.org")
+    assert user.has_password
+
+
+def test_an_address_mail_cannot_go_to_is_refused_without_a_traceback(db, runner, make_user):
+    make_user("member", email="x@localhost")
+
+    invited = create_user(runner, "y@localhost", "--role", "member", "--invite")
+    reset = reset_password(runner, "x@localhost")
+
+    for result in (invited, reset):
+        assert result.exit_code == 1
+        assert "not a complete e-mail address" in result.output
+        assert "Traceback" not in result.output
+    assert users_with(db, "y@localhost") == []
+    assert db.session.scalars(sa.select(OutboxMessage)).all() == []

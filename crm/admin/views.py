@@ -7,6 +7,7 @@ from crm.admin import services as admin_services
 from crm.admin.forms import AdminUserForm, ConsentTextForm, ReplyTemplateForm, SettingsForm
 from crm.auth import profiles
 from crm.auth import services as user_services
+from crm.auth import tokens
 from crm.auth.decorators import recent_login_required, role_required
 from crm.auth.forms import UserCreateForm
 from crm.auth.models import Role, User
@@ -33,6 +34,7 @@ def users():
 @bp.route("/users/new", methods=["GET", "POST"])
 @recent_login_required
 def create_user():
+    """A new user without a password, who gets an invitation to choose their own."""
     form = UserCreateForm()
     if form.validate_on_submit():
         try:
@@ -40,17 +42,21 @@ def create_user():
                 email=form.email.data,
                 name=form.name.data,
                 role=form.role.data,
-                password=form.password.data,
                 language=form.language.data,
                 actor=current_user,
             )
+            tokens.send_invitation(user, actor=current_user)
         except user_services.UserError as error:
+            db.session.rollback()
             form[error.field or "email"].errors.append(str(error))
         else:
             db.session.commit()
-            flash(_("User %(email)s created.", email=user.email), "success")
+            flash(
+                _("User %(email)s created, and an invitation sent to them.", email=user.email),
+                "success",
+            )
             return redirect(url_for("admin.users"))
-    return render_template("admin/user_form.html", form=form, user=None)
+    return render_template("admin/user_new.html", form=form)
 
 
 @bp.route("/users/<int:user_id>", methods=["GET", "POST"])

@@ -4,4 +4,4 @@ from flask import Blueprint
 
 bp = Blueprint("auth", __name__)
 
-from crm.auth import navigation, profile_views, views  # noqa: E402, F401
+from crm.auth import navigation, password_views, profile_views, views  # noqa: E402, F401

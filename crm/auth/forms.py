@@ -28,7 +28,7 @@ class LoginForm(FlaskForm):
     submit = SubmitField(_l("Sign in"))
 
 
-def _new_password_field(label):
+def new_password_field(label):
     return PasswordField(
         label,
         validators=[
@@ -58,7 +58,7 @@ class PasswordChangeForm(FlaskForm):
     current_password = PasswordField(
         _l("Current password"), validators=[DataRequired(), Length(max=MAX_PASSWORD_LENGTH)]
     )
-    new_password = _new_password_field(_l("New password"))
+    new_password = new_password_field(_l("New password"))
     confirm = PasswordField(
         _l("Repeat the new password"),
         validators=[
@@ -85,8 +85,8 @@ class UserCreateForm(FlaskForm):
         choices=[SelectChoice("sv", _l("Swedish")), SelectChoice("en", _l("English"))],
         default="sv",
     )
-    password = _new_password_field(_l("Initial password"))
-    submit = SubmitField(_l("Create user"))
+    # No password: the user chooses their own from the invitation e-mail.
+    submit = SubmitField(_l("Create user and send invitation"))
 
     def validate_email(self, field):
         if get_user_by_email(field.data) is not None:

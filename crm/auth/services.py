@@ -113,7 +113,9 @@ def load_user_from_session(session_id):
     return user
 
 
-def create_user(*, email, name, role, password, actor=None, language="sv"):
+def create_user(*, email, name, role, password=None, actor=None, language="sv"):
+    """A new user. Without a password no password works until they set one from an
+    invitation (crm/auth/tokens.py) or sign in with single sign-on."""
     email = normalise_email(email)
     if not email or "@" not in email:
         raise UserError(_("Enter a valid e-mail address."))
@@ -125,18 +127,20 @@ def create_user(*, email, name, role, password, actor=None, language="sv"):
         ) from None
     if get_user_by_email(email) is not None:
         raise UserError(_("A user with the e-mail address %(email)s already exists.", email=email))
-    problem = password_problem(password, email=email, name=name)
-    if problem:
-        raise UserError(problem, field="password")
+    if password is not None:
+        problem = password_problem(password, email=email, name=name)
+        if problem:
+            raise UserError(problem, field="password")
     user = User(
         email=email,
         name=(name or "").strip() or email.split("@")[0],
         role=role,
         language=language,
         created_by_id=getattr(actor, "id", None),
-        password_changed_at=utcnow(),
     )
-    user.set_password(password)
+    if password is not None:
+        user.set_password(password)
+        user.password_changed_at = utcnow()
     db.session.add(user)
     audit.record(user, "create", actor=actor)
     return user

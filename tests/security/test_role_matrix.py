@@ -27,6 +27,9 @@ ACCESS = {
     "contact.form": (PUBLIC, PUBLIC),
     "contact.thanks": (PUBLIC, None),
     "auth.login": (PUBLIC, PUBLIC),
+    "auth.forgot_password": (PUBLIC, PUBLIC),
+    # the token in the link is the credential; the demo's is not one, and is refused (410)
+    "auth.set_password": (PUBLIC, PUBLIC),
     "core.healthz": (PUBLIC, None),
     "core.set_language": (None, PUBLIC),
     "privacy.notice": (PUBLIC, None),
@@ -125,6 +128,8 @@ ACCESS = {
     "admin.create_user": (ADMIN, ADMIN),
     "admin.user": (ADMIN, ADMIN),
     "admin.edit_user": (ADMIN, None),
+    "admin.resend_invitation": (None, ADMIN),
+    "admin.send_password_reset": (None, ADMIN),
     "admin.settings": (ADMIN, ADMIN),
     "admin.consent_texts": (ADMIN, ADMIN),
     "admin.reply_templates": (ADMIN, None),
