@@ -13,6 +13,8 @@ from tests.conftest import TEST_PASSWORD, build_app
 PUBLIC_ENDPOINTS = {
     "public.index",
     "auth.login",
+    # The second step of signing in, for someone who is not signed in yet.
+    "auth.two_factor_login",
     "core.healthz",
     "core.set_language",
     "contact.form",
