@@ -15,6 +15,8 @@ from tests.test_auth_invitations import newest_link, set_password
 PUBLIC_ENDPOINTS = {
     "public.index",
     "auth.login",
+    # The second step of signing in, for someone who is not signed in yet.
+    "auth.two_factor_login",
     "core.healthz",
     "core.set_language",
     "contact.form",

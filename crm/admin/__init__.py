@@ -6,4 +6,4 @@ from flask import Blueprint
 
 bp = Blueprint("admin", __name__)
 
-from crm.admin import user_access, views  # noqa: E402, F401
+from crm.admin import user_access, user_two_factor, views  # noqa: E402, F401

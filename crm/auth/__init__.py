@@ -4,4 +4,10 @@ from flask import Blueprint
 
 bp = Blueprint("auth", __name__)
 
-from crm.auth import navigation, password_views, profile_views, views  # noqa: E402, F401
+from crm.auth import (  # noqa: E402, F401
+    navigation,
+    password_views,
+    profile_views,
+    two_factor_views,
+    views,
+)

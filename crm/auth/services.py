@@ -154,7 +154,8 @@ def create_user(*, email, name, role, password=None, actor=None, language="sv"):
 # without looking at the password, so they tell nothing about it (no guessing during a pause)
 # and do not lengthen the pause; after it the right password works as usual and clears the
 # count. An attacker gets a few guesses an hour per account; the owner waits minutes at worst.
-# Sign-in, the password confirmation and the password change all count towards it.
+# Sign-in, the password confirmation and the password change all count towards it, and so
+# do wrong codes at the second step of signing in (crm/auth/two_factor.py).
 
 
 def verify_password(user, password):
@@ -168,20 +169,25 @@ def verify_password(user, password):
     return _check_password(user, password)
 
 
-def _check_password(user, password):
+def _check_password(user, password, *, clear=True):
     now = utcnow()
     if user.locked_until is not None and user.locked_until > now:
         check_password_hash(_dummy_hash(), password or "")
         return False
     if not user.check_password(password or ""):
-        _count_failure(user, now)
+        count_failure(user, now)
         return False
-    user.failed_logins = 0
-    user.locked_until = None
+    if clear:
+        clear_failures(user)
     return True
 
 
-def _count_failure(user, now):
+def clear_failures(user):
+    user.failed_logins = 0
+    user.locked_until = None
+
+
+def count_failure(user, now):
     user.failed_logins += 1
     config = current_app.config
     beyond = user.failed_logins - config["LOGIN_MAX_FAILURES"]
@@ -210,7 +216,9 @@ def authenticate(email, password):
     if user is None:
         check_password_hash(_dummy_hash(), password or "")
         return None
-    if not _check_password(user, password) or not user.active:
+    # With two-factor sign-in the count is cleared by the right code, not by the password:
+    # else each right password would buy a fresh run of free guesses at the code.
+    if not _check_password(user, password, clear=not user.two_factor_enabled) or not user.active:
         return None
     return user
 

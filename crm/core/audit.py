@@ -12,7 +12,7 @@ from crm.core.types import LabelledEnum
 from crm.extensions import db
 
 # Never copied into the history, only noted as changed.
-SECRET_FIELDS = {"password_hash"}
+SECRET_FIELDS = {"password_hash", "totp_secret"}
 # Bookkeeping that changes with every save, or is derived, and says nothing to a reader.
 IGNORED_FIELDS = {
     "updated_at",
@@ -22,6 +22,7 @@ IGNORED_FIELDS = {
     "session_version",
     "failed_logins",
     "locked_until",
+    "totp_last_step",
     "last_login_at",
     "search_text",
     "name_key",

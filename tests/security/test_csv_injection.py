@@ -36,6 +36,8 @@ NOT_FREE_TEXT = {
     "submission_token",
     "calendar_token",
     "password_hash",
+    "totp_secret",
+    "code_hash",
     "stored_name",
     "sha256",
     "content_type",
