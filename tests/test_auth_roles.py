@@ -13,6 +13,8 @@ from tests.conftest import TEST_PASSWORD, build_app
 PUBLIC_ENDPOINTS = {
     "public.index",
     "auth.login",
+    "auth.oidc_login",
+    "auth.oidc_callback",
     "core.healthz",
     "core.set_language",
     "contact.form",

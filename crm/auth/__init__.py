@@ -4,4 +4,4 @@ from flask import Blueprint
 
 bp = Blueprint("auth", __name__)
 
-from crm.auth import navigation, views  # noqa: E402, F401
+from crm.auth import navigation, oidc_views, views  # noqa: E402, F401

@@ -142,6 +142,7 @@ def demo(app, db):
         "record_id": _first(Contact, Contact.deleted_at.is_(None)),
         "language": "en",
         "template_id": _first(ReplyTemplate),
+        "key": "default",  # a single-sign-on provider's key
     }
     return Demo(
         values=values,
