@@ -19,6 +19,9 @@ from crm.extensions import limiter
 from tests import factories
 from tests.mailserver import imap_server, mailbox  # noqa: F401 (fixtures: a real IMAP server)
 
+# Fixtures: a real OpenID Connect provider process, and a relay that spoils its tokens.
+from tests.oidc_provider import expired_oidc_provider, oidc_provider, relay  # noqa: F401
+
 TEST_PASSWORD = "correct horse battery staple"
 
 

@@ -17,6 +17,8 @@ PUBLIC_ENDPOINTS = {
     "auth.login",
     # The second step of signing in, for someone who is not signed in yet.
     "auth.two_factor_login",
+    "auth.oidc_login",
+    "auth.oidc_callback",
     "core.healthz",
     "core.set_language",
     "contact.form",

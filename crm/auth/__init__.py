@@ -6,6 +6,7 @@ bp = Blueprint("auth", __name__)
 
 from crm.auth import (  # noqa: E402, F401
     navigation,
+    oidc_views,
     password_views,
     profile_views,
     two_factor_views,

@@ -2,7 +2,7 @@ from flask import current_app, flash, redirect, render_template, request, url_fo
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 
-from crm.auth import bp, services, signin
+from crm.auth import bp, oidc, services, signin
 from crm.auth.decorators import note_password_typed
 from crm.auth.forms import ConfirmPasswordForm, LoginForm, PasswordChangeForm
 from crm.core.security import is_safe_next, public_route
@@ -35,9 +35,47 @@ def login():
                 ),
                 "error",
             )
-            return render_template("auth/login.html", form=form), 200
+            return _login_page(form, next_url)
+        single_sign_on = _password_turned_off_for(user)
+        if single_sign_on:
+            # PASSWORD_LOGIN=off: someone who signs in through their organisation no longer
+            # signs in with a password here (when they leave, the organisation ends their
+            # account there, and that must end their access here too). Said only now that the
+            # password was right: to anyone else the answer is the one above, so it tells
+            # nothing about which accounts exist or use single sign-on; wrong guesses were
+            # counted and paused as for everyone. What it does tell, that the password was
+            # right, is told only to someone who knew it, and it opens nothing. Nothing is
+            # committed: the sign-in did not happen.
+            db.session.rollback()
+            flash(
+                _(
+                    "Signing in with a password is turned off for you, as you sign in through "
+                    "your organisation: use the button “%(button)s”.",
+                    button=single_sign_on[0]["button"],
+                ),
+                "error",
+            )
+            return _login_page(form, next_url)
         return signin.begin(user, method="password", remember=form.remember.data, next_url=next_url)
-    return render_template("auth/login.html", form=form)
+    return _login_page(form, next_url)
+
+
+def _login_page(form, next_url):
+    return render_template(
+        "auth/login.html",
+        form=form,
+        providers=oidc.providers(),
+        next_url=next_url if is_safe_next(next_url) else None,
+    )
+
+
+def _password_turned_off_for(user):
+    """The providers `user` must sign in with instead of a password: those they have signed in
+    with, when PASSWORD_LOGIN is off (a provider since removed from the settings does not
+    count, or its users would be left without a way in); else none."""
+    if current_app.config["PASSWORD_LOGIN"] != "off":  # noqa: S105  (a setting, not a password)
+        return []
+    return oidc.linked_providers(user)
 
 
 @bp.route("/logout", methods=["POST"])
@@ -57,16 +95,28 @@ def logout():
 def confirm_password():
     """Type the password again before a sensitive page (see recent_login_required)."""
     next_url = request.args.get("next")
+    next_url = next_url if is_safe_next(next_url) else None
     form = ConfirmPasswordForm()
-    if form.validate_on_submit():
-        if services.verify_password(current_user, form.password.data):
+    user = current_user._get_current_object()
+    providers = oidc.linked_providers(user)
+    # Users without a password, and those PASSWORD_LOGIN=off keeps from using theirs, confirm
+    # by signing in at their provider again (crm/auth/oidc_views.py); the others may do either.
+    password_allowed = user.has_password and not _password_turned_off_for(user)
+    if password_allowed and form.validate_on_submit():
+        if services.verify_password(user, form.password.data):
             db.session.commit()
             note_password_typed()
-            return redirect(next_url if is_safe_next(next_url) else url_for("dashboard.index"))
+            return redirect(next_url or url_for("dashboard.index"))
         # The failure counts towards the account's pause, as at sign-in.
         db.session.commit()
         form.password.errors.append(_wrong_password_message())
-    return render_template("auth/confirm.html", form=form)
+    return render_template(
+        "auth/confirm.html",
+        form=form,
+        password_allowed=password_allowed,
+        providers=providers,
+        next_url=next_url,
+    )
 
 
 @bp.route("/account/password", methods=["GET", "POST"])

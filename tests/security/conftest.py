@@ -152,6 +152,7 @@ def demo(app, db):
         "digest": logo.digest,
         "ext": "png",
         "colour": "0b5563",
+        "key": "default",  # a single-sign-on provider's key
     }
     return Demo(
         values=values,

@@ -32,6 +32,9 @@ ACCESS = {
     "auth.set_password": (PUBLIC, PUBLIC),
     # the second step of signing in; without a first step it sends to the sign-in page
     "auth.two_factor_login": (PUBLIC, PUBLIC),
+    # single sign-on: answered only for a configured provider (tests/test_auth_sso.py)
+    "auth.oidc_login": (PUBLIC, None),
+    "auth.oidc_callback": (PUBLIC, None),
     "core.healthz": (PUBLIC, None),
     "core.set_language": (None, PUBLIC),
     "privacy.notice": (PUBLIC, None),
@@ -54,6 +57,7 @@ ACCESS = {
     "auth.two_factor_cancel": (None, READ),
     "auth.two_factor_recovery_codes": (READ, READ),
     "auth.two_factor_off": (READ, READ),
+    "auth.oidc_confirm": (READ, None),
     "dashboard.index": (READ, None),
     "search.index": (READ, None),
     "calendar.settings": (READ, None),
@@ -161,6 +165,7 @@ ACCESS = {
     "mailbox.log": (None, COORDINATOR),
     "mailbox.discard": (COORDINATOR, COORDINATOR),
 }
+SINGLE_SIGN_ON = {"auth.oidc_login", "auth.oidc_callback", "auth.oidc_confirm"}
 # POSTs that take a record away run after the others, restores after them, sign-out last.
 LATER = {
     "delete": 1,
@@ -242,6 +247,8 @@ def check_every_route(app, client, demo, role, *, twice=False):
             continue  # a signed-in person is sent on; covered by the redirect tests
         if rule.endpoint == "auth.two_factor_login":
             continue  # needs a first step; covered by tests/test_auth_two_factor.py
+        if rule.endpoint in SINGLE_SIGN_ON:
+            continue  # they need a provider to answer; covered by tests/test_auth_sso.py
         url = demo.url_for_endpoint(rule)
         data = {"csrf_token": token} if method == "POST" else None
         if twice and method == "GET":
