@@ -5,9 +5,8 @@ from flask_login import current_user
 from crm.admin import bp
 from crm.admin import services as admin_services
 from crm.admin.forms import AdminUserForm, ConsentTextForm, ReplyTemplateForm, SettingsForm
-from crm.auth import profiles
+from crm.auth import profiles, tokens
 from crm.auth import services as user_services
-from crm.auth import tokens
 from crm.auth.decorators import recent_login_required, role_required
 from crm.auth.forms import UserCreateForm
 from crm.auth.models import Role, User
