@@ -6,6 +6,7 @@ import logging
 import time
 from urllib.parse import parse_qs, urlsplit
 
+import pyotp
 import pytest
 import requests
 import sqlalchemy as sa
@@ -180,9 +181,8 @@ def test_an_unsafe_next_is_dropped(client, make_user, sso, target):
 
 @pytest.mark.fresh_app
 def test_two_factor_is_still_asked_after_single_sign_on(app, client, db, make_user, sso):
-    _two_factor_step_exists(app)
     astrid = make_user("member", email=ASTRID_EMAIL)
-    astrid.totp_secret = "JBSWY3DPEHPK3PXP"
+    astrid.totp_secret = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
     astrid.totp_enabled_at = utcnow()
     db.session.commit()
 
@@ -194,13 +194,10 @@ def test_two_factor_is_still_asked_after_single_sign_on(app, client, db, make_us
         assert session["pending_sign_in"]["user"] == astrid.id
         assert session["pending_sign_in"]["method"] == "oidc:default"
 
-
-def _two_factor_step_exists(app):
-    # signin.begin sends the user to the endpoint auth.two_factor_login, which the two-factor
-    # branch adds. Until it is merged, a stand-in with the same name and path, so the
-    # redirect can be checked here (remove this once /login/two-factor exists).
-    if "auth.two_factor_login" not in app.view_functions:
-        app.add_url_rule("/login/two-factor", "auth.two_factor_login", lambda: "two-factor")
+    # The code from the authenticator app completes it.
+    code = pyotp.TOTP("JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP").now()
+    assert path_of(client.post("/login/two-factor", data={"code": code})) == "/dashboard/"
+    assert dashboard_html(client) is not None
 
 
 # --- Who may sign in --------------------------------------------------------------------
