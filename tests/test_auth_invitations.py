@@ -12,7 +12,7 @@ from flask import render_template
 from flask_babel import force_locale
 
 from crm.auth import tokens
-from crm.auth.models import Role, TokenPurpose, User, UserToken
+from crm.auth.models import Role, TokenPurpose, User, UserIdentity, UserToken
 from crm.core.models import AuditEntry
 from crm.core.types import utcnow
 from crm.mail.models import OutboxMessage
@@ -122,6 +122,8 @@ def test_creating_a_user_sends_an_invitation_in_their_language(admin_client, db)
 
     assert response.status_code == 302
     user = user_with(db, "nils@example.org")
+    # On to the new user's page, where the admin can set their title, topics and so on.
+    assert urlsplit(response.headers["Location"]).path == f"/admin/users/{user.id}"
     assert user.password_hash is None and not user.has_password
     assert user.role == Role.MEMBER
     [message] = messages_to(db, "nils@example.org")
@@ -304,7 +306,9 @@ def test_the_user_list_and_page_show_a_pending_invitation(app, admin_client, db,
     listing = admin_client.get("/admin/users").get_data(as_text=True)
     row = re.search(r"<tr>\s*<td><a [^>]*>Nils Holgersson</a></td>.*?</tr>", listing, re.S).group(0)
     assert "Invitation pending" in row
-    other_row = re.search(rf"<tr>\s*<td><a [^>]*>{with_password.name}</a></td>.*?</tr>", listing, re.S)
+    other_row = re.search(
+        rf"<tr>\s*<td><a [^>]*>{with_password.name}</a></td>.*?</tr>", listing, re.S
+    )
     assert "Invitation pending" not in other_row.group(0)
 
     with force_locale("en"):
@@ -324,6 +328,31 @@ def test_the_user_list_and_page_show_a_pending_invitation(app, admin_client, db,
         expired = render_access(app, user_with(db, "nils@example.org"))
     assert "Invitation pending" in expired and "no longer works" in expired
     assert "Invitation pending" in admin_client.get("/admin/users").get_data(as_text=True)
+
+
+def test_a_user_who_signs_in_through_a_provider_is_not_waiting_for_an_invitation(
+    app, admin_client, db, make_user
+):
+    sso_only = make_user("member", name="Sigrid Sso")
+    sso_only.password_hash = None
+    db.session.add(
+        UserIdentity(
+            user_id=sso_only.id,
+            provider="default",
+            issuer="https://sso.example.org",
+            subject="sigrid",
+            email=sso_only.email,
+        )
+    )
+    db.session.commit()
+
+    listing = admin_client.get("/admin/users").get_data(as_text=True)
+    row = re.search(r"<tr>\s*<td><a [^>]*>Sigrid Sso</a></td>.*?</tr>", listing, re.S).group(0)
+    assert "Single sign-on" in row and "Invitation pending" not in row
+    with force_locale("en"):
+        access = render_access(app, user_with(db, sso_only.email))
+    assert "Invitation pending" not in access
+    assert "Send password reset link" in access
 
 
 def test_the_admin_re_sends_an_invitation_and_only_the_new_link_works(app, admin_client, db):

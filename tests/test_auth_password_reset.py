@@ -246,6 +246,28 @@ def test_a_new_password_voids_every_other_open_link(app, db, make_user):
     assert sign_in(app.test_client(), user.email, NEW_PASSWORD).status_code == 302
 
 
+def test_changing_the_password_voids_a_reset_link_asked_for_before(app, db, make_user, login):
+    user = make_user("member", email="known@example.org")
+    forgot(app.test_client(), user.email)
+    link = reset_link(db, user.email)
+    client = app.test_client()
+    sign_in(client, user.email, TEST_PASSWORD)
+
+    changed = client.post(
+        "/account/password",
+        data={
+            "current_password": TEST_PASSWORD,
+            "new_password": NEW_PASSWORD,
+            "confirm": NEW_PASSWORD,
+        },
+    )
+
+    assert changed.status_code == 302
+    # Whoever reads the old mail later cannot undo the change.
+    assert set_password(app.test_client(), link, "a thief's own long password").status_code == 410
+    assert sign_in(app.test_client(), user.email, NEW_PASSWORD).status_code == 302
+
+
 def test_a_reset_clears_the_pause_after_wrong_passwords(app, db, make_user):
     user = make_user("member", email="known@example.org")
     for _ in range(app.config["LOGIN_MAX_FAILURES"] + 1):

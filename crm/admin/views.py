@@ -27,7 +27,13 @@ def require_admin():
 
 @bp.route("/users")
 def users():
-    return render_template("admin/users.html", users=user_services.list_users())
+    users = user_services.list_users()
+    return render_template(
+        "admin/users.html",
+        users=users,
+        # Without a password because they sign in through a provider, not waiting to choose one.
+        single_sign_on_ids=user_services.users_with_identities([user.id for user in users]),
+    )
 
 
 @bp.route("/users/new", methods=["GET", "POST"])
@@ -54,7 +60,7 @@ def create_user():
                 _("User %(email)s created, and an invitation sent to them.", email=user.email),
                 "success",
             )
-            return redirect(url_for("admin.users"))
+            return redirect(url_for("admin.user", user_id=user.id))
     return render_template("admin/user_new.html", form=form)
 
 

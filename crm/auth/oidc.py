@@ -249,15 +249,6 @@ def linked_providers(user):
     return [entry for entry in providers() if entry["key"] in keys]
 
 
-def has_identity(user):
-    return (
-        db.session.scalar(
-            sa.select(UserIdentity.id).where(UserIdentity.user_id == user.id).limit(1)
-        )
-        is not None
-    )
-
-
 def identity_belongs_to(user, claims):
     """True when the provider's `claims` are an identity linked to `user`."""
     return (

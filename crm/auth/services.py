@@ -11,7 +11,7 @@ from flask_babel import gettext as _
 from werkzeug.security import check_password_hash, generate_password_hash
 from zxcvbn import zxcvbn
 
-from crm.auth.models import MIN_PASSWORD_LENGTH, Role, User
+from crm.auth.models import MIN_PASSWORD_LENGTH, Role, User, UserIdentity, UserToken
 from crm.core import audit
 from crm.core.types import utcnow
 from crm.extensions import db
@@ -247,6 +247,35 @@ def change_password(user, new_password, *, actor):
     user.password_changed_at = utcnow()
     audit.record(user, "change_password", actor=actor)
     end_all_sessions(user)
+    # A reset link asked for before is no longer wanted: it must not outlive the new password.
+    void_open_links(user, utcnow())
+
+
+def void_open_links(user, now, *, purpose=None):
+    """End the user's invitation and reset links that still work (of one kind, or all): they
+    expire now."""
+    query = sa.update(UserToken).where(
+        UserToken.user_id == user.id,
+        UserToken.used_at.is_(None),
+        UserToken.expires_at > now,
+    )
+    if purpose is not None:
+        query = query.where(UserToken.purpose == purpose)
+    db.session.execute(query.values(expires_at=now))
+
+
+def has_identity(user):
+    """True when the user has signed in through a single-sign-on provider."""
+    return user.id in users_with_identities([user.id])
+
+
+def users_with_identities(user_ids):
+    """The ids among `user_ids` of users linked to a single-sign-on provider."""
+    return set(
+        db.session.scalars(
+            sa.select(UserIdentity.user_id).where(UserIdentity.user_id.in_(user_ids)).distinct()
+        )
+    )
 
 
 def check_rights_change(user, *, role=None, active=None, actor):

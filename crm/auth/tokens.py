@@ -68,7 +68,7 @@ def lifetime(purpose):
 def issue_token(user, purpose, *, actor=None):
     """A new link's token for `user`: the raw value, to go into the link and nowhere else."""
     now = utcnow()
-    _void_open_tokens(user, now, purpose=purpose)
+    user_services.void_open_links(user, now, purpose=purpose)
     raw = secrets.token_urlsafe(32)
     db.session.add(
         UserToken(
@@ -82,18 +82,6 @@ def issue_token(user, purpose, *, actor=None):
     )
     db.session.flush()
     return raw
-
-
-def _void_open_tokens(user, now, *, purpose=None):
-    """End the user's links that still work (of one kind, or all): they expire now."""
-    query = sa.update(UserToken).where(
-        UserToken.user_id == user.id,
-        UserToken.used_at.is_(None),
-        UserToken.expires_at > now,
-    )
-    if purpose is not None:
-        query = query.where(UserToken.purpose == purpose)
-    db.session.execute(query.values(expires_at=now))
 
 
 def set_password_url(raw, user):
@@ -159,7 +147,7 @@ def set_password_with_token(token, password):
     action = "accept_invitation" if token.purpose == TokenPurpose.INVITATION else "reset_password"
     audit.record(user, action, actor=user)
     user_services.end_all_sessions(user)
-    _void_open_tokens(user, now)
+    user_services.void_open_links(user, now)
     return user
 
 
@@ -290,7 +278,9 @@ def invitation_state(user):
         .limit(1)
     )
     if token is None:
-        return ("none", None)
+        # Someone who signs in only through single sign-on was never invited and needs no
+        # password; an admin may still send them an invitation to choose one.
+        return None if user_services.has_identity(user) else ("none", None)
     if token.used_at is None and token.expires_at > utcnow():
         return ("open", token)
     return ("expired", token)
