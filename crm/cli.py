@@ -93,7 +93,7 @@ def reset_password(email, show_link):
 
 
 def _echo_link(what, user, link, purpose, *, show):
-    hours = int(tokens.lifetime(purpose).total_seconds() // 3600)
+    hours = tokens.lifetime_hours(purpose)
     click.echo(f"{what} e-mail to {user.email} queued; its link works once, for {hours} h.")
     if show or mail_is_suppressed():
         if not show:

@@ -236,7 +236,11 @@ def test_an_expired_invitation_is_refused(app, admin_client, db):
 
 def test_an_unknown_link_is_refused_without_an_error(app, client, db):
     client.post("/language/en?next=/")
-    for path in ("/password/set/nonsense", "/password/set/" + "x" * 5000):
+    for path in (
+        "/password/set/nonsense",
+        "/password/set/%FF%FE%00",
+        "/password/set/" + "x" * 5000,
+    ):
         response = client.get(path)
         assert response.status_code == 410
         assert "This link is not valid" in response.get_data(as_text=True)

@@ -31,7 +31,6 @@ def forgot_password():
     if form.validate_on_submit():
         tokens.request_password_reset(form.email.data)
         db.session.commit()
-        hours = int(tokens.lifetime(TokenPurpose.RESET).total_seconds() // 3600)
         flash(
             ngettext(
                 "If %(email)s is the address of an active account, a link to choose a new "
@@ -40,7 +39,7 @@ def forgot_password():
                 "If %(email)s is the address of an active account, a link to choose a new "
                 "password is on its way to it. The link works for %(num)d hours. Look in your "
                 "spam folder if it has not arrived within a few minutes.",
-                hours,
+                tokens.lifetime_hours(TokenPurpose.RESET),
                 email=services.normalise_email(form.email.data),
             ),
             "info",
@@ -57,6 +56,12 @@ def _no_referrer(response):
     return response
 
 
+def _link_refused(error):
+    """410: the link does not work (any more); the page says why and what to do."""
+    page = render_template("auth/password_link_invalid.html", message=str(error))
+    return _no_referrer(current_app.make_response((page, 410)))
+
+
 @bp.route("/password/set/<token>", methods=["GET", "POST"])
 @public_route
 def set_password(token):
@@ -64,9 +69,7 @@ def set_password(token):
     try:
         found = tokens.find_token(token)
     except tokens.TokenError as error:
-        page = render_template("auth/password_link_invalid.html", message=str(error))
-        # 410: the link does not work (any more); the page says why and what to do.
-        return _no_referrer(current_app.make_response((page, 410)))
+        return _link_refused(error)
     user = found.user
     form = SetPasswordForm()
     if form.validate_on_submit():
@@ -75,10 +78,9 @@ def set_password(token):
         except services.UserError as error:
             db.session.rollback()
             form.new_password.errors.append(str(error))
-        except tokens.TokenError as error:
+        except tokens.TokenError as error:  # used by another request meanwhile
             db.session.rollback()
-            page = render_template("auth/password_link_invalid.html", message=str(error))
-            return _no_referrer(current_app.make_response((page, 410)))
+            return _link_refused(error)
         else:
             db.session.commit()
             # Whoever was signed in in this browser, the person here has just proved they are

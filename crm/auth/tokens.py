@@ -59,10 +59,10 @@ def _hash(raw):
     return hashlib.sha256(raw.encode()).hexdigest()
 
 
-def lifetime(purpose):
-    """How long a new link of this kind works."""
+def lifetime_hours(purpose):
+    """How many hours a new link of this kind works (INVITATION_HOURS, RESET_HOURS)."""
     key = "INVITATION_HOURS" if purpose == TokenPurpose.INVITATION else "RESET_HOURS"
-    return timedelta(hours=current_app.config[key])
+    return int(current_app.config[key])
 
 
 def issue_token(user, purpose, *, actor=None):
@@ -76,7 +76,7 @@ def issue_token(user, purpose, *, actor=None):
             purpose=purpose,
             token_hash=_hash(raw),
             created_at=now,
-            expires_at=now + lifetime(purpose),
+            expires_at=now + timedelta(hours=lifetime_hours(purpose)),
             created_by_id=getattr(actor, "id", None),
         )
     )
@@ -185,7 +185,7 @@ def send_invitation(user, *, actor):
     raw = issue_token(user, TokenPurpose.INVITATION, actor=actor)
     url = set_password_url(raw, user)
     language = _language(user)
-    hours = int(lifetime(TokenPurpose.INVITATION).total_seconds() // 3600)
+    hours = lifetime_hours(TokenPurpose.INVITATION)
     with force_locale(language):
         office_name = settings.office_name(language)
         subject = _("Your new account at %(office)s", office=office_name)
@@ -218,7 +218,7 @@ def send_password_reset(user, *, actor):
     raw = issue_token(user, TokenPurpose.RESET, actor=actor)
     url = set_password_url(raw, user)
     language = _language(user)
-    hours = int(lifetime(TokenPurpose.RESET).total_seconds() // 3600)
+    hours = lifetime_hours(TokenPurpose.RESET)
     with force_locale(language):
         office_name = settings.office_name(language)
         subject = _("Choose a new password for %(office)s", office=office_name)
