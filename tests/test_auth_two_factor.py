@@ -594,6 +594,28 @@ def test_a_required_role_is_kept_on_the_set_up_page_until_enrolled(client, db, m
 
 
 @pytest.mark.config(MFA_REQUIRED_ROLES=["admin"])
+def test_a_user_kept_on_the_set_up_page_may_confirm_their_password_first(
+    app, client, db, make_user
+):
+    """A session restored from "keep me signed in" must confirm the password before the
+    set-up page; the confirmation page must not send them back there in a loop."""
+    admin = make_user("admin")
+    sign_in(client, admin.email)
+    with client.session_transaction() as session:
+        session["auth_at"] = int(time.time()) - app.config["RECENT_LOGIN_SECONDS"] - 60
+    response = client.get("/account/two-factor")
+    assert path_of(response) == "/account/confirm"
+    assert client.get(response.headers["Location"]).status_code == 200
+
+    response = client.post(
+        "/account/confirm?next=/account/two-factor", data={"password": TEST_PASSWORD}
+    )
+
+    assert path_of(response) == "/account/two-factor"
+    assert client.get("/account/two-factor").status_code == 200
+
+
+@pytest.mark.config(MFA_REQUIRED_ROLES=["admin"])
 def test_signing_out_works_for_a_user_kept_on_the_set_up_page(client, db, make_user):
     admin = make_user("admin")
     sign_in(client, admin.email)

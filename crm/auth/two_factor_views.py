@@ -22,9 +22,12 @@ from crm.core.security import public_route
 from crm.extensions import db, limiter
 
 # Where a user who must set up two-factor sign-in may still go: out, the set-up pages (every
-# endpoint starting with this) and the password confirmation they may ask for first.
+# endpoint starting with this) and the confirmation they may be asked for first (by password,
+# or through their single-sign-on provider for users without one).
 _ENROL_ENDPOINT_PREFIX = "auth.two_factor"
-_OPEN_TO_UNENROLLED = frozenset({"static", "auth.logout", "auth.confirm_password"})
+_OPEN_TO_UNENROLLED = frozenset(
+    {"static", "auth.logout", "auth.confirm_password", "auth.oidc_confirm"}
+)
 
 
 @bp.before_app_request
