@@ -336,7 +336,8 @@ def test_a_callback_without_a_sign_in_started_is_refused(client, sso):
     assert dashboard_html(client) is None
 
 
-def test_a_code_used_twice_is_refused(client, make_user, sso):
+def test_the_providers_answer_works_once(client, make_user, sso):
+    """The round trip ends with the first answer: sent again (a replay), it is refused."""
     make_user("member", email=ASTRID_EMAIL)
     callback = sso.authorize(start(client), ASTRID["sub"])
     assert path_of(client.get(callback)) == "/dashboard/"
@@ -615,3 +616,16 @@ def test_a_user_with_a_password_and_an_identity_may_confirm_either_way(client, m
 
     assert 'name="password"' in page
     assert "/account/confirm/sso/default" in page
+
+
+# --- Rate limits ------------------------------------------------------------------------
+
+
+@pytest.mark.config(RATELIMIT_ENABLED=True, LOGIN_RATE_LIMIT="3 per minute")
+def test_the_callback_is_rate_limited_like_the_password_form(client, sso):
+    answers = [
+        client.get("/login/sso/default/callback?code=guess&state=guess").status_code
+        for _ in range(4)
+    ]
+
+    assert answers == [302, 302, 302, 429]
