@@ -6,7 +6,6 @@ from wtforms.validators import DataRequired, Email, EqualTo, Length, ValidationE
 
 from crm.auth.models import MIN_PASSWORD_LENGTH, Role
 from crm.auth.services import MAX_PASSWORD_LENGTH, get_user_by_email, owner_candidates
-from crm.core.forms import CompleteForm
 
 NOBODY = _l("— Nobody —")
 
@@ -91,10 +90,3 @@ class UserCreateForm(FlaskForm):
     def validate_email(self, field):
         if get_user_by_email(field.data) is not None:
             raise ValidationError(_l("A user with this e-mail address already exists."))
-
-
-class UserEditForm(CompleteForm):
-    name = StringField(_l("Name"), validators=[DataRequired(), Length(max=200)])
-    role = SelectField(_l("Role"), choices=Role.choices)
-    active = BooleanField(_l("Active (may sign in)"))
-    submit = SubmitField(_l("Save"))
