@@ -140,8 +140,9 @@ def test_after_confirming_the_password_the_user_can_be_created(admin_client, db)
 
     created = admin_client.post("/admin/users/new", data=new_user)
     assert created.status_code == 302
-    assert urlsplit(created.headers["Location"]).path == "/admin/users"
-    assert db.session.scalar(sa.select(User).where(User.email == "nils@example.org"))
+    user = db.session.scalar(sa.select(User).where(User.email == "nils@example.org"))
+    assert user is not None
+    assert urlsplit(created.headers["Location"]).path == f"/admin/users/{user.id}"
 
 
 def test_after_confirming_the_password_the_export_works(admin_client):
