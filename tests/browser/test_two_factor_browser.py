@@ -117,7 +117,8 @@ def test_an_admin_must_set_it_up_at_first_sign_in_on_a_phone_sized_screen(page, 
     page.goto("/organisations/")
     expect(page).to_have_url(re.compile(r"/account/two-factor$"))
     page.get_by_role("button", name="Set up two-factor sign-in").click()
-    # The QR code and the key fit the screen.
+    # The QR code and the key fit the screen (once the page with them has loaded).
+    expect(page.locator("#totp-secret")).to_be_visible()
     assert page.evaluate("document.documentElement.scrollWidth") <= 390
     page.goto("/account/two-factor")
     page.get_by_role("button", name="Cancel set-up").click()
