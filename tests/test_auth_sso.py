@@ -558,6 +558,9 @@ def test_a_user_without_a_password_confirms_through_the_provider(client, db, mak
     assert path_of(to_confirm) == "/account/confirm"
     page = client.get(to_confirm.headers["Location"]).get_data(as_text=True)
     assert 'name="password"' not in page
+    # Not asked for a password they do not have.
+    assert "Please confirm it is you to continue." in page
+    assert "confirm your password" not in page
     assert 'href="/account/confirm/sso/default?next=/admin/users/new"' in page
 
     going = client.get("/account/confirm/sso/default?next=/admin/users/new")

@@ -57,7 +57,11 @@ def recent_login_required(view):
             return login_manager.unauthorized()
         if password_typed_recently():
             return view(*args, **kwargs)
-        flash(_("Please confirm your password to continue."), "info")
+        if current_user.has_password:
+            flash(_("Please confirm your password to continue."), "info")
+        else:
+            # Someone who signs in only through their organisation confirms there instead.
+            flash(_("Please confirm it is you to continue."), "info")
         return redirect(url_for("auth.confirm_password", next=_return_path()))
 
     return wrapped
