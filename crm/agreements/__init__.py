@@ -4,4 +4,4 @@ from flask import Blueprint
 
 bp = Blueprint("agreements", __name__)
 
-from crm.agreements import views  # noqa: E402, F401
+from crm.agreements import board_views, views  # noqa: E402, F401

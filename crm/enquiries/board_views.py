@@ -7,8 +7,6 @@ coordinator reopens) and the same audit entry. The card's form works without Jav
 static/js/board.js adds drag and drop, which submits that same form.
 """
 
-from dataclasses import dataclass, field
-
 import sqlalchemy as sa
 from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
@@ -17,6 +15,7 @@ from sqlalchemy.orm import selectinload
 
 from crm.auth.decorators import role_required
 from crm.auth.models import Role
+from crm.core import boards
 from crm.core.types import utcnow
 from crm.enquiries import bp, services
 from crm.enquiries.forms import StatusForm
@@ -24,9 +23,7 @@ from crm.enquiries.models import ClosedReason, Enquiry, EnquiryStatus
 from crm.enquiries.views import get_enquiry_or_404
 from crm.extensions import db
 
-# Cards per column: a column of closed enquiries grows for ever; the list has the rest.
-CARD_LIMIT = 50
-FINISHED_STATUSES = (EnquiryStatus.CONVERTED, EnquiryStatus.CLOSED)
+CARD_LIMIT = boards.CARD_LIMIT
 # Open enquiries oldest first (what has waited longest); converted and closed ones the most
 # recently finished first. The first key is NULL for every open enquiry.
 _FINISHED_AT = sa.case(
@@ -36,51 +33,16 @@ _FINISHED_AT = sa.case(
 BOARD_ORDER = (_FINISHED_AT.desc(), Enquiry.received_at, Enquiry.id)
 
 
-@dataclass
-class Column:
-    status: EnquiryStatus
-    total: int = 0
-    cards: list = field(default_factory=list)
-
-
-@dataclass
-class MoveError:
-    """A move the board refused: shown on the card, with what the person had chosen."""
-
-    enquiry_id: int
-    message: str
-    field: str = "status"
-    status: str = ""
-    reason: str = ""
-
-
 def board_columns(user):
-    """One Column per status with the first CARD_LIMIT enquiries `user` may read, in a
-    fixed number of queries however many cards there are."""
-    readable = services.readable_enquiries(user)
-    # Rank the cards within their column in the database, so each column is cut at
-    # CARD_LIMIT in one statement rather than one query per column.
-    position = (
-        sa.func.row_number()
-        .over(partition_by=Enquiry.status, order_by=BOARD_ORDER)
-        .label("position")
+    """A column per status with the enquiries `user` may read (see boards.board_columns)."""
+    return boards.board_columns(
+        Enquiry,
+        list(EnquiryStatus),
+        where=services.readable_enquiries(user),
+        order=BOARD_ORDER,
+        options=(selectinload(Enquiry.assignee), selectinload(Enquiry.organisation)),
+        limit=CARD_LIMIT,
     )
-    ranked = sa.select(Enquiry.id, position).where(readable).subquery()
-    enquiries = db.session.scalars(
-        sa.select(Enquiry)
-        .join(ranked, ranked.c.id == Enquiry.id)
-        .where(ranked.c.position <= CARD_LIMIT)
-        .options(selectinload(Enquiry.assignee), selectinload(Enquiry.organisation))
-        .order_by(*BOARD_ORDER)
-    ).all()
-    columns = {status: Column(status) for status in EnquiryStatus}
-    for status, count in db.session.execute(
-        sa.select(Enquiry.status, sa.func.count()).where(readable).group_by(Enquiry.status)
-    ):
-        columns[EnquiryStatus(status)].total = count
-    for enquiry in enquiries:
-        columns[enquiry.status].cards.append(enquiry)
-    return list(columns.values())
 
 
 def _render_board(error=None):
@@ -127,7 +89,7 @@ def board_move(enquiry_id):
     def refuse(message, field="status"):
         db.session.rollback()
         return _render_board(
-            MoveError(enquiry.id, message, field=field, status=wanted, reason=reason)
+            boards.MoveError(enquiry.id, message, field=field, status=wanted, reason=reason)
         )
 
     if wanted not in {status.value for status in allowed}:
