@@ -1,11 +1,13 @@
 """Quick-log with organisations and contacts that are new, a follow-up task, any number of
 rows without script; the full form's "add another"; the enquiry conversion's preselection."""
 
+import re
 from datetime import date, timedelta
 
 import sqlalchemy as sa
 
-from crm.activities.models import Activity, ActivityStatus, Task
+from crm.activities import services as activity_services
+from crm.activities.models import Activity, ActivityOrganisationRole, ActivityStatus, Task
 from crm.core.models import AuditEntry
 from crm.organisations.models import Contact, Organisation, OrganisationKind
 
@@ -237,9 +239,6 @@ def test_the_full_form_gives_a_fifth_organisation(
     signed_in("member")
     organisations = [make_organisation(f"Org {number}") for number in range(1, 6)]
     activity = make_activity("Workshop")
-    from crm.activities import services as activity_services
-    from crm.activities.models import ActivityOrganisationRole
-
     activity_services.update_activity(
         activity,
         {
@@ -282,8 +281,6 @@ def test_the_full_form_gives_a_fifth_organisation(
 def _inputs(page):
     """name → value of the text inputs, selects and text areas of a page (roughly, as a
     browser would send them)."""
-    import re
-
     values = {}
     for match in re.finditer(r"<input([^>]*)>", page):
         attrs = dict(re.findall(r'(\w[\w-]*)="([^"]*)"', match.group(1)))
@@ -297,3 +294,49 @@ def _inputs(page):
     for match in re.finditer(r'<textarea[^>]*name="([^"]+)"[^>]*>(.*?)</textarea>', page, re.S):
         values[match.group(1)] = match.group(2).strip()
     return values
+
+
+# ---------------------------------------------------------------- converting an enquiry
+
+
+def _convert_form(client, enquiry):
+    page = client.get(f"/enquiries/{enquiry.id}").get_data(as_text=True)
+    return page.split('id="convert-heading"', 1)[1]
+
+
+def test_conversion_preselects_the_organisation_of_the_e_mail_domain(
+    client, db, signed_in, make_organisation, make_contact, make_enquiry
+):
+    signed_in("coordinator")
+    by_domains = make_organisation("Kvarnbo Genomik AB", email_domains=["kvarnbo.example"])
+    by_website = make_organisation("Älvsby Bio AB", website="https://www.alvsby.example")
+    by_people = make_organisation("Ekliden Pharma AB")
+    make_contact("Per", "Ek", organisation=by_people, email="per.ek@ekliden.example")
+    by_name = make_organisation("Norrsken Diagnostics AB")
+
+    cases = [
+        ("karin@kvarnbo.example", "Something else", by_domains),
+        ("anna@lab.alvsby.example", None, by_website),
+        ("ola@ekliden.example", None, by_people),
+        ("someone@gmail.com", "Norrsken Diagnostics", by_name),
+    ]
+    for email, organisation_name, expected in cases:
+        enquiry = make_enquiry(
+            name="Sam Sender", email=email, organisation_name=organisation_name, message="Hej"
+        )
+        form = _convert_form(client, enquiry)
+        assert f'value="{expected.name} (#{expected.id})"' in form, email
+        assert re.search(
+            r'<input checked[^>]*name="convert-organisation_mode"[^>]*value="existing"', form
+        )
+
+
+def test_conversion_does_not_guess_between_two(
+    client, db, signed_in, make_organisation, make_enquiry
+):
+    signed_in("coordinator")
+    one = make_organisation("One AB", website="https://shared.example")
+    two = make_organisation("Two AB", website="https://shared.example/two")
+    enquiry = make_enquiry(name="Sam Sender", email="sam@shared.example", message="Hej")
+    form = _convert_form(client, enquiry)
+    assert f"(#{one.id})" not in form and f"(#{two.id})" not in form

@@ -389,6 +389,16 @@ class QuickLogForm(FlaskForm):
         name = getattr(row.name, "new_name", None)
         if row.name.errors or not name:
             return not row.name.errors
+        if "@" in name:
+            row.name.errors = [
+                *row.name.errors,
+                _l(
+                    "No contact has the e-mail address %(email)s. For a new contact, type "
+                    "the name here and the address below.",
+                    email=name,
+                ),
+            ]
+            return False
         if row.email.data and not valid_address(row.email.data.lower()):
             row.email.errors = [*row.email.errors, _l("Enter a valid e-mail address.")]
             return False

@@ -98,11 +98,15 @@ def quick_log(data, *, actor):
     db.session.flush()
     first = organisations[0] if organisations else None
     contacts = []
+    new_contacts = {}
     for item in data["contacts"]:
         if isinstance(item, Contact):
             contact = item
         else:
-            contact = organisation_services.create_contact(
+            key = (fold(item["first_name"]), fold(item["last_name"]), item.get("email"))
+            contact = new_contacts.get(key)
+        if contact is None:
+            contact = new_contacts[key] = organisation_services.create_contact(
                 {
                     "first_name": item["first_name"],
                     "last_name": item["last_name"],
