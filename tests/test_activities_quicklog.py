@@ -340,3 +340,65 @@ def test_conversion_does_not_guess_between_two(
     enquiry = make_enquiry(name="Sam Sender", email="sam@shared.example", message="Hej")
     form = _convert_form(client, enquiry)
     assert f"(#{one.id})" not in form and f"(#{two.id})" not in form
+
+
+def test_a_choice_made_for_another_name_does_not_count(client, db, signed_in, make_organisation):
+    signed_in("member")
+    make_organisation("Nyberg Diagnostics AB")
+    other = make_organisation("Kvarnbo Genomik AB")
+    # The person picked Kvarnbo for "Kvarnbo Genomix", then changed the name.
+    data = quick_data(
+        **{"organisations-0-name": "Nyberg Diagnostik", "organisations-0-choice": str(other.id)}
+    )
+    response = client.post("/activities/quick", data=data)
+    assert response.status_code == 200
+    assert "There is no organisation called Nyberg Diagnostik." in response.get_data(as_text=True)
+    assert everything(db, Activity) == []
+
+
+def test_an_e_mail_address_is_not_a_new_contact_s_name(client, db, signed_in):
+    signed_in("member")
+    response = client.post(
+        "/activities/quick", data=quick_data(**{"contacts-0-name": "someone@example.se"})
+    )
+    assert response.status_code == 200
+    assert "No contact has the e-mail address someone@example.se." in response.get_data(
+        as_text=True
+    )
+    assert everything(db, Contact) == []
+
+
+def test_the_same_new_names_twice_make_one_record_each(client, db, signed_in):
+    signed_in("member")
+    data = quick_data(
+        **{
+            "organisations-0-name": "Brand New AB",
+            "organisations-1-name": "Brand New AB",
+            "organisations-1-kind": "company",
+            "contacts-0-name": "Per Persson",
+            "contacts-1-name": "Per Persson",
+            "contacts-1-email": "",
+        }
+    )
+    assert client.post("/activities/quick", data=data).status_code == 302
+    assert [item.name for item in everything(db, Organisation)] == ["Brand New AB"]
+    assert [item.full_name for item in everything(db, Contact)] == ["Per Persson"]
+    [activity] = everything(db, Activity)
+    assert len(activity.organisations) == 1 and len(activity.contacts) == 1
+
+
+def test_viewers_cannot_quick_log_new_records(client, db, signed_in):
+    signed_in("viewer")
+    response = client.post(
+        "/activities/quick", data=quick_data(**{"organisations-0-name": "Brand New AB"})
+    )
+    assert response.status_code == 403
+    assert everything(db, Organisation) == []
+
+
+def test_quick_log_in_swedish(client, db, signed_in):
+    signed_in("member")
+    client.post("/language/sv?next=/")
+    page = client.get("/activities/quick").get_data(as_text=True)
+    assert "Lägg till ytterligare en organisation" in page
+    assert "Uppföljningsuppgift (valfritt)" in page

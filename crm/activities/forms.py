@@ -36,7 +36,7 @@ from crm.core.forms import CompleteForm, optional_id, strip
 from crm.extensions import db
 from crm.mail.services import valid_address
 from crm.organisations.fields import _TRAILING_ID, ContactPickerField, OrganisationPickerField
-from crm.organisations.models import Contact, Organisation, OrganisationKind
+from crm.organisations.models import OrganisationKind
 
 ORGANISATION_ROWS = 3
 CONTACT_ROWS = 3
@@ -381,7 +381,6 @@ class QuickLogForm(FlaskForm):
                 name=name,
             ),
             display=lambda organisation: organisation.name,
-            model=Organisation,
         )
 
     def _resolve_contact(self, row):
@@ -422,10 +421,9 @@ class QuickLogForm(FlaskForm):
                 name=name,
             ),
             display=_contact_label,
-            model=Contact,
         )
 
-    def _resolve_new(self, row, similar, *, new, new_label, message, display, model):
+    def _resolve_new(self, row, similar, *, new, new_label, message, display):
         """A new name in `row`: new when nothing resembles it or the person confirmed it,
         else the record picked among the similar ones, else an error that offers them."""
         if not similar and row.choice.data in (None, "", NEW):
@@ -437,11 +435,9 @@ class QuickLogForm(FlaskForm):
         if row.choice.data == NEW:
             row.resolved = new
             return True
+        # Only one of those offered for the name as it is now: a choice made for a name the
+        # person has since changed does not count.
         picked = next((r for r in similar if str(r.id) == row.choice.data), None)
-        if picked is None and (row.choice.data or "").isdigit():
-            picked = db.session.get(model, int(row.choice.data))
-            if picked is not None and picked.is_deleted:
-                picked = None
         if picked is not None:
             row.resolved = picked
             return True
