@@ -253,11 +253,12 @@ def test_unknown_organisation_in_quick_log(client, db, signed_in):
             "kind": "seminar",
             "title": "X",
             "start_date": "2026-01-01",
-            "organisation_1": "Nope",
+            "organisations-0-name": "Nope",
+            "organisations-0-kind": "bogus",
         },
     )
     assert response.status_code == 200
-    assert "There is no organisation called Nope." in response.get_data(as_text=True)
+    assert "Not a valid choice" in response.get_data(as_text=True)
     assert all_activities(db) == []
 
 
@@ -440,10 +441,10 @@ def test_quick_log_defaults_today_and_me(client, db, signed_in, make_organisatio
             "kind": "dialogue_meeting",
             "title": "Coffee",
             "start_date": date.today().isoformat(),
-            "organisation_1": "One AB",
-            "organisation_2": "Two AB",
-            "contact_1": "Anna Andersson",
-            "contact_2": "",
+            "organisations-0-name": "One AB",
+            "organisations-1-name": "Two AB",
+            "contacts-0-name": "Anna Andersson",
+            "contacts-1-name": "",
             "outcome": "They want a workshop.",
         },
     )

@@ -9,13 +9,14 @@ from flask_login import current_user
 from crm.activities import bp
 from crm.activities.forms import ActivityForm, QuickLogForm
 from crm.activities.models import Activity, ActivityKind, ActivityStatus
+from crm.activities.quicklog_services import quick_log
 from crm.activities.services import (
     ActivityFilters,
     activity_select,
     create_activity,
     update_activity,
 )
-from crm.activities.task_services import open_tasks_about
+from crm.activities.task_services import assignable_users, open_tasks_about
 from crm.auth.decorators import role_required
 from crm.auth.models import Role
 from crm.auth.services import active_users
@@ -178,6 +179,8 @@ def create():
         contact = db.session.get(Contact, contact_id) if contact_id else None
         if contact is not None and not contact.is_deleted:
             form.contacts[0].data = contact
+    if form.wants_another_row():
+        return render_template("activities/form.html", form=form, activity=None)
     if form.validate_on_submit():
         activity = save_or_show_error(
             form, lambda: create_activity(form.data_for_service(), actor=current_user)
@@ -197,6 +200,8 @@ def edit(activity_id):
         form = ActivityForm(activity=activity)
     else:
         form = ActivityForm.for_activity(activity)
+    if form.wants_another_row():
+        return render_template("activities/form.html", form=form, activity=activity)
     if form.validate_on_submit():
         saved = save_or_show_error(
             form,
@@ -213,22 +218,27 @@ def edit(activity_id):
 @bp.route("/quick", methods=["GET", "POST"])
 @role_required(Role.MEMBER)
 def quick():
-    form = QuickLogForm()
+    """Log an activity; organisations and contacts not in the register yet are created with
+    it, and a follow-up task too, in one commit."""
+    form = QuickLogForm(users=assignable_users())
     if request.method == "GET":
+        form.task_assignee_id.data = current_user.id
         organisation_id = records.parse_id(request.args.get("organisation_id"))
         organisation = db.session.get(Organisation, organisation_id) if organisation_id else None
         if organisation is not None and not organisation.is_deleted:
-            form.organisation_1.data = organisation
+            form.organisations[0].form.name.data = organisation
         contact_id = records.parse_id(request.args.get("contact_id"))
         contact = db.session.get(Contact, contact_id) if contact_id else None
         if contact is not None and not contact.is_deleted:
-            form.contact_1.data = contact
-            if form.organisation_1.data is None and contact.organisation is not None:
-                form.organisation_1.data = contact.organisation
+            form.contacts[0].form.name.data = contact
+            if form.organisations[0].form.name.data is None and contact.organisation is not None:
+                form.organisations[0].form.name.data = contact.organisation
+    if form.wants_another_row():
+        return render_template("activities/quick.html", form=form)
     if form.validate_on_submit():
         activity = save_or_show_error(
             form,
-            lambda: create_activity(
+            lambda: quick_log(
                 form.data_for_service(staff=current_user, today=date.today()),
                 actor=current_user,
             ),

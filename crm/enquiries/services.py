@@ -375,6 +375,28 @@ def _organisation_by_domain(domain):
         for organisation, matched in rows:
             if matched == candidate:
                 return organisation
+    # Many organisations in the register have no e-mail domains recorded; their website, or
+    # the addresses of the people who work there, give the domain away as well. One match
+    # only: better no guess than a wrong one.
+    for candidate in candidates:
+        by_website = organisation_services.find_duplicate_organisations(
+            website=f"https://{candidate}"
+        )
+        if len(by_website) == 1:
+            return by_website[0][0]
+        by_colleagues = db.session.scalars(
+            sa.select(Organisation)
+            .join(Contact, Contact.organisation_id == Organisation.id)
+            .where(
+                Organisation.deleted_at.is_(None),
+                Contact.deleted_at.is_(None),
+                sa.func.lower(Contact.email).endswith(f"@{candidate}", autoescape=True),
+            )
+            .distinct()
+            .limit(2)
+        ).all()
+        if len(by_colleagues) == 1:
+            return by_colleagues[0]
     return None
 
 

@@ -48,10 +48,13 @@ def test_quick_log_with_two_organisations(page, member, organisations):
     page.get_by_role("link", name="Log an activity").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Log an activity")
 
-    page.get_by_label("Kind").select_option("dialogue_meeting")
+    page.get_by_label("Kind", exact=True).select_option("dialogue_meeting")
     page.get_by_label("Title").fill(TITLE)
     page.get_by_label("Organisation", exact=True).fill(FIRST)
-    page.get_by_label("Second organisation").fill(SECOND)
+    page.get_by_role("button", name="Add another organisation").click()
+    page.get_by_role("group", name="Organisation 2").get_by_label("Organisation", exact=True).fill(
+        SECOND
+    )
     page.get_by_label("Outcome").fill("They want a workshop in spring.")
     page.get_by_role("button", name="Save").click()
 
