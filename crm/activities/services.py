@@ -53,6 +53,14 @@ describe_fields(
     },
 )
 
+
+def _activity_title(activity_id):
+    activity = db.session.get(Activity, activity_id)
+    return activity.title if activity is not None else None
+
+
+audit.describe_references("activity", _activity_title)
+
 COLUMN_FIELDS = (
     "kind",
     "title",

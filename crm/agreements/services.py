@@ -47,6 +47,14 @@ describe_fields(
     },
 )
 
+
+def _agreement_title(agreement_id):
+    agreement = db.session.get(Agreement, agreement_id)
+    return agreement.title if agreement is not None else None
+
+
+audit.describe_references("agreement", _agreement_title)
+
 COLUMN_FIELDS = (
     "kind",
     "title",

@@ -26,6 +26,7 @@ def nav_items():
         ("organisations.index", _("Organisations")),
         ("contacts.index", _("Contacts")),
         ("agreements.index", _("Agreements")),
+        ("documents.index", _("Documents")),
         ("reports.index", _("Reports")),
     ]
     if current_user.has_role(Role.COORDINATOR):

@@ -1,18 +1,30 @@
 """The audit history: who changed which fields of a core record, when, from what to what."""
 
 import enum
-from datetime import date, datetime, time
+from datetime import UTC, date, datetime, time
 from decimal import Decimal
 
 import sqlalchemy as sa
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 
+from crm.core.formatting import file_size, format_clock, format_day, format_moment
 from crm.core.models import AuditEntry
 from crm.core.types import LabelledEnum
 from crm.extensions import db
 
-# Never copied into the history, only noted as changed.
-SECRET_FIELDS = {"password_hash", "totp_secret"}
+# Never copied into the history, only noted as changed; never shown even if an older entry
+# holds a value.
+SECRET_FIELDS = {
+    "password_hash",
+    "totp_secret",
+    "calendar_token",
+    "submission_token",
+    "token",
+    "token_hash",
+    "code_hash",
+    "stored_name",
+}
 # Bookkeeping that changes with every save, or is derived, and says nothing to a reader.
 IGNORED_FIELDS = {
     "updated_at",
@@ -32,6 +44,57 @@ IGNORED_FIELDS = {
 # kind is a LabelledEnum class, bool, a kind of reference ("user", "organisation", …) or None
 # for plain text. Filled by the domains.
 _FIELD_DESCRIPTIONS = {}
+
+# Fields many records share, read the same everywhere; a domain's own description of a
+# field comes first. Kinds as above, plus "date", "datetime", "time" (stored as ISO text)
+# and "filesize" (bytes).
+COMMON_FIELDS = {
+    "name": (_l("Name"), None),
+    "title": (_l("Title"), None),
+    "description": (_l("Description"), None),
+    "email": (_l("E-mail"), None),
+    "phone": (_l("Phone"), None),
+    "message": (_l("Message"), None),
+    "body": (_l("Text"), None),
+    "reference": (_l("Reference"), None),
+    "language": (_l("Language"), "language"),
+    "version": (_l("Version"), None),
+    "source": (_l("Source"), None),
+    "issuer": (_l("Single sign-on provider"), None),
+    "organisation_name": (_l("Organisation (as given)"), None),
+    "organisation_type": (_l("Kind of organisation (as given)"), None),
+    "organisation_id": (_l("Organisation"), "organisation"),
+    "agreement_id": (_l("Agreement"), "agreement"),
+    "activity_id": (_l("Activity"), "activity"),
+    "enquiry_id": (_l("Enquiry"), "enquiry"),
+    "contact_id": (_l("Contact"), "contact"),
+    "email_id": (_l("E-mail"), None),
+    "owner_id": (_l("Owner"), "user"),
+    "assignee_id": (_l("Assignee"), "user"),
+    "created_at": (_l("Created"), "datetime"),
+    "received_at": (_l("Received"), "datetime"),
+    "assigned_at": (_l("Assigned"), "datetime"),
+    "first_response_at": (_l("First response"), "datetime"),
+    "converted_at": (_l("Converted"), "datetime"),
+    "closed_at": (_l("Closed"), "datetime"),
+    "consent_given_at": (_l("Consent given"), "datetime"),
+    "anonymised_at": (_l("Anonymised"), "datetime"),
+    "password_changed_at": (_l("Password changed"), "datetime"),
+    "totp_enabled_at": (_l("Two-factor sign-in turned on"), "datetime"),
+    "done_at": (_l("Done at"), "datetime"),
+    "legal_hold": (_l("Legal hold"), bool),
+    "legal_hold_reason": (_l("Reason for the legal hold"), None),
+    "size_bytes": (_l("Size"), "filesize"),
+    "password_hash": (_l("Password"), None),
+    "totp_secret": (_l("Two-factor key"), None),
+    "calendar_token": (_l("Calendar link"), None),
+    "submission_token": (_l("Submission key"), None),
+    "stored_name": (_l("Stored file"), None),
+    "consent_text_id": (_l("Consent text"), None),
+    "privacy_notice_id": (_l("Privacy notice"), None),
+}
+
+_LANGUAGE_NAMES = {"sv": _l("Swedish"), "en": _l("English")}
 
 # How a stored id of each kind of reference reads: {kind: name_of(record_id) → str or None}.
 # Filled by the domain that owns the records (auth: "user", organisations: "organisation").
@@ -137,17 +200,47 @@ def _jsonable(value):
     return str(value)
 
 
-def field_label(entity_type, field):
+def _description(entity_type, field):
     description = _FIELD_DESCRIPTIONS.get(entity_type, {}).get(field)
-    return description[0] if description else field.replace("_", " ")
+    common = COMMON_FIELDS.get(field)
+    if description is None:
+        return common
+    if description[1] is None:
+        # A domain that names a field but not its kind: take the kind the name implies.
+        return (description[0], common[1] if common else _kind_from_name(field))
+    return description
+
+
+def _kind_from_name(field):
+    if field.endswith("_at"):
+        return "datetime"
+    if field.endswith("_date") or field in {"since", "until", "day"}:
+        return "date"
+    if field.endswith("_time"):
+        return "time"
+    if field.endswith("_id"):
+        return field[: -len("_id")]
+    return None
+
+
+def field_label(entity_type, field):
+    """The label a person knows `field` by; a readable form of the name as a last resort."""
+    description = _description(entity_type, field)
+    if description:
+        return str(description[0])
+    name = field.removesuffix("_id").removesuffix("_at").replace("_", " ").strip()
+    return name[:1].upper() + name[1:]
 
 
 def display_value(entity_type, field, value):
-    """A stored history value as a reader would say it: labels, yes/no, names."""
+    """A stored history value as a reader would say it: labels, yes/no, names, dates in the
+    reader's language; a secret never."""
+    if field in SECRET_FIELDS:
+        return _("(not shown)")
     if value is None or value == "" or value == []:
         return "—"
-    description = _FIELD_DESCRIPTIONS.get(entity_type, {}).get(field)
-    kind = description[1] if description else None
+    description = _description(entity_type, field)
+    kind = description[1] if description else _kind_from_name(field)
     if isinstance(value, list):
         return ", ".join(display_value(entity_type, field, item) for item in value)
     if isinstance(value, bool) or kind is bool:
@@ -160,4 +253,27 @@ def display_value(entity_type, field, value):
     if kind in _REFERENCE_NAMES and isinstance(value, int):
         name = _REFERENCE_NAMES[kind](value)
         return name if name is not None else f"#{value}"
+    if kind in {"date", "datetime", "time"} and isinstance(value, str):
+        return _format_iso(kind, value)
+    if kind == "filesize" and isinstance(value, int):
+        return file_size(value)
+    if kind == "language" and isinstance(value, str):
+        return str(_LANGUAGE_NAMES.get(value, value))
+    if isinstance(value, int) and isinstance(kind, str) and field.endswith("_id"):
+        return f"#{value}"
     return str(value)
+
+
+def _format_iso(kind, value):
+    try:
+        if kind == "time":
+            return format_clock(time.fromisoformat(value))
+        if kind == "date" or len(value) == 10:
+            return format_day(date.fromisoformat(value[:10]))
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        return value
+    # Stored in UTC; naive values were written as UTC too. Babel shows the office's zone.
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(UTC).replace(tzinfo=None)
+    return format_moment(moment)

@@ -3,12 +3,13 @@
 from urllib.parse import urlencode
 
 from flask import current_app, request, url_for
-from flask_babel import format_date, format_datetime, format_decimal, get_locale
+from flask_babel import format_decimal, get_locale
 from flask_babel import lazy_gettext as _l
 from flask_babel.speaklater import LazyString
 from markupsafe import escape
 
 from crm.core import audit
+from crm.core.formatting import file_size, format_clock, format_day, format_moment
 from crm.core.links import external_url
 from crm.core.security import is_safe_next
 
@@ -30,12 +31,12 @@ def register(app):
         audit_value=audit.display_value,
     )
     app.jinja_env.filters["number"] = format_decimal
-    app.jinja_env.filters["date"] = lambda value, fmt="medium": (
-        format_date(value, fmt) if value else ""
-    )
-    app.jinja_env.filters["datetime"] = lambda value, fmt="medium": (
-        format_datetime(value, fmt) if value else ""
-    )
+    app.jinja_env.filters["filesize"] = file_size
+    # Jinja's own filter writes "1.2 kB" in every language; ours follows the reader's.
+    app.jinja_env.filters["filesizeformat"] = file_size
+    app.jinja_env.filters["date"] = format_day
+    app.jinja_env.filters["datetime"] = format_moment
+    app.jinja_env.filters["time"] = format_clock
 
 
 def language_switch_url(language):

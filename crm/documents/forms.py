@@ -1,10 +1,10 @@
-"""Forms for uploading and deleting documents."""
+"""Forms for uploading documents, replacing their files and editing their details."""
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from wtforms import BooleanField, StringField, TextAreaField
-from wtforms.validators import Length, Optional
+from wtforms.validators import DataRequired, Length, Optional
 
 
 class DocumentUploadForm(FlaskForm):
@@ -31,3 +31,12 @@ class DocumentReplaceForm(FlaskForm):
             "PDF, Word, Excel, PowerPoint, images (PNG, JPEG, GIF), text or CSV."
         ),
     )
+
+
+class DocumentEditForm(FlaskForm):
+    title = StringField(
+        _l("Title"),
+        validators=[DataRequired(message=_l("Enter a title.")), Length(max=300)],
+    )
+    description = TextAreaField(_l("Description"), validators=[Optional(), Length(max=5000)])
+    is_public = BooleanField(_l("Public: may be shown on the public collaboration page"))

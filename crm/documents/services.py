@@ -20,7 +20,7 @@ import sqlalchemy as sa
 from flask import current_app
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 from werkzeug.utils import secure_filename
 
 from crm.core import audit, records
@@ -41,6 +41,9 @@ class OwnerKind:
     # (owner, user) -> whether the user may read the owner and so its documents; None: every
     # signed-in user may (the owner's own can_view, if any, still applies).
     can_read: object = None
+    # user -> a condition on `model` saying the same as can_read, for the document library;
+    # a kind with can_read but no such condition is left out of the library.
+    readable: object = None
 
     @property
     def relationship(self):
@@ -51,11 +54,20 @@ class OwnerKind:
 OWNER_KINDS: dict[str, OwnerKind] = {}
 
 
-def register_owner(column, model, *, endpoint, can_read=None):
+def register_owner(column, model, *, endpoint, can_read=None, readable=None):
     """Let documents belong to records of `model`, through Document.<column>."""
     if column not in DOCUMENT_OWNER_COLUMNS:
         raise ValueError(f"documents have no owner column {column!r}")
-    OWNER_KINDS[column] = OwnerKind(column, model, endpoint, can_read)
+    OWNER_KINDS[column] = OwnerKind(column, model, endpoint, can_read, readable)
+
+
+# The kinds of record as the library's filter names them.
+OWNER_LABELS = {
+    "organisation_id": _l("Organisations"),
+    "agreement_id": _l("Agreements"),
+    "activity_id": _l("Activities"),
+    "email_id": _l("E-mails"),
+}
 
 
 def may_read_owner(owner, user):
@@ -479,3 +491,78 @@ def live_documents_of(owner):
     """The owner's documents that are not deleted, as an unordered select."""
     column = getattr(Document, owner_kind(owner).column)
     return sa.select(Document).where(column == owner.id, Document.deleted_at.is_(None))
+
+
+# ---------------------------------------------------------------- the document library
+
+
+@dataclass
+class LibraryFilters:
+    """The library's filters: the kind of record (an owner column), the type (a content
+    type) and public or private (True, False or None for both)."""
+
+    owner: str | None = None
+    content_type: str | None = None
+    is_public: bool | None = None
+    text: str = ""
+
+
+def library_kinds():
+    """(column, label) of the kinds of record documents belong to that the library lists."""
+    return [
+        (column, OWNER_LABELS.get(column, column))
+        for column, kind in OWNER_KINDS.items()
+        if kind.can_read is None or kind.readable is not None
+    ]
+
+
+def readable_documents(user):
+    """The documents `user` may read, as a condition on Document: not deleted, on a record
+    that is not deleted and that the user may read (may_read_owner, in SQL)."""
+    conditions = []
+    for kind in OWNER_KINDS.values():
+        if kind.can_read is not None and kind.readable is None:
+            continue
+        owners = sa.select(kind.model.id)
+        if hasattr(kind.model, "deleted_at"):
+            owners = owners.where(kind.model.deleted_at.is_(None))
+        if kind.readable is not None:
+            owners = owners.where(kind.readable(user))
+        conditions.append(getattr(Document, kind.column).in_(owners))
+    return sa.and_(Document.deleted_at.is_(None), sa.or_(sa.false(), *conditions))
+
+
+def library_select(user, filters):
+    """Every document `user` may read that matches `filters`, newest first."""
+    select = sa.select(Document).where(readable_documents(user))
+    if filters.owner in OWNER_KINDS:
+        select = select.where(getattr(Document, filters.owner).is_not(None))
+    if filters.content_type in DOCUMENT_TYPES:
+        select = select.where(Document.content_type == filters.content_type)
+    if filters.is_public is not None:
+        select = select.where(Document.is_public.is_(filters.is_public))
+    if filters.text:
+        pattern = "%" + filters.text.replace("\\", "").replace("%", "").replace("_", "") + "%"
+        select = select.where(
+            sa.or_(Document.title.ilike(pattern), Document.original_filename.ilike(pattern))
+        )
+    return select.options(
+        *(selectinload(getattr(Document, kind.relationship)) for kind in OWNER_KINDS.values())
+    ).order_by(Document.created_at.desc(), Document.id.desc())
+
+
+def update_details(document, *, title, description, is_public, actor):
+    """Change a document's title, description and public flag, with the audit entry; the
+    title falls back to what it was when left empty. Flushes."""
+    document.title = (title or "").strip()[:300] or document.title
+    document.description = (description or "").strip() or None
+    document.is_public = bool(is_public)
+    changes = audit.pending_changes(document)
+    if changes:
+        audit.record(document, "update", actor=actor, changes=changes)
+    db.session.flush()
+    return bool(changes)
+
+
+# Who may replace a document's file may also change its title, description and visibility.
+can_edit = can_delete

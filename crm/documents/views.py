@@ -1,5 +1,6 @@
-"""Document pages: upload to an activity, organisation or agreement; details; download (public
-documents by anyone); replace the file, keeping earlier versions; delete."""
+"""Document pages: the library of every document a user may read; upload to an activity,
+organisation or agreement; details; download (public documents by anyone); edit the title,
+description and visibility; replace the file, keeping earlier versions; delete."""
 
 from flask import abort, flash, redirect, render_template, request, send_file, url_for
 from flask_babel import gettext as _
@@ -7,11 +8,11 @@ from flask_login import current_user
 
 from crm.auth.decorators import role_required
 from crm.auth.models import Role
-from crm.core import records
+from crm.core import audit, listing, records
 from crm.core.deletion import confirm_delete
 from crm.core.security import public_route
 from crm.documents import bp, services
-from crm.documents.forms import DocumentReplaceForm, DocumentUploadForm
+from crm.documents.forms import DocumentEditForm, DocumentReplaceForm, DocumentUploadForm
 from crm.documents.models import Document
 from crm.extensions import db, login_manager
 
@@ -54,6 +55,43 @@ def _document_or_404(document_id):
     if not services.may_read_owner(owner, current_user):
         abort(404)
     return document, owner
+
+
+def _library_filters():
+    """The library's filters from the query string; anything unknown is ignored."""
+    args = request.args
+    owner = args.get("kind", "")
+    content_type = args.get("type", "")
+    visibility = args.get("public", "")
+    return services.LibraryFilters(
+        owner=owner if owner in dict(services.library_kinds()) else None,
+        content_type=content_type if content_type in services.DOCUMENT_TYPES else None,
+        is_public={"yes": True, "no": False}.get(visibility),
+        text=args.get("q", "").strip()[:200],
+    )
+
+
+@bp.route("/")
+def index():
+    """Every document the user may read, newest first, filtered and paginated."""
+    filters = _library_filters()
+    page = listing.paginate(services.library_select(current_user, filters))
+    return render_template(
+        "documents/index.html",
+        page=page,
+        filters=filters,
+        filtered=any(
+            (filters.owner, filters.content_type, filters.is_public is not None, filters.text)
+        ),
+        kinds=[{"value": column, "label": label} for column, label in services.library_kinds()],
+        types=[
+            {"value": content_type, "label": label}
+            for content_type, (label, _extensions) in services.DOCUMENT_TYPES.items()
+        ],
+        owner_of=services.document_owner,
+        owner_url=owner_url,
+        owner_name=owner_name,
+    )
 
 
 @bp.route("/new", methods=["GET", "POST"])
@@ -104,7 +142,37 @@ def detail(document_id):
         owner_link=owner_url(owner),
         may_delete=services.can_delete(document, current_user),
         may_replace=services.can_replace(document, current_user),
+        may_edit=services.can_edit(document, current_user),
         versions=services.earlier_versions(document),
+        history=audit.history("documents", document.id),
+    )
+
+
+@bp.route("/<int:document_id>/edit", methods=["GET", "POST"])
+@role_required(Role.MEMBER)
+def edit(document_id):
+    """Change a document's title, description and whether it is public."""
+    document, owner = _document_or_404(document_id)
+    if not services.can_edit(document, current_user):
+        abort(403)
+    form = DocumentEditForm(obj=document)
+    if form.validate_on_submit():
+        services.update_details(
+            document,
+            title=form.title.data,
+            description=form.description.data,
+            is_public=form.is_public.data,
+            actor=current_user,
+        )
+        db.session.commit()
+        flash(_("Document %(title)s saved.", title=document.title), "success")
+        return redirect(url_for("documents.detail", document_id=document.id))
+    return render_template(
+        "documents/edit.html",
+        form=form,
+        document=document,
+        owner_name=owner_name(owner),
+        owner_link=owner_url(owner),
     )
 
 

@@ -97,6 +97,14 @@ describe_fields(
 )
 
 
+def _enquiry_reference(enquiry_id):
+    enquiry = db.session.get(Enquiry, enquiry_id)
+    return enquiry.reference if enquiry is not None else None
+
+
+audit.describe_references("enquiry", _enquiry_reference)
+
+
 class EnquiryError(FieldError):
     """An enquiry change that cannot be made (see FieldError)."""
 

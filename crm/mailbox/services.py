@@ -97,7 +97,9 @@ def readable_emails(user):
     )
 
 
-document_services.register_owner("email_id", Email, endpoint="mailbox.email", can_read=can_read)
+document_services.register_owner(
+    "email_id", Email, endpoint="mailbox.email", can_read=can_read, readable=readable_emails
+)
 
 
 def unmatched_count():

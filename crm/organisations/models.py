@@ -375,3 +375,11 @@ def _organisation_name(organisation_id):
 
 
 describe_references("organisation", _organisation_name)
+
+
+def _contact_name(contact_id):
+    contact = db.session.get(Contact, contact_id)
+    return contact.full_name if contact is not None else None
+
+
+describe_references("contact", _contact_name)
