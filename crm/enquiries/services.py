@@ -429,7 +429,9 @@ def assign_enquiry(enquiry, assignee, *, actor):
         # Time to assignment counts to the first assignment; reassigning does not reset it.
         enquiry.assigned_at = utcnow()
     audit.record(enquiry, "assign", actor=actor, changes=changes)
-    _queue_assigned_message(enquiry, assignee, actor=actor)
+    if actor is None or actor.id != assignee.id:
+        # Taking an enquiry yourself needs no e-mail to tell you so.
+        _queue_assigned_message(enquiry, assignee, actor=actor)
     return True
 
 
