@@ -20,6 +20,8 @@ from crm.core.links import external_url
 from crm.core.types import utcnow
 from crm.extensions import db
 from crm.mail.services import queue_message
+from crm.notifications import services as notifications
+from crm.notifications.models import TASK_ASSIGNED, TASK_DUE
 from crm.organisations.models import Contact, Organisation
 
 MAX_TITLE_LENGTH = 300
@@ -220,6 +222,7 @@ def _tell_assignee(task, assignee, *, actor):
         return
     if not assignee.active:
         return
+    notifications.notify(assignee, TASK_ASSIGNED, task=task, actor=actor)
     language = assignee.language if assignee.language in current_app.config["LANGUAGES"] else "sv"
     with force_locale(language):
         subject = _("A task has been assigned to you: %(title)s", title=task.title)
@@ -390,6 +393,8 @@ def send_task_reminders(today=None):
         if not claimed:
             continue
         _queue_reminder(user, claimed, today)
+        for task in claimed:
+            notifications.notify(user, TASK_DUE, task=task)
         counts["users"] += 1
         counts["tasks"] += len(claimed)
     return counts
