@@ -187,6 +187,7 @@ def register_blueprints(app):
     from crm.enquiries import bp as enquiries_bp
     from crm.mail import bp as mail_bp
     from crm.mailbox import bp as mailbox_bp
+    from crm.notifications import bp as notifications_bp
     from crm.organisations import bp as organisations_bp
     from crm.organisations import contacts_bp
     from crm.privacy import bp as privacy_bp
@@ -215,6 +216,7 @@ def register_blueprints(app):
     # Both the public notice (/privacy) and the admin pages (/admin/privacy/...).
     app.register_blueprint(privacy_bp)
     app.register_blueprint(mailbox_bp, url_prefix="/mail")
+    app.register_blueprint(notifications_bp, url_prefix="/notifications")
 
 
 def register_errorhandlers(app):

@@ -49,6 +49,7 @@ from crm.mail.models import (  # noqa: F401
     OutboxMessage,
     OutboxStatus,
 )
+from crm.notifications.models import Notification  # noqa: F401
 from crm.organisations.models import (  # noqa: F401
     Contact,
     ContactAffiliation,

@@ -34,6 +34,7 @@ def settings_form(**changes):
         "retention_months": "24",
         "email_retention_months": "24",
         "notification_recipients": "",
+        "agreement_warning_days": "30",
     }
     data.update(changes)
     return {key: value for key, value in data.items() if value is not None}

@@ -20,6 +20,7 @@ def valid_form(**fields):
         "retention_months": "36",
         "email_retention_months": "24",
         "notification_recipients": "coordinator@example.org, office@example.org\nboss@example.org",
+        "agreement_warning_days": "30",
     }
     data.update(fields)
     return data

@@ -88,10 +88,11 @@ def run(db, today):
     return counts
 
 
-def test_nothing_before_the_notice_date(db, people, make_framework):
+def test_nothing_before_the_warning_ahead_of_the_notice_date(db, people, make_framework):
     make_framework(people["owner"])
 
-    assert run(db, NOTICE - timedelta(days=1)) == {"reminders": 0, "emails": 0, "expired": 0}
+    # The warning comes 30 days (the default agreement_warning_days) before the notice date.
+    assert run(db, NOTICE - timedelta(days=31)) == {"reminders": 0, "emails": 0, "expired": 0}
     assert messages(db) == []
     assert reminder_rows(db) == []
 
@@ -206,7 +207,7 @@ def test_a_renewed_end_date_brings_new_reminders(db, people, make_framework):
     agreement.end_date = new_end
     db.session.commit()
     new_notice = new_end - timedelta(days=90)
-    assert run(db, new_notice - timedelta(days=1))["reminders"] == 0
+    assert run(db, new_notice - timedelta(days=31))["reminders"] == 0
 
     assert run(db, new_notice)["reminders"] == 1
     assert reminder_rows(db) == [
@@ -226,7 +227,7 @@ def test_owner_who_is_a_coordinator_gets_one_email(db, people, make_framework):
 def test_zero_notice_days_means_only_the_end_reminder(db, people, make_framework):
     make_framework(people["owner"], renewal_notice_days=0)
 
-    assert run(db, END - timedelta(days=1))["reminders"] == 0
+    assert run(db, END - timedelta(days=31))["reminders"] == 0
     assert run(db, END)["reminders"] == 1
     assert reminder_rows(db) == [(ReminderEvent.END, END)]
 

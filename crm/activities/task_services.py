@@ -20,6 +20,8 @@ from crm.core.links import external_url
 from crm.core.types import utcnow
 from crm.extensions import db
 from crm.mail.services import queue_message
+from crm.notifications import services as notifications
+from crm.notifications.models import TASK_ASSIGNED, TASK_DUE
 from crm.organisations.models import Contact, Organisation
 
 MAX_TITLE_LENGTH = 300
@@ -192,6 +194,8 @@ def create_task(*, title, due_date=None, assignee=None, subject=None, subject_ki
     )
     if subject is not None and registered_subject(subject_kind).on_create is not None:
         registered_subject(subject_kind).on_create(subject, task, actor=actor)
+    if assignee is not None:
+        _tell_assignee(task, assignee, actor=actor)
     return task
 
 
@@ -201,11 +205,42 @@ def update_task(task, *, title, due_date, assignee, actor):
         # A task may stay with someone who has since left; it cannot be given to them anew.
         _check_assignee(assignee)
     task.due_date = due_date
+    reassigned = assignee is not None and assignee.id != task.assignee_id
     task.assignee_id = assignee.id if assignee else None
     changes = audit.pending_changes(task)
     if changes:
         audit.record(task, "update", actor=actor, changes=changes)
+    if reassigned:
+        task.assignee = assignee
+        _tell_assignee(task, assignee, actor=actor)
     return task
+
+
+def _tell_assignee(task, assignee, *, actor):
+    """E-mail the person a task was just given to, unless they gave it to themselves."""
+    if actor is not None and actor.id == assignee.id:
+        return
+    if not assignee.active:
+        return
+    notifications.notify(assignee, TASK_ASSIGNED, task=task, actor=actor)
+    language = assignee.language if assignee.language in current_app.config["LANGUAGES"] else "sv"
+    with force_locale(language):
+        subject = _("A task has been assigned to you: %(title)s", title=task.title)
+        body = render_template(
+            "email/task_assigned.txt",
+            task=task,
+            assignee=assignee,
+            actor=actor,
+            subject=subject_name(*subject_of(task)),
+            url=external_url("tasks.index"),
+        )
+    queue_message(
+        kind="task_assigned",
+        recipient=assignee.email,
+        subject=subject,
+        body_text=body,
+        language=language,
+    )
 
 
 def complete_task(task, *, actor):
@@ -358,6 +393,8 @@ def send_task_reminders(today=None):
         if not claimed:
             continue
         _queue_reminder(user, claimed, today)
+        for task in claimed:
+            notifications.notify(user, TASK_DUE, task=task)
         counts["users"] += 1
         counts["tasks"] += len(claimed)
     return counts

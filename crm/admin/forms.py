@@ -22,6 +22,7 @@ from wtforms.validators import (
     InputRequired,
     Length,
     NumberRange,
+    Optional,
     ValidationError,
 )
 
@@ -30,6 +31,7 @@ from crm.auth.profile_forms import CheckboxesField, ProfileForm
 from crm.core.forms import CompleteForm, strip
 from crm.core.images import MAX_IMAGE_BYTES
 from crm.enquiries import services as enquiry_services
+from crm.settings.services import DEFAULTS as SETTING_DEFAULTS
 
 MAX_RECIPIENTS = 20
 _SEPARATORS = re.compile(r"[\s,;]+")
@@ -186,6 +188,18 @@ class SettingsForm(CompleteForm):
         ),
         validators=[Length(max=5000)],
     )
+    agreement_warning_days = WholeNumberField(
+        _l("Warning ahead of an agreement's renewal notice date (days)"),
+        description=_l(
+            "The agreement's owner and the coordinators are told this many days before the "
+            "last day to give notice, and again on that day (0–365; 0 for no warning, empty "
+            "for 30)."
+        ),
+        validators=[
+            Optional(),
+            NumberRange(min=0, max=365, message=_l("Enter a whole number of days from 0 to 365.")),
+        ],
+    )
     submit = SubmitField(_l("Save settings"))
 
     def validate_office_name_sv(self, field):
@@ -236,6 +250,11 @@ class SettingsForm(CompleteForm):
             "data_controller": self.data_controller.data or "",
             "retention_months": self.retention_months.data,
             "email_retention_months": self.email_retention_months.data,
+            "agreement_warning_days": (
+                SETTING_DEFAULTS["agreement_warning_days"]
+                if self.agreement_warning_days.data is None
+                else self.agreement_warning_days.data
+            ),
             "notification_recipients": getattr(
                 self, "cleaned_recipients", split_recipients(self.notification_recipients.data)
             ),

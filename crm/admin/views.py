@@ -121,6 +121,7 @@ SETTING_KEYS = [
     "retention_months",
     "email_retention_months",
     "notification_recipients",
+    "agreement_warning_days",
 ]
 
 

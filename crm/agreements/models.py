@@ -122,12 +122,18 @@ class AgreementParty(db.Model):
 
 
 class ReminderEvent(LabelledEnum):
+    # Ahead of the notice date (the office's agreement_warning_days); its date is the notice date.
+    WARNING = "warning"
     NOTICE = "notice"
     END = "end"
 
     @staticmethod
     def _labels():
-        return {"notice": _l("Renewal notice date"), "end": _l("End date")}
+        return {
+            "warning": _l("Renewal notice date coming up"),
+            "notice": _l("Renewal notice date"),
+            "end": _l("End date"),
+        }
 
 
 class AgreementReminder(db.Model):

@@ -1,9 +1,14 @@
-"""The daily agreement job: renewal-notice and end-date reminders, and expiry.
+"""The daily agreement job: warnings and reminders of notice and end dates, and expiry.
 
-An agreement in force (signed or active) with an end date gets two reminders: from its notice
-date (end date − renewal notice days) until the day before it ends, and on or after its end
-date. Each (agreement, event, date) is claimed by inserting an AgreementReminder row first, so
-a reminder goes out once however often — or however concurrently — the job runs, and again
+An agreement in force (signed or active) with an end date gets up to three reminders: a
+warning from `agreement_warning_days` (an office setting, 30 by default; 0 for none) before
+its notice date (end date − renewal notice days), a reminder from the notice date until the
+day before it ends, and one on or after its end date. A run that comes late (the job did not
+run for some days) sends only the latest that is due, and every e-mail names the dates as
+dates, so it still reads right.
+
+Each (agreement, event, date) is claimed by inserting an AgreementReminder row first, so a
+reminder goes out once however often — or however concurrently — the job runs, and again
 only when the date itself changes (a renewal). Agreements past their end date then expire.
 """
 
@@ -22,14 +27,22 @@ from crm.core.dates import local_today
 from crm.core.links import external_url
 from crm.extensions import db
 from crm.mail.services import InvalidRecipient, queue_message
+from crm.settings import services as settings
 
 
 def notice_date(agreement):
     return agreement.end_date - timedelta(days=agreement.renewal_notice_days or 0)
 
 
-def due_events(agreement, today):
-    """(event, event date) pairs due today for an agreement in force with an end date."""
+def warning_days():
+    """How many days before a notice date the warning goes out (0: no warning)."""
+    value = settings.get("agreement_warning_days")
+    return value if isinstance(value, int) and value >= 0 else 0
+
+
+def due_events(agreement, today, warning_days=0):
+    """(event, event date) pairs due today for an agreement in force with an end date. The
+    warning's date is the notice date it warns of."""
     if agreement.end_date is None:
         return []
     if today >= agreement.end_date:
@@ -37,6 +50,8 @@ def due_events(agreement, today):
     notice = notice_date(agreement)
     if notice <= today:
         return [(ReminderEvent.NOTICE, notice)]
+    if warning_days and notice - timedelta(days=warning_days) <= today:
+        return [(ReminderEvent.WARNING, notice)]
     return []
 
 
@@ -97,10 +112,14 @@ def recipients(agreement):
     return unique
 
 
-def _queue_reminder(user, agreement, event, event_date, url):
+def _queue_reminder(user, agreement, event, event_date, url, today):
     language = user.language if user.language in current_app.config["LANGUAGES"] else "sv"
     with force_locale(language):
-        if event == ReminderEvent.NOTICE:
+        if event == ReminderEvent.WARNING:
+            subject = _(
+                "Renewal notice date coming up for agreement: %(title)s", title=agreement.title
+            )
+        elif event == ReminderEvent.NOTICE:
             subject = _("Renewal notice date for agreement: %(title)s", title=agreement.title)
         else:
             subject = _("Agreement ends: %(title)s", title=agreement.title)
@@ -110,6 +129,8 @@ def _queue_reminder(user, agreement, event, event_date, url):
             agreement=agreement,
             event=event.value,
             event_date=event_date,
+            # Days from the day the job runs, which may be later than the event was due.
+            days_left=(event_date - today).days,
             url=url,
         )
     return queue_message(
@@ -122,12 +143,14 @@ def _queue_reminder(user, agreement, event, event_date, url):
 
 
 def send_agreement_reminders(today=None):
-    """Queue the notice and end reminders due today that were not sent before.
+    """Queue the warnings and the notice and end reminders due today that were not sent
+    before.
     Returns {"reminders": n, "emails": n}. Never commits."""
     today = today or local_today()
     counts = {"reminders": 0, "emails": 0}
+    days = warning_days()
     for agreement in _agreements_in_force():
-        for event, event_date in due_events(agreement, today):
+        for event, event_date in due_events(agreement, today, days):
             if _already_sent(agreement, event, event_date):
                 continue
             if not _claim_reminder(agreement, event, event_date):
@@ -136,7 +159,7 @@ def send_agreement_reminders(today=None):
             url = external_url("agreements.detail", agreement_id=agreement.id)
             for user in recipients(agreement):
                 try:
-                    _queue_reminder(user, agreement, event, event_date, url)
+                    _queue_reminder(user, agreement, event, event_date, url, today)
                 except InvalidRecipient:
                     current_app.logger.warning(
                         "Agreement reminder not queued for user %s: invalid address", user.id

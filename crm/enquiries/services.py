@@ -51,6 +51,8 @@ from crm.mail.services import (
     single_line,
     valid_address,
 )
+from crm.notifications import services as notifications
+from crm.notifications.models import ENQUIRY_ASSIGNED
 from crm.organisations import services as organisation_services
 from crm.organisations.models import (
     Contact,
@@ -459,7 +461,10 @@ def assign_enquiry(enquiry, assignee, *, actor):
         # Time to assignment counts to the first assignment; reassigning does not reset it.
         enquiry.assigned_at = utcnow()
     audit.record(enquiry, "assign", actor=actor, changes=changes)
-    _queue_assigned_message(enquiry, assignee, actor=actor)
+    if actor is None or actor.id != assignee.id:
+        # Taking an enquiry yourself needs no e-mail to tell you so.
+        _queue_assigned_message(enquiry, assignee, actor=actor)
+        notifications.notify(assignee, ENQUIRY_ASSIGNED, enquiry=enquiry, actor=actor)
     return True
 
 

@@ -31,6 +31,8 @@ from crm.enquiries.models import Enquiry, EnquirySource, EnquiryStatus
 from crm.extensions import db
 from crm.mail.models import Email, EmailState
 from crm.mail.services import queue_message, single_line
+from crm.notifications import services as notifications
+from crm.notifications.models import ENQUIRY_REPLY
 from crm.privacy import services as privacy_services
 
 MAX_ENQUIRY_TEXT = 20_000
@@ -319,6 +321,7 @@ def receive_reply(email, enquiry, *, automatic):
     assignee = enquiry.assignee
     if assignee is not None and assignee.active:
         _queue_reply_notice(email, enquiry, assignee)
+        notifications.notify(assignee, ENQUIRY_REPLY, enquiry=enquiry)
 
 
 def _queue_reply_notice(email, enquiry, assignee):

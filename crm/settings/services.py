@@ -26,6 +26,8 @@ DEFAULTS = {
     # Logged e-mail (forwarded or BCC'd to the office mailbox) is kept this long.
     "email_retention_months": 24,
     "notification_recipients": [],
+    # Agreement owners and coordinators are warned this many days before a notice date.
+    "agreement_warning_days": 30,
 }
 
 
