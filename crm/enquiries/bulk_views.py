@@ -114,7 +114,7 @@ def bulk_confirm():
         return redirect(_list_url(query))
     if action == "export":
         filename = f"enquiries-selection-{date.today().isoformat()}.csv"
-        return csv_response(filename, EXPORT_HEADER, (export_row(e) for e in enquiries))
+        return csv_response(filename, EXPORT_HEADER, [export_row(e) for e in enquiries])
     form = _form_for(action, formdata=None)
     return _render(action, form, enquiries, request.args)
 

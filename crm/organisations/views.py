@@ -136,6 +136,27 @@ EXPORT_HEADER = (
 )
 
 
+def export_row(organisation):
+    """One organisation as a row of the CSV export (EXPORT_HEADER's columns)."""
+    return (
+        organisation.id,
+        organisation.name,
+        organisation.kind.value,
+        organisation.org_number,
+        organisation.website,
+        ", ".join(sorted(item.domain for item in organisation.email_domains)),
+        organisation.country,
+        organisation.city,
+        ", ".join(sorted(str(value) for value in organisation.sector_values)),
+        ", ".join(sorted(tag.name for tag in organisation.tags)),
+        organisation.size_class.value if organisation.size_class else None,
+        organisation.is_partner,
+        organisation.owner.email if organisation.owner else None,
+        organisation.created_at.isoformat() if organisation.created_at else None,
+        organisation.updated_at.isoformat() if organisation.updated_at else None,
+    )
+
+
 @bp.route("/export.csv")
 def export():
     """Every organisation the list's filters and sort select, not only one page."""
@@ -151,23 +172,7 @@ def export():
 
     def rows():
         for organisation in db.session.scalars(select):
-            yield (
-                organisation.id,
-                organisation.name,
-                organisation.kind.value,
-                organisation.org_number,
-                organisation.website,
-                ", ".join(sorted(item.domain for item in organisation.email_domains)),
-                organisation.country,
-                organisation.city,
-                ", ".join(sorted(str(value) for value in organisation.sector_values)),
-                ", ".join(sorted(tag.name for tag in organisation.tags)),
-                organisation.size_class.value if organisation.size_class else None,
-                organisation.is_partner,
-                organisation.owner.email if organisation.owner else None,
-                organisation.created_at.isoformat() if organisation.created_at else None,
-                organisation.updated_at.isoformat() if organisation.updated_at else None,
-            )
+            yield export_row(organisation)
 
     filename = f"organisations-{date.today().isoformat()}.csv"
     return csv_response(filename, EXPORT_HEADER, stream_with_context(rows()))
