@@ -29,6 +29,7 @@ from crm.documents.services import documents_for
 from crm.extensions import db
 from crm.mail.services import emails_on_activity
 from crm.organisations.models import Contact, Organisation, Sector
+from crm.saved_views import views as saved_views
 
 LIST_SORTS = {
     "date": [Activity.start_date, Activity.id],
@@ -70,6 +71,9 @@ def _activity_or_404(activity_id, *, include_deleted=False):
 
 @bp.route("/")
 def index():
+    default = saved_views.default_redirect("activities")
+    if default is not None:
+        return default
     filters = _filters_from_request()
     current_sort, order = sort_order(LIST_SORTS, DEFAULT_SORT)
     page = paginate(activity_select(filters).order_by(*order))

@@ -44,6 +44,7 @@ from crm.enquiries.models import Enquiry, EnquiryComment, EnquirySource, Enquiry
 from crm.extensions import db
 from crm.mail.models import EmailDirection
 from crm.organisations.models import OrganisationKind
+from crm.saved_views import views as saved_views
 
 AGE_CHOICES = (1, 3, 7, 14, 30, 90)
 MAX_AGE_DAYS = 3650
@@ -159,7 +160,9 @@ def _is_filtered(filters):
 @bp.route("/")
 @role_required(Role.MEMBER)
 def index():
-
+    default = saved_views.default_redirect("enquiries")
+    if default is not None:
+        return default
     filters = _filters_from_request()
     page = paginate(services.enquiry_select(filters, user=current_user))
     export_args = request.args.to_dict(flat=False)

@@ -31,6 +31,7 @@ from crm.organisations.contact_forms import (
     MergePickForm,
 )
 from crm.organisations.models import Contact, ContactAffiliation, LegalBasis, Organisation
+from crm.saved_views import views as saved_views
 
 # What a merge moved, by table, in words for the flash message.
 MOVED_LABELS = {
@@ -88,6 +89,9 @@ def _is_filtered(filters):
 
 @bp.route("/")
 def index():
+    default = saved_views.default_redirect("contacts")
+    if default is not None:
+        return default
     filters = _filters_from_request()
     current_sort, order = sort_order(services.CONTACT_SORTS, "name")
     page = paginate(services.contact_select(filters).order_by(*order))

@@ -44,6 +44,7 @@ from crm.organisations.models import (
     OrganisationKind,
     Sector,
 )
+from crm.saved_views import views as saved_views
 
 LIST_SORTS = {key: services.ORGANISATION_SORTS[key] for key in ("name", "kind", "city", "updated")}
 DEFAULT_SORT = "name"
@@ -99,6 +100,9 @@ def _filters_from_request():
 
 @bp.route("/")
 def index():
+    default = saved_views.default_redirect("organisations")
+    if default is not None:
+        return default
     filters = _filters_from_request()
     current_sort, order = sort_order(LIST_SORTS, DEFAULT_SORT)
     page = paginate(services.organisation_select(filters).order_by(*order))
