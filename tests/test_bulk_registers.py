@@ -53,7 +53,7 @@ def test_set_the_owner_of_the_chosen_organisations(
         data={"id": [alpha.id, beta.id], "action": "owner", "bulk-owner_id": owner.id},
         follow_redirects=True,
     )
-    assert "2 organisations changed." in response.get_data(as_text=True)
+    assert "Changed: 2 organisations." in response.get_data(as_text=True)
     for organisation in (alpha, beta):
         assert fresh(db, Organisation, organisation).owner_id == owner.id
         [entry] = updates(db, organisation)
@@ -79,8 +79,8 @@ def test_add_and_remove_a_tag_on_all_that_match(client, db, signed_in, make_orga
         follow_redirects=True,
     )
     html = response.get_data(as_text=True)
-    assert "1 organisation changed." in html
-    assert "1 organisation were already so." in html or "already so" in html
+    assert "Changed: 1 organisation." in html
+    assert "Already as chosen, left as they were: 1 organisation." in html
     assert [tag.name for tag in fresh(db, Organisation, plain).tags] == ["fair"]
     assert fresh(db, Organisation, other).tags == []
 
@@ -178,7 +178,7 @@ def test_activities_change_status(client, db, signed_in, make_activity):
         data={"id": [first.id, second.id], "action": "status", "bulk-status": "cancelled"},
         follow_redirects=True,
     )
-    assert "2 activities changed." in response.get_data(as_text=True)
+    assert "Changed: 2 activities." in response.get_data(as_text=True)
     assert fresh(db, Activity, first).status == ActivityStatus.CANCELLED
     assert len(updates(db, first)) == 1
 

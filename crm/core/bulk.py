@@ -204,11 +204,14 @@ def _render(spec, action, form, items, args):
 
 def flash_result(result, what):
     if result.changed:
-        flash(_("%(what)s changed.", what=what(result.changed)), "success")
+        flash(_("Changed: %(what)s.", what=what(result.changed)), "success")
     if result.unchanged:
-        flash(_("%(what)s were already so.", what=what(result.unchanged)), "info")
+        flash(
+            _("Already as chosen, left as they were: %(what)s.", what=what(result.unchanged)),
+            "info",
+        )
     for name, message in result.failed[:MAX_FAILURES_SHOWN]:
         flash(_("%(name)s was not changed: %(reason)s", name=name, reason=message), "error")
     if len(result.failed) > MAX_FAILURES_SHOWN:
         more = what(len(result.failed) - MAX_FAILURES_SHOWN)
-        flash(_("%(what)s more were not changed.", what=more), "error")
+        flash(_("Also not changed: %(what)s more.", what=more), "error")

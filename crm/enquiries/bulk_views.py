@@ -185,8 +185,8 @@ def _flash_result(result):
     if result.unchanged:
         flash(
             ngettext(
-                "%(num)s enquiry was already so.",
-                "%(num)s enquiries were already so.",
+                "%(num)s enquiry was already as chosen.",
+                "%(num)s enquiries were already as chosen.",
                 result.unchanged,
             ),
             "info",
