@@ -18,6 +18,10 @@ pytestmark = pytest.mark.config(WTF_CSRF_ENABLED=True)
 SIZES = {"desk": {"width": 1366, "height": 900}, "phone": {"width": 390, "height": 844}}
 
 
+def fits_the_width(page):
+    return page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+
+
 def sign_in(page, user):
     page.goto("/login?lang=en")
     page.get_by_label("E-mail").fill(user.email)
@@ -35,6 +39,7 @@ def test_a_coordinator_assigns_two_enquiries_at_once(db, page, make_user, make_e
     sign_in(page, coordinator)
 
     page.goto("/enquiries/")
+    assert fits_the_width(page)
     # "Select all" (our script) ticks every row; unticking one leaves the other two.
     page.get_by_label("Select all rows on this page").check()
     for enquiry in (first, second, third):
@@ -44,6 +49,7 @@ def test_a_coordinator_assigns_two_enquiries_at_once(db, page, make_user, make_e
     page.get_by_role("button", name="Continue").click()
 
     expect(page.get_by_role("status")).to_have_text("You have chosen 2 enquiries.")
+    assert fits_the_width(page)
     page.get_by_label("Assign to").select_option(str(member.id))
     page.get_by_role("button", name="Assign 2 enquiries").click()
 
@@ -85,6 +91,7 @@ def test_a_saved_view_becomes_the_default(db, page, make_user, make_organisation
     expect(page.get_by_text("View Universities saved.")).to_be_visible()
     current = page.get_by_role("link", name="Universities", exact=True)
     expect(current).to_have_attribute("aria-current", "page")
+    assert fits_the_width(page)
 
     # Opening the list without a query applies the default view.
     page.goto("/organisations/")
