@@ -194,6 +194,7 @@ def register_blueprints(app):
     from crm.public import bp as public_bp
     from crm.public import contact_bp
     from crm.reports import bp as reports_bp
+    from crm.saved_views import bp as saved_views_bp
     from crm.search import bp as search_bp
 
     app.register_blueprint(core_bp)
@@ -213,6 +214,7 @@ def register_blueprints(app):
     app.register_blueprint(agreements_bp, url_prefix="/agreements")
     app.register_blueprint(reports_bp, url_prefix="/reports")
     app.register_blueprint(search_bp, url_prefix="/search")
+    app.register_blueprint(saved_views_bp, url_prefix="/saved-views")
     # Both the public notice (/privacy) and the admin pages (/admin/privacy/...).
     app.register_blueprint(privacy_bp)
     app.register_blueprint(mailbox_bp, url_prefix="/mail")

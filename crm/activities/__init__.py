@@ -6,4 +6,4 @@ bp = Blueprint("activities", __name__)
 tasks_bp = Blueprint("tasks", __name__)
 calendar_bp = Blueprint("calendar", __name__)
 
-from crm.activities import calendar_views, task_views, views  # noqa: E402, F401
+from crm.activities import bulk_views, calendar_views, task_views, views  # noqa: E402, F401, I001

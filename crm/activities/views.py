@@ -30,6 +30,7 @@ from crm.documents.services import documents_for
 from crm.extensions import db
 from crm.mail.services import emails_on_activity
 from crm.organisations.models import Contact, Organisation, Sector
+from crm.saved_views import views as saved_views
 
 LIST_SORTS = {
     "date": [Activity.start_date, Activity.id],
@@ -71,6 +72,9 @@ def _activity_or_404(activity_id, *, include_deleted=False):
 
 @bp.route("/")
 def index():
+    default = saved_views.default_redirect("activities")
+    if default is not None:
+        return default
     filters = _filters_from_request()
     current_sort, order = sort_order(LIST_SORTS, DEFAULT_SORT)
     page = paginate(activity_select(filters).order_by(*order))
@@ -111,37 +115,38 @@ def _time(value):
     return value.strftime("%H:%M") if value else None
 
 
+def export_row(activity):
+    """One activity as a row of the CSV export (EXPORT_HEADER's columns)."""
+    return (
+        activity.id,
+        activity.kind.value,
+        activity.title,
+        activity.start_date.isoformat(),
+        _time(activity.start_time),
+        activity.end_date.isoformat() if activity.end_date else None,
+        _time(activity.end_time),
+        activity.status.value,
+        activity.place,
+        activity.is_online,
+        "; ".join(
+            sorted(
+                f"{link.organisation.name} ({link.role.value})" for link in activity.organisations
+            )
+        ),
+        "; ".join(sorted(user.name for user in activity.staff)),
+        activity.outcome,
+        activity.is_public,
+        activity.public_summary,
+    )
+
+
 @bp.route("/export.csv")
 def export():
     """Every activity the list's filters and sort select, not only one page."""
     filters = _filters_from_request()
     _current_sort, order = sort_order(LIST_SORTS, DEFAULT_SORT)
     activities = db.session.scalars(activity_select(filters).order_by(*order)).all()
-    rows = [
-        (
-            activity.id,
-            activity.kind.value,
-            activity.title,
-            activity.start_date.isoformat(),
-            _time(activity.start_time),
-            activity.end_date.isoformat() if activity.end_date else None,
-            _time(activity.end_time),
-            activity.status.value,
-            activity.place,
-            activity.is_online,
-            "; ".join(
-                sorted(
-                    f"{link.organisation.name} ({link.role.value})"
-                    for link in activity.organisations
-                )
-            ),
-            "; ".join(sorted(user.name for user in activity.staff)),
-            activity.outcome,
-            activity.is_public,
-            activity.public_summary,
-        )
-        for activity in activities
-    ]
+    rows = [export_row(activity) for activity in activities]
     return csv_response(f"activities-{date.today().isoformat()}.csv", EXPORT_HEADER, rows)
 
 

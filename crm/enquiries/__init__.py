@@ -5,4 +5,4 @@ from flask import Blueprint
 
 bp = Blueprint("enquiries", __name__)
 
-from crm.enquiries import board_views, views  # noqa: E402, F401
+from crm.enquiries import board_views, bulk_views, views  # noqa: E402, F401

@@ -44,6 +44,7 @@ from crm.enquiries.models import Enquiry, EnquiryComment, EnquirySource, Enquiry
 from crm.extensions import db
 from crm.mail.models import EmailDirection
 from crm.organisations.models import OrganisationKind
+from crm.saved_views import views as saved_views
 
 AGE_CHOICES = (1, 3, 7, 14, 30, 90)
 MAX_AGE_DAYS = 3650
@@ -159,7 +160,9 @@ def _is_filtered(filters):
 @bp.route("/")
 @role_required(Role.MEMBER)
 def index():
-
+    default = saved_views.default_redirect("enquiries")
+    if default is not None:
+        return default
     filters = _filters_from_request()
     page = paginate(services.enquiry_select(filters, user=current_user))
     export_args = request.args.to_dict(flat=False)
@@ -189,35 +192,41 @@ def export():
     filters = _filters_from_request()
     select = services.enquiry_select(filters, user=current_user).execution_options(yield_per=500)
 
-    def iso(moment):
-        return moment.isoformat() if moment else None
-
     def rows():
         for enquiry in db.session.scalars(select):
-            yield (
-                enquiry.reference,
-                iso(enquiry.received_at),
-                enquiry.status.value,
-                enquiry.closed_reason.value if enquiry.closed_reason else None,
-                enquiry.topic.value,
-                enquiry.name,
-                enquiry.email,
-                enquiry.phone,
-                enquiry.organisation_name,
-                enquiry.organisation_type,
-                enquiry.language,
-                enquiry.assignee.email if enquiry.assignee else None,
-                iso(enquiry.assigned_at),
-                iso(enquiry.first_response_at),
-                iso(enquiry.converted_at),
-                iso(enquiry.closed_at),
-                enquiry.organisation.name if enquiry.organisation else None,
-                enquiry.organisation_id,
-                enquiry.contact_id,
-            )
+            yield export_row(enquiry)
 
     filename = f"enquiries-{date.today().isoformat()}.csv"
     return csv_response(filename, EXPORT_HEADER, stream_with_context(rows()))
+
+
+def _iso(moment):
+    return moment.isoformat() if moment else None
+
+
+def export_row(enquiry):
+    """One enquiry as a row of the CSV export (EXPORT_HEADER's columns)."""
+    return (
+        enquiry.reference,
+        _iso(enquiry.received_at),
+        enquiry.status.value,
+        enquiry.closed_reason.value if enquiry.closed_reason else None,
+        enquiry.topic.value,
+        enquiry.name,
+        enquiry.email,
+        enquiry.phone,
+        enquiry.organisation_name,
+        enquiry.organisation_type,
+        enquiry.language,
+        enquiry.assignee.email if enquiry.assignee else None,
+        _iso(enquiry.assigned_at),
+        _iso(enquiry.first_response_at),
+        _iso(enquiry.converted_at),
+        _iso(enquiry.closed_at),
+        enquiry.organisation.name if enquiry.organisation else None,
+        enquiry.organisation_id,
+        enquiry.contact_id,
+    )
 
 
 # ---------------------------------------------------------------- detail

@@ -5,4 +5,4 @@ from flask import Blueprint
 bp = Blueprint("organisations", __name__)
 contacts_bp = Blueprint("contacts", __name__)
 
-from crm.organisations import contact_views, import_views, views  # noqa: E402, F401
+from crm.organisations import bulk_views, contact_views, import_views, views  # noqa: E402, F401, I001

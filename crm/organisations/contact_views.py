@@ -31,6 +31,7 @@ from crm.organisations.contact_forms import (
     MergePickForm,
 )
 from crm.organisations.models import Contact, ContactAffiliation, LegalBasis, Organisation
+from crm.saved_views import views as saved_views
 
 # What a merge moved, by table, in words for the flash message.
 MOVED_LABELS = {
@@ -88,6 +89,9 @@ def _is_filtered(filters):
 
 @bp.route("/")
 def index():
+    default = saved_views.default_redirect("contacts")
+    if default is not None:
+        return default
     filters = _filters_from_request()
     current_sort, order = sort_order(services.CONTACT_SORTS, "name")
     page = paginate(services.contact_select(filters).order_by(*order))
@@ -111,6 +115,25 @@ def index():
         mailing_export_url=url_for("contacts.export", mailing="1", **export_args),
         restore_form=ConfirmForm(),
     )
+
+
+def export_row(contact):
+    """One contact as a row of the CSV export (EXPORT_HEADER's columns)."""
+    return [
+        contact.id,
+        contact.first_name,
+        contact.last_name,
+        contact.email,
+        contact.phone,
+        contact.title,
+        contact.organisation.name if contact.organisation else None,
+        "; ".join(_affiliation_text(item) for item in contact.affiliations),
+        contact.legal_basis.value,
+        contact.do_not_contact,
+        contact.owner.email if contact.owner else None,
+        contact.created_at.isoformat() if contact.created_at else None,
+        contact.updated_at.isoformat() if contact.updated_at else None,
+    ]
 
 
 @bp.route("/export.csv")
@@ -137,24 +160,7 @@ def export():
             selectinload(Contact.affiliations).selectinload(ContactAffiliation.organisation)
         ).order_by(*order)
     ).all()
-    rows = [
-        [
-            contact.id,
-            contact.first_name,
-            contact.last_name,
-            contact.email,
-            contact.phone,
-            contact.title,
-            contact.organisation.name if contact.organisation else None,
-            "; ".join(_affiliation_text(item) for item in contact.affiliations),
-            contact.legal_basis.value,
-            contact.do_not_contact,
-            contact.owner.email if contact.owner else None,
-            contact.created_at.isoformat() if contact.created_at else None,
-            contact.updated_at.isoformat() if contact.updated_at else None,
-        ]
-        for contact in contacts
-    ]
+    rows = [export_row(contact) for contact in contacts]
     name = "contacts-mailing" if mailing else "contacts"
     return csv_response(f"{name}-{date.today().isoformat()}.csv", EXPORT_HEADER, rows)
 

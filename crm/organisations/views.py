@@ -44,6 +44,7 @@ from crm.organisations.models import (
     OrganisationKind,
     Sector,
 )
+from crm.saved_views import views as saved_views
 
 LIST_SORTS = {key: services.ORGANISATION_SORTS[key] for key in ("name", "kind", "city", "updated")}
 DEFAULT_SORT = "name"
@@ -99,6 +100,9 @@ def _filters_from_request():
 
 @bp.route("/")
 def index():
+    default = saved_views.default_redirect("organisations")
+    if default is not None:
+        return default
     filters = _filters_from_request()
     current_sort, order = sort_order(LIST_SORTS, DEFAULT_SORT)
     page = paginate(services.organisation_select(filters).order_by(*order))
@@ -136,6 +140,27 @@ EXPORT_HEADER = (
 )
 
 
+def export_row(organisation):
+    """One organisation as a row of the CSV export (EXPORT_HEADER's columns)."""
+    return (
+        organisation.id,
+        organisation.name,
+        organisation.kind.value,
+        organisation.org_number,
+        organisation.website,
+        ", ".join(sorted(item.domain for item in organisation.email_domains)),
+        organisation.country,
+        organisation.city,
+        ", ".join(sorted(str(value) for value in organisation.sector_values)),
+        ", ".join(sorted(tag.name for tag in organisation.tags)),
+        organisation.size_class.value if organisation.size_class else None,
+        organisation.is_partner,
+        organisation.owner.email if organisation.owner else None,
+        organisation.created_at.isoformat() if organisation.created_at else None,
+        organisation.updated_at.isoformat() if organisation.updated_at else None,
+    )
+
+
 @bp.route("/export.csv")
 def export():
     """Every organisation the list's filters and sort select, not only one page."""
@@ -151,23 +176,7 @@ def export():
 
     def rows():
         for organisation in db.session.scalars(select):
-            yield (
-                organisation.id,
-                organisation.name,
-                organisation.kind.value,
-                organisation.org_number,
-                organisation.website,
-                ", ".join(sorted(item.domain for item in organisation.email_domains)),
-                organisation.country,
-                organisation.city,
-                ", ".join(sorted(str(value) for value in organisation.sector_values)),
-                ", ".join(sorted(tag.name for tag in organisation.tags)),
-                organisation.size_class.value if organisation.size_class else None,
-                organisation.is_partner,
-                organisation.owner.email if organisation.owner else None,
-                organisation.created_at.isoformat() if organisation.created_at else None,
-                organisation.updated_at.isoformat() if organisation.updated_at else None,
-            )
+            yield export_row(organisation)
 
     filename = f"organisations-{date.today().isoformat()}.csv"
     return csv_response(filename, EXPORT_HEADER, stream_with_context(rows()))
