@@ -1,7 +1,7 @@
 """saved views
 
 Revision ID: 875c7f7da78e
-Revises: d501bd6e952d
+Revises: 0c8e479777e9
 Create Date: 2026-12-06 11:43:06.197361
 
 """
@@ -13,7 +13,7 @@ import crm.core.types
 
 # revision identifiers, used by Alembic.
 revision = '875c7f7da78e'
-down_revision = 'd501bd6e952d'
+down_revision = '0c8e479777e9'
 branch_labels = None
 depends_on = None
 
