@@ -266,3 +266,16 @@ def test_a_long_column_shows_the_first_cards_and_links_to_the_list(
     assert cards_in(html, "draft") == ["Alpha"]
     assert "1 of 2 shown" in html
     assert 'href="/agreements/?status=draft"' in html
+
+
+def test_board_in_swedish(client, login, make_agreement, partner):
+    make_agreement("Sample MoU", parties=[partner])
+    login("member")
+    client.post("/language/sv?next=/")
+
+    html = client.get("/agreements/board").get_data(as_text=True)
+
+    assert "<h1>Avtalstavla</h1>" in html
+    assert "Flytta till" in html
+    assert "Listvy" in html
+    assert "Tavelvy" in client.get("/agreements/").get_data(as_text=True)

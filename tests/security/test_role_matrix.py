@@ -112,6 +112,8 @@ ACCESS = {
     "agreements.status": (None, MEMBER),
     "agreements.delete": (COORDINATOR, COORDINATOR),
     "agreements.restore": (None, COORDINATOR),
+    "agreements.board": (READ, None),
+    "agreements.board_move": (None, MEMBER),
     # documents
     "documents.detail": (READ, None),
     "documents.download_version": (READ, None),
@@ -128,6 +130,8 @@ ACCESS = {
     "enquiries.convert": (None, ENQUIRY),
     "enquiries.assign": (None, COORDINATOR),
     "enquiries.reply": (None, ENQUIRY),
+    "enquiries.board": (ENQUIRY, None),
+    "enquiries.board_move": (None, ENQUIRY),
     # reports
     "reports.index": (READ, None),
     "reports.organisations": (READ, None),
