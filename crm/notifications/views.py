@@ -1,6 +1,6 @@
 """The signed-in user's notifications: the list, opening one, and "mark all read"."""
 
-from flask import abort, flash, redirect, render_template, url_for
+from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -62,13 +62,18 @@ def index():
     )
 
 
-@bp.route("/<notification_id>/open", methods=["POST"])
-def open_notification(notification_id):
-    """Mark the notification read and go to what it is about (the list when that is gone)."""
+@bp.route("/open", methods=["POST"])
+def open_notification():
+    """Mark the notification (form field notification_id) read and go to what it is about;
+    back to the list when that is gone, or when no notification was named."""
     form = NotificationActionForm()
     if not form.validate_on_submit():
         abort(400)
-    notification = services.notification_for(current_user, parse_id(notification_id))
+    if not request.form.get("notification_id"):
+        return redirect(url_for("notifications.index"))
+    notification = services.notification_for(
+        current_user, parse_id(request.form["notification_id"])
+    )
     if notification is None:
         abort(404)
     if services.mark_read(notification):

@@ -99,6 +99,10 @@ ACCESS = {
     "activities.delete": (COORDINATOR, COORDINATOR),
     "activities.restore": (None, COORDINATOR),
     "tasks.index": (READ, None),
+    # everyone's own notifications; open without a notification named goes back to the list
+    "notifications.index": (READ, None),
+    "notifications.open_notification": (None, READ),
+    "notifications.read_all": (None, READ),
     "tasks.create": (MEMBER, MEMBER),
     "tasks.edit": (MEMBER, MEMBER),
     "tasks.complete": (None, MEMBER),
