@@ -28,6 +28,7 @@ from crm.mail import services as mail_services
 from crm.mailbox.routing import file_message
 from crm.organisations.models import Contact, Membership, Organisation
 from crm.privacy import services as privacy_services
+from crm.saved_views import services as saved_view_services
 from crm.settings import services as settings
 
 CSRF_ON = {"WTF_CSRF_ENABLED": True}
@@ -129,6 +130,10 @@ def demo(app, db):
     # The office's logo: a stored image the image route serves to everyone.
     logo = store_image(io.BytesIO(_tiny_png()), purpose="logo")
     settings.put("logo_image_id", logo.id)
+    # A saved view the admin shares: others may use it, only the admin may delete it.
+    view = saved_view_services.save_view(
+        admin, "organisations", name="Companies", query="kind=company", shared=True
+    )
     db.session.commit()
     values = {
         "organisation_id": _first(Organisation, Organisation.deleted_at.is_(None)),
@@ -153,6 +158,8 @@ def demo(app, db):
         "ext": "png",
         "colour": "0b5563",
         "key": "default",  # a single-sign-on provider's key
+        "view_id": view.id,
+        "list_name": "organisations",
     }
     return Demo(
         values=values,

@@ -136,6 +136,20 @@ ACCESS = {
     "enquiries.reply": (None, ENQUIRY),
     "enquiries.board": (ENQUIRY, None),
     "enquiries.board_move": (None, ENQUIRY),
+    # bulk actions: the confirmation page (GET, and the CSV of the chosen rows), then the change
+    "enquiries.bulk_confirm": (ENQUIRY, None),
+    "enquiries.bulk_apply": (None, ENQUIRY),
+    "organisations.bulk_confirm": (READ, None),
+    "organisations.bulk_apply": (None, MEMBER),
+    "contacts.bulk_confirm": (READ, None),
+    "contacts.bulk_apply": (None, MEMBER),
+    "activities.bulk_confirm": (READ, None),
+    "activities.bulk_apply": (None, MEMBER),
+    # saved views: anyone signed in; the demo's view is the admin's, shared
+    "saved_views.save": (None, READ),
+    "saved_views.make_default": (None, READ),
+    "saved_views.clear_default": (None, READ),
+    "saved_views.delete": (ADMIN, ADMIN),
     # reports
     "reports.index": (READ, None),
     "reports.organisations": (READ, None),
