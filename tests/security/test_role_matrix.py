@@ -113,7 +113,9 @@ ACCESS = {
     "agreements.delete": (COORDINATOR, COORDINATOR),
     "agreements.restore": (None, COORDINATOR),
     # documents
+    "documents.index": (READ, None),
     "documents.detail": (READ, None),
+    "documents.edit": (OTHERS_DOCUMENT, OTHERS_DOCUMENT),
     "documents.download_version": (READ, None),
     "documents.upload": (MEMBER, MEMBER),
     "documents.replace": (OTHERS_DOCUMENT, OTHERS_DOCUMENT),
