@@ -1,4 +1,5 @@
-"""The iCalendar feed: activities, and agreement end and notice dates, as calendar events."""
+"""The iCalendar feed: activities, agreement end and notice dates, and the user's own open
+tasks' due dates, as calendar events."""
 
 from datetime import datetime, timedelta
 
@@ -7,11 +8,12 @@ from flask_babel import gettext as _
 from icalendar import Calendar, Event
 from sqlalchemy.orm import selectinload
 
-from crm.activities.models import Activity, ActivityOrganisation
+from crm.activities.models import Activity, ActivityOrganisation, Task
 from crm.agreements.models import Agreement, AgreementStatus
 from crm.auth.models import User
 from crm.auth.services import new_calendar_token
 from crm.core.dates import office_zone
+from crm.core.formatting import format_day
 from crm.core.links import external_url, public_host
 from crm.core.types import utcnow
 from crm.extensions import db
@@ -130,11 +132,39 @@ def agreement_events(agreement):
         "description",
         _(
             "The agreement ends on %(date)s; decide now whether to renew it.",
-            date=agreement.end_date.isoformat(),
+            date=format_day(agreement.end_date),
         ),
     )
     events.append(notice)
     return events
+
+
+def task_event(task):
+    """An all-day event on the day an open task is due."""
+    event = Event()
+    event.add("uid", f"task-{task.id}@{public_host()}")
+    event.add("dtstamp", utcnow())
+    event.add("dtstart", task.due_date)
+    event.add("dtend", task.due_date + timedelta(days=1))
+    event.add("summary", _("Task due: %(title)s", title=task.title))
+    event.add("url", external_url("tasks.edit", task_id=task.id))
+    return event
+
+
+def open_tasks_of(user, *, since):
+    """The user's own open tasks with a due date from `since` on (an overdue task stays in
+    the feed until it is done, as long as it is not older than the feed)."""
+    return db.session.scalars(
+        sa.select(Task)
+        .where(
+            Task.assignee_id == user.id,
+            Task.deleted_at.is_(None),
+            Task.is_done.is_(False),
+            Task.due_date.is_not(None),
+            Task.due_date >= since,
+        )
+        .order_by(Task.due_date, Task.id)
+    ).all()
 
 
 def _activity_options():
@@ -143,7 +173,8 @@ def _activity_options():
 
 def build_feed(user, *, today):
     """The user's feed as iCalendar bytes: activities from a year back onward and agreement
-    end and notice dates (the feed is the office's calendar, the same for everyone)."""
+    end and notice dates (the office's calendar, the same for everyone), and the user's own
+    open tasks on their due dates."""
     since = today - FEED_HISTORY
     calendar = _new_calendar()
     activities = db.session.scalars(
@@ -171,6 +202,8 @@ def build_feed(user, *, today):
     for agreement in agreements:
         for event in agreement_events(agreement):
             calendar.add_component(event)
+    for task in open_tasks_of(user, since=since):
+        calendar.add_component(task_event(task))
     calendar.add_missing_timezones()
     return calendar.to_ical()
 

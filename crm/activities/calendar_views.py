@@ -23,11 +23,18 @@ ICS_TYPE = "text/calendar; charset=utf-8"
 def settings():
     token = services.ensure_token(current_user)
     db.session.commit()
+    feed_url = external_url("calendar.feed", token=token)
     return render_template(
         "calendar/settings.html",
-        feed_url=external_url("calendar.feed", token=token),
+        feed_url=feed_url,
+        webcal_url=webcal_url(feed_url),
         form=FlaskForm(),
     )
+
+
+def webcal_url(feed_url):
+    """The feed's address with the webcal: scheme, which calendar programs open to subscribe."""
+    return "webcal://" + feed_url.split("://", 1)[1]
 
 
 @bp.route("/renew", methods=["POST"])

@@ -119,7 +119,9 @@ ACCESS = {
     "agreements.board": (READ, None),
     "agreements.board_move": (None, MEMBER),
     # documents
+    "documents.index": (READ, None),
     "documents.detail": (READ, None),
+    "documents.edit": (OTHERS_DOCUMENT, OTHERS_DOCUMENT),
     "documents.download_version": (READ, None),
     "documents.upload": (MEMBER, MEMBER),
     "documents.replace": (OTHERS_DOCUMENT, OTHERS_DOCUMENT),
