@@ -87,7 +87,7 @@ def test_board_shows_each_stage_as_a_column_of_cards(
         "expired",
         "terminated",
     ]
-    assert "1/31/30" in column_html(html, "active")  # the end date
+    assert "Jan 31, 2030" in column_html(html, "active")  # the end date
     assert 'href="/agreements/"' in html
     assert 'href="/agreements/board"' in client.get("/agreements/").get_data(as_text=True)
 

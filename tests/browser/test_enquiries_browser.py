@@ -87,7 +87,9 @@ def test_a_swedish_enquiry_is_assigned_and_converted(app, db, browser, live_serv
         # The member answers Karin from the enquiry: the first response.
         sign_in(staff_page, member)
         open_from_inbox(staff_page, reference)
-        answer = staff_page.locator("section.enquiry-reply")
+        # The reply form opens on demand, below the message and the facts.
+        answer = staff_page.locator("details.enquiry-reply")
+        answer.locator("summary").click()
         expect(answer.get_by_label("Subject")).to_have_value(re.compile(f"^Re: {reference} "))
         answer.get_by_label("Reply", exact=True).fill("Hej Karin! Tack, vi hörs på måndag.")
         answer.get_by_role("button", name="Send reply").click()
@@ -98,6 +100,7 @@ def test_a_swedish_enquiry_is_assigned_and_converted(app, db, browser, live_serv
         )
 
         # The member converts it, creating the organisation and the contact.
+        staff_page.get_by_text("Convert into an organisation, a contact and an activity").click()
         convert = staff_page.locator("section.enquiry-convert")
         convert.get_by_label("A new organisation").check()
         expect(convert.get_by_label("Name of the new organisation")).to_have_value(ORGANISATION)

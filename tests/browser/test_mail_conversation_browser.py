@@ -30,7 +30,8 @@ def test_a_coordinator_replies_and_the_companys_answer_joins_the_conversation(
 
     sign_in(page, coordinator)
     page.goto(f"/enquiries/{enquiry.id}")
-    reply = page.locator("section.enquiry-reply")
+    reply = page.locator("details.enquiry-reply")
+    reply.locator("summary").click()
     expect(reply.get_by_label("Subject")).to_have_value(re.compile(enquiry.reference))
     reply.get_by_label("Reply", exact=True).fill("Dear Karin, yes: when would suit you?")
     reply.get_by_role("button", name="Send reply").click()
