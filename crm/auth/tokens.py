@@ -181,31 +181,16 @@ def send_invitation(user, *, actor):
     """Queue the invitation e-mail with a new link to choose a password; returns the link.
 
     UserError when the user's address cannot be written to."""
-    _check_address(user)
-    raw = issue_token(user, TokenPurpose.INVITATION, actor=actor)
-    url = set_password_url(raw, user)
-    language = _language(user)
-    hours = lifetime_hours(TokenPurpose.INVITATION)
-    with force_locale(language):
-        office_name = settings.office_name(language)
-        subject = _("Your new account at %(office)s", office=office_name)
-        body = render_template(
-            "email/invitation.txt",
-            user=user,
-            url=url,
-            office_name=office_name,
-            expiry=_expiry_text(hours),
-            login_url=external_url("auth.login", lang=language),
-        )
-    queue_message(
+    return _send_link(
+        user,
+        TokenPurpose.INVITATION,
+        actor=actor,
         kind="user_invitation",
-        recipient=user.email,
-        subject=subject,
-        body_text=body,
-        language=language,
+        template="email/invitation.txt",
+        subject=lambda office: _("Your new account at %(office)s", office=office),
+        audit_action="invite",
+        login_url=lambda language: external_url("auth.login", lang=language),
     )
-    audit.record(user, "invite", actor=actor, changes={})
-    return url
 
 
 def send_password_reset(user, *, actor):
@@ -214,31 +199,45 @@ def send_password_reset(user, *, actor):
     `actor` is the administrator who sent it, or None when the person asked for it. UserError
     when the user's address cannot be written to.
     """
+    return _send_link(
+        user,
+        TokenPurpose.RESET,
+        actor=actor,
+        kind="password_reset",
+        template="email/password_reset.txt",
+        subject=lambda office: _("Choose a new password for %(office)s", office=office),
+        audit_action="send_password_reset",
+        sent_by_admin=actor is not None,
+        forgot_url=lambda language: external_url("auth.forgot_password", lang=language),
+    )
+
+
+def _send_link(user, purpose, *, actor, kind, template, subject, audit_action, **context):
+    """Issue a link of `purpose` and queue its e-mail in the user's language; returns the link.
+
+    `subject(office_name)` words the subject; context values that are callables are given the
+    language, so links open the page in it."""
     _check_address(user)
-    raw = issue_token(user, TokenPurpose.RESET, actor=actor)
+    raw = issue_token(user, purpose, actor=actor)
     url = set_password_url(raw, user)
     language = _language(user)
-    hours = lifetime_hours(TokenPurpose.RESET)
     with force_locale(language):
         office_name = settings.office_name(language)
-        subject = _("Choose a new password for %(office)s", office=office_name)
         body = render_template(
-            "email/password_reset.txt",
+            template,
             user=user,
             url=url,
             office_name=office_name,
-            expiry=_expiry_text(hours),
-            sent_by_admin=actor is not None,
-            forgot_url=external_url("auth.forgot_password", lang=language),
+            expiry=_expiry_text(lifetime_hours(purpose)),
+            **{
+                key: value(language) if callable(value) else value for key, value in context.items()
+            },
         )
+        subject = subject(office_name)
     queue_message(
-        kind="password_reset",
-        recipient=user.email,
-        subject=subject,
-        body_text=body,
-        language=language,
+        kind=kind, recipient=user.email, subject=subject, body_text=body, language=language
     )
-    audit.record(user, "send_password_reset", actor=actor, changes={})
+    audit.record(user, audit_action, actor=actor, changes={})
     return url
 
 
