@@ -1,6 +1,8 @@
 """The admin's page for one user, /admin/users/<id>: every field, the rules on one's own role,
 the history, the photo, and the old address."""
 
+import re
+
 import pytest
 import sqlalchemy as sa
 
@@ -80,7 +82,9 @@ def test_the_page_shows_every_field_and_the_navigation_marks_users(client, signe
     ):
         assert f'name="{name}"' in html, name
     assert 'enctype="multipart/form-data"' in html
-    assert '<a href="/admin/users" aria-current="page">Users</a>' in html
+    assert re.search(
+        r'<a href="/admin/users" aria-current="page"><svg [^>]+>.*?</svg>Users</a>', html
+    )
     assert 'href="/admin/users">← All users</a>' in html
 
 

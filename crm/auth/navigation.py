@@ -12,33 +12,41 @@ from crm.auth.models import Role
 
 
 @bp.app_template_global()
-def nav_items():
-    """Navigation entries the signed-in user may use: (endpoint, label)."""
+def nav_groups():
+    """The navigation in groups: (heading or None, [(endpoint, label, icon), ...]).
+
+    The everyday registers come first; the office's mail and administration, which only
+    coordinators and admins have, follow under a heading of their own.
+    """
     if not current_user.is_authenticated:
         return []
-    items = [("dashboard.index", _("Overview"))]
+    work = [("dashboard.index", _("Overview"), "overview")]
     if current_user.has_role(Role.MEMBER):
         # Members see the enquiries assigned to them; viewers none (SPEC §4).
-        items.append(("enquiries.index", _("Enquiries")))
-    items += [
-        ("activities.index", _("Activities")),
-        ("tasks.index", _("Tasks")),
-        ("organisations.index", _("Organisations")),
-        ("contacts.index", _("Contacts")),
-        ("agreements.index", _("Agreements")),
-        ("documents.index", _("Documents")),
-        ("reports.index", _("Reports")),
+        work.append(("enquiries.index", _("Enquiries"), "enquiries"))
+    work += [
+        ("activities.index", _("Activities"), "activities"),
+        ("tasks.index", _("Tasks"), "tasks"),
+        ("organisations.index", _("Organisations"), "organisations"),
+        ("contacts.index", _("Contacts"), "contacts"),
+        ("agreements.index", _("Agreements"), "agreements"),
+        ("documents.index", _("Documents"), "documents"),
+        ("reports.index", _("Reports"), "reports"),
     ]
+    office = []
     if current_user.has_role(Role.COORDINATOR):
-        items.append(("mailbox.unmatched", _("Unmatched mail")))
+        office.append(("mailbox.unmatched", _("Unmatched mail"), "mail"))
     if current_user.has_role(Role.ADMIN):
-        items += [
-            ("admin.users", _("Users")),
-            ("admin.settings", _("Settings")),
-            ("privacy.requests", _("Privacy")),
-            ("mail.outbox", _("Outbox")),
+        office += [
+            ("admin.users", _("Users"), "users"),
+            ("admin.settings", _("Settings"), "settings"),
+            ("privacy.requests", _("Privacy"), "privacy"),
+            ("mail.outbox", _("Outbox"), "outbox"),
         ]
-    return items
+    groups = [(None, work)]
+    if office:
+        groups.append((_("The office"), office))
+    return groups
 
 
 # Blueprints with more than one entry in the navigation: which pages belong to which entry.

@@ -10,6 +10,7 @@ from markupsafe import escape
 
 from crm.core import audit
 from crm.core.formatting import file_size, format_clock, format_day, format_moment
+from crm.core.icons import icon
 from crm.core.links import external_url
 from crm.core.security import is_safe_next
 
@@ -29,6 +30,7 @@ def register(app):
         audit_action_label=audit.action_label,
         audit_field_label=audit.field_label,
         audit_value=audit.display_value,
+        icon=icon,
     )
     app.jinja_env.filters["number"] = format_decimal
     app.jinja_env.filters["filesize"] = file_size
