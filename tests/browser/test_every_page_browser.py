@@ -69,9 +69,9 @@ CASES += [(role, "desktop") for role in AXE_SIZES if role != "admin"]
 
 
 # What makes a page too wide, outermost first: each element whose box sticks out of the
-# window on the right while its parent's does not (or whose own text runs over), then the
-# innermost elements inside it that still reach past the window, with the start of their text.
-# Elements in a box that scrolls or clips on its own are not looked at: they scroll in it.
+# window on the right while its parent's does not (or whose own text runs over), named after
+# its parent, then the innermost elements inside it that still reach past the window, with
+# the start of their text. What is in a box that scrolls or clips on its own is left alone.
 STICKING_OUT = """
 () => {
   const width = window.innerWidth + 0.5;
@@ -82,9 +82,14 @@ STICKING_OUT = """
     return clips(el) ? box.right : Math.max(box.right, box.left + el.clientLeft + el.scrollWidth);
   };
   const over = (el) => [...el.children].filter((child) => reach(child) > width);
-  const name = (el, text) => {
-    let label = el.tagName.toLowerCase() + (el.id ? "#" + el.id : "");
+  const tag = (el) => {
+    const id = el.getAttribute("id");  // a form's el.id may be its field named "id"
+    let label = el.tagName.toLowerCase() + (id ? "#" + id : "");
     for (const cls of el.classList) label += "." + cls;
+    return label;
+  };
+  const name = (el, text) => {
+    let label = tag(el);
     const words = text ? (el.textContent || "").trim().replace(/\\s+/g, " ") : "";
     if (words) label += ' "' + words.slice(0, 30) + (words.length > 30 ? "…" : "") + '"';
     return label + " (right " + Math.round(reach(el)) + ")";
@@ -106,7 +111,8 @@ STICKING_OUT = """
   return outermost.slice(0, 4).map((outer) => {
     const inner = innermost(outer).filter((el) => el !== outer).slice(0, 3);
     const text = inner.length ? " > … > " + inner.map((el) => name(el, true)).join(", ") : "";
-    return name(outer, !inner.length) + text;
+    const parent = outer.parentElement === document.body ? "" : tag(outer.parentElement) + " > ";
+    return parent + name(outer, !inner.length) + text;
   });
 }
 """
