@@ -6,6 +6,11 @@ FLASK := $(BIN)/flask --app wsgi
 STAMP := $(VENV)/.installed
 CATALOGUES := $(wildcard crm/translations/*/LC_MESSAGES/messages.po)
 COMPILED := $(CATALOGUES:.po=.mo)
+# axe-core, the accessibility checker that tests/browser/test_every_page_browser.py runs in
+# every page: from the npm registry into the venv, pinned, never committed, never from a CDN.
+AXE_CORE_VERSION := 4.14.1
+AXE_CORE := $(VENV)/node/node_modules/axe-core/axe.min.js
+AXE_CORE_STAMP := $(VENV)/node/.axe-core-$(AXE_CORE_VERSION)
 
 .PHONY: run test install translations extract-messages lint clean
 
@@ -39,13 +44,25 @@ test: install
 		$(BIN)/pytest -m restarts_database; \
 	fi
 
-install: $(STAMP) $(COMPILED)
+install: $(STAMP) $(COMPILED) $(AXE_CORE_STAMP)
 
 $(STAMP): setup.cfg pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e '.[test]'
 	touch $(STAMP)
+
+# Once per version (the stamp names it). Without npm, or offline, the accessibility test
+# skips, or fails where CRM_REQUIRE_BROWSER is set (CI).
+$(AXE_CORE_STAMP): | $(STAMP)
+	@if ! command -v npm >/dev/null 2>&1; then \
+		echo "npm is missing: the accessibility test will skip (apt-get install npm)"; \
+	elif npm install --no-save --no-audit --no-fund --no-package-lock --prefix $(VENV)/node \
+			axe-core@$(AXE_CORE_VERSION) && test -f $(AXE_CORE); then \
+		touch $@; \
+	else \
+		echo "axe-core did not install: the accessibility test will skip"; \
+	fi
 
 %.mo: %.po $(STAMP)
 	$(BIN)/pybabel compile -i $< -o $@

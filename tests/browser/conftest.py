@@ -11,6 +11,9 @@ from pathlib import Path
 import pytest
 from werkzeug.serving import make_server
 
+# The demo data set with the ids that fill the URL map (shared with tests/security).
+from tests.demo_pages import demo  # noqa: F401
+
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
     "--headless",
