@@ -1,8 +1,11 @@
 """Small helpers shared by the test modules (the fixtures are in conftest.py)."""
 
+import re
 from contextlib import contextmanager
 
 import sqlalchemy as sa
+
+from tests.conftest import TEST_PASSWORD
 
 
 @contextmanager
@@ -18,3 +21,35 @@ def count_queries(db):
         yield statements
     finally:
         sa.event.remove(db.engine, "before_cursor_execute", listener)
+
+
+def sign_in_with_form_token(client, user, password=TEST_PASSWORD):
+    """Sign in through the login form as a browser does with CSRF on: the token read off the
+    page."""
+    page = client.get("/login").get_data(as_text=True)
+    token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page).group(1)
+    response = client.post(
+        "/login", data={"email": user.email, "password": password, "csrf_token": token}
+    )
+    assert response.status_code == 302
+
+
+def board_column(html, status):
+    """The HTML of one column of a board."""
+    match = re.search(
+        rf'<section class="board-column" data-status="{status}".*?</section>', html, re.S
+    )
+    assert match, f"no column {status}"
+    return match.group(0)
+
+
+def board_cards(html, status, records):
+    """The names on the cards of one column, as their links to /<records>/<id> read."""
+    return re.findall(rf'<a href="/{records}/\d+">([^<]*)</a>', board_column(html, status))
+
+
+def board_queries(client, db, url):
+    """(How many statements the board at `url` sends, its HTML)."""
+    with count_queries(db) as statements:
+        html = client.get(url).get_data(as_text=True)
+    return len(statements), html

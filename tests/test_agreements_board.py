@@ -9,20 +9,11 @@ import sqlalchemy as sa
 
 from crm.agreements.models import AgreementStatus
 from crm.core.models import AuditEntry
-from tests.conftest import TEST_PASSWORD
-from tests.helpers import count_queries
-
-
-def column_html(html, status):
-    match = re.search(
-        rf'<section class="board-column" data-status="{status}".*?</section>', html, re.S
-    )
-    assert match, f"no column {status}"
-    return match.group(0)
+from tests.helpers import board_cards, board_column, board_queries, sign_in_with_form_token
 
 
 def cards_in(html, status):
-    return re.findall(r'<a href="/agreements/\d+">([^<]*)</a>', column_html(html, status))
+    return board_cards(html, status, "agreements")
 
 
 def status_entries(db, agreement):
@@ -73,7 +64,7 @@ def test_board_shows_each_stage_as_a_column_of_cards(
     assert cards_in(html, "draft") == [draft.title]
     assert cards_in(html, "active") == [active.title]
     assert cards_in(html, "terminated") == []
-    draft_column = column_html(html, "draft")
+    draft_column = board_column(html, "draft")
     assert "Karolinska Lab" in draft_column
     assert "Maja Member" in draft_column
     assert "Memorandum of Understanding" in draft_column
@@ -83,11 +74,11 @@ def test_board_shows_each_stage_as_a_column_of_cards(
         "signed",
         "terminated",
     ]
-    assert re.findall(r'<option value="(\w+)"', column_html(html, "active")) == [
+    assert re.findall(r'<option value="(\w+)"', board_column(html, "active")) == [
         "expired",
         "terminated",
     ]
-    assert "Jan 31, 2030" in column_html(html, "active")  # the end date
+    assert "Jan 31, 2030" in board_column(html, "active")  # the end date
     assert 'href="/agreements/"' in html
     assert 'href="/agreements/board"' in client.get("/agreements/").get_data(as_text=True)
 
@@ -163,7 +154,7 @@ def test_the_date_rules_apply_on_the_board_too(client, db, signed_in, make_agree
     assert response.status_code == 200
     html = response.get_data(as_text=True)
     assert "Enter the date the agreement was signed (status Signed)." in html
-    assert f'href="/agreements/{agreement.id}/edit"' in column_html(html, "draft")
+    assert f'href="/agreements/{agreement.id}/edit"' in board_column(html, "draft")
     db.session.refresh(agreement)
     assert agreement.status == AgreementStatus.DRAFT
 
@@ -173,7 +164,7 @@ def test_a_terminated_agreement_stays(client, db, signed_in, make_agreement, par
     signed_in("member")
 
     html = client.get("/agreements/board").get_data(as_text=True)
-    assert "Stays in this column." in column_html(html, "terminated")
+    assert "Stays in this column." in board_column(html, "terminated")
 
     response = move(client, agreement, "draft")
     assert "Old NDA cannot move from Terminated to Draft." in response.get_data(as_text=True)
@@ -195,12 +186,7 @@ def test_deleted_agreement_is_neither_shown_nor_moved(
 @pytest.mark.config(WTF_CSRF_ENABLED=True)
 def test_a_move_without_the_form_token_changes_nothing(client, db, make_agreement, partner, member):
     agreement = make_agreement("Sample MoU", parties=[partner])
-    html = client.get("/login").get_data(as_text=True)
-    token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', html).group(1)
-    signed = client.post(
-        "/login", data={"email": member.email, "password": TEST_PASSWORD, "csrf_token": token}
-    )
-    assert signed.status_code == 302
+    sign_in_with_form_token(client, member)
 
     assert move(client, agreement, "negotiation").status_code == 400
 
@@ -238,15 +224,10 @@ def test_query_count_does_not_grow_with_the_cards(
     signed_in("coordinator")
     client.get("/agreements/board")
 
-    def queries():
-        with count_queries(db) as statements:
-            html = client.get("/agreements/board").get_data(as_text=True)
-        return len(statements), html
-
-    few, html = queries()
+    few, html = board_queries(client, db, "/agreements/board")
     assert len(re.findall(r"data-board-card", html)) == 3
     add(15)
-    many, html = queries()
+    many, html = board_queries(client, db, "/agreements/board")
     assert len(re.findall(r"data-board-card", html)) == 18
     assert few == many
 

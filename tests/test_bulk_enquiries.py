@@ -128,6 +128,30 @@ def test_closing_needs_a_reason_and_bad_input_changes_nothing(client, db, signed
     assert response.status_code == 302
 
 
+def test_refusals_speak_of_enquiries_not_rows(client, signed_in, make_enquiry):
+    """The enquiry list's bulk pages are the shared ones, in the enquiries' own words."""
+    signed_in("member")
+    others = make_enquiry()
+    for args, message in (
+        ({"action": "drop", "id": others.id}, "Choose what to do with the chosen enquiries."),
+        ({"action": "status"}, "Choose at least one enquiry."),
+    ):
+        response = client.get("/enquiries/bulk", query_string=args, follow_redirects=True)
+        assert message in response.get_data(as_text=True)
+    response = client.post(
+        "/enquiries/bulk",
+        data={"id": others.id, "action": "status", "bulk-status": "waiting"},
+        follow_redirects=True,
+    )
+    assert "None of the chosen enquiries can be changed by you." in response.get_data(as_text=True)
+
+    client.post("/language/sv?next=/")
+    response = client.get(
+        "/enquiries/bulk", query_string={"action": "status"}, follow_redirects=True
+    )
+    assert "Välj minst en förfrågan." in response.get_data(as_text=True)
+
+
 def test_refusals_are_reported_and_the_others_still_change(client, db, signed_in, make_enquiry):
     signed_in("coordinator")
     new, closed = make_enquiry(), make_enquiry()

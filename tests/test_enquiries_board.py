@@ -9,21 +9,11 @@ import sqlalchemy as sa
 
 from crm.core.models import AuditEntry
 from crm.enquiries.models import ClosedReason, EnquiryStatus
-from tests.conftest import TEST_PASSWORD
-from tests.helpers import count_queries
-
-
-def column_html(html, status):
-    """The HTML of one column of the board."""
-    match = re.search(
-        rf'<section class="board-column" data-status="{status}".*?</section>', html, re.S
-    )
-    assert match, f"no column {status}"
-    return match.group(0)
+from tests.helpers import board_cards, board_column, board_queries, sign_in_with_form_token
 
 
 def cards_in(html, status):
-    return re.findall(r'<a href="/enquiries/\d+">([^<]*)</a>', column_html(html, status))
+    return board_cards(html, status, "enquiries")
 
 
 def status_entries(db, enquiry):
@@ -63,14 +53,14 @@ def test_board_shows_each_status_as_a_column_of_cards(client, db, signed_in, mak
     assert cards_in(html, "in_progress") == [working.reference]
     assert cards_in(html, "closed") == [closed.reference]
     assert cards_in(html, "assigned") == []
-    new_column = column_html(html, "new")
+    new_column = board_column(html, "new")
     assert "Åsa Öberg, Roche AB" in new_column
     assert "3 days" in new_column
     assert "Unassigned" in new_column
-    assert "Maja Member" in column_html(html, "in_progress")
+    assert "Maja Member" in board_column(html, "in_progress")
     # The control on a card offers only the moves the rules allow.
-    assert 'value="waiting"' in column_html(html, "in_progress")
-    assert 'value="new"' not in column_html(html, "in_progress")
+    assert 'value="waiting"' in board_column(html, "in_progress")
+    assert 'value="new"' not in board_column(html, "in_progress")
     # List and board link to each other.
     assert 'href="/enquiries/"' in html
     assert 'href="/enquiries/board"' in client.get("/enquiries/").get_data(as_text=True)
@@ -213,12 +203,7 @@ def test_deleted_enquiry_cannot_be_moved(client, db, signed_in, make_enquiry):
 @pytest.mark.config(WTF_CSRF_ENABLED=True)
 def test_a_move_without_the_form_token_changes_nothing(client, db, make_enquiry, member):
     enquiry = make_enquiry(assignee_id=member.id, status=EnquiryStatus.ASSIGNED)
-    html = client.get("/login").get_data(as_text=True)
-    token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', html).group(1)
-    signed = client.post(
-        "/login", data={"email": member.email, "password": TEST_PASSWORD, "csrf_token": token}
-    )
-    assert signed.status_code == 302
+    sign_in_with_form_token(client, member)
 
     assert move(client, enquiry, "in_progress").status_code == 400
 
@@ -241,7 +226,7 @@ def test_a_long_column_shows_the_first_cards_and_links_to_the_list(
     html = client.get("/enquiries/board").get_data(as_text=True)
 
     assert cards_in(html, "new") == [oldest.reference, middle.reference]
-    assert "(3)" in column_html(html, "new")
+    assert "(3)" in board_column(html, "new")
     assert "2 of 3 shown" in html
     assert 'href="/enquiries/?status=new"' in html
 
@@ -262,15 +247,10 @@ def test_query_count_does_not_grow_with_the_cards(client, db, signed_in, make_en
     signed_in("coordinator")
     client.get("/enquiries/board")
 
-    def queries():
-        with count_queries(db) as statements:
-            html = client.get("/enquiries/board").get_data(as_text=True)
-        return len(statements), html
-
-    few, html = queries()
+    few, html = board_queries(client, db, "/enquiries/board")
     assert len(re.findall(r"data-board-card", html)) == 5
     add(24)
-    many, html = queries()
+    many, html = board_queries(client, db, "/enquiries/board")
     assert len(re.findall(r"data-board-card", html)) == 31
     assert few == many
 

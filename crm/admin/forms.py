@@ -93,9 +93,9 @@ class AdminUserForm(ProfileForm):
     active = BooleanField(_l("Active (may sign in)"))
     is_public_contact = BooleanField(_l("Show as a contact person on the public page"))
 
-    def admin_values(self):
+    def values(self):
         return {
-            **self.profile_values(),
+            **super().values(),
             "email": self.email.data,
             "role": self.role.data,
             "active": self.active.data,

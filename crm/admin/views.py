@@ -70,21 +70,9 @@ def user(user_id):
     """One user: every field (as on their own profile, and e-mail, role and active), the
     sign-in actions other modules add, and the user's recent history."""
     user = db.session.get(User, user_id) or abort(404)
-    form = AdminUserForm(obj=user, role=user.role.value)
-    if not form.is_submitted():
-        form.topics.data = [topic.value for topic in profiles.topics_of(user)]
+    form = AdminUserForm.for_user(user, role=user.role.value)
     if form.validate_on_submit():
-        changes = save_or_show_error(
-            form,
-            lambda: profiles.update_user(
-                user,
-                form.admin_values(),
-                topics=form.topics.data,
-                photo=form.photo_upload(),
-                remove_photo=form.remove_photo.data,
-                actor=current_user,
-            ),
-        )
+        changes = form.save(user, actor=current_user)
         if changes is not None:
             db.session.commit()
             if changes:

@@ -9,7 +9,8 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from crm.core.forms import CompleteForm, strip
+from crm.auth import profiles
+from crm.core.forms import CompleteForm, save_or_show_error, strip
 from crm.core.images import MAX_IMAGE_BYTES
 from crm.core.topics import Topic
 
@@ -70,7 +71,15 @@ class ProfileForm(CompleteForm):
                 _l("Enter the phone number with digits, spaces and + - ( ) only.")
             )
 
-    def profile_values(self):
+    @classmethod
+    def for_user(cls, user, **data):
+        """The form filled from `user`; on a GET its topics too (a POST brings its own)."""
+        form = cls(obj=user, **data)
+        if not form.is_submitted():
+            form.topics.data = [topic.value for topic in profiles.topics_of(user)]
+        return form
+
+    def values(self):
         """The fields a user changes on their own profile, as the service takes them."""
         return {
             "name": self.name.data,
@@ -80,7 +89,20 @@ class ProfileForm(CompleteForm):
             "is_public_contact": self.is_public_contact.data,
         }
 
-    def photo_upload(self):
-        """The uploaded photo, or None when no file was chosen."""
+    def save(self, user, *, actor):
+        """Store the form on `user` (fields, topics, photo) with one audit entry; what
+        changed ({field: [old, new]}), or None when an error is shown on the form and
+        nothing was stored."""
         upload = self.photo.data
-        return upload if upload and getattr(upload, "filename", None) else None
+        return save_or_show_error(
+            self,
+            lambda: profiles.update_user(
+                user,
+                self.values(),
+                topics=self.topics.data,
+                # None when no file was chosen.
+                photo=upload if upload and getattr(upload, "filename", None) else None,
+                remove_photo=self.remove_photo.data,
+                actor=actor,
+            ),
+        )

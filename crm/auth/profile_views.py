@@ -6,7 +6,6 @@ from flask_login import current_user, login_required
 
 from crm.auth import bp, profiles
 from crm.auth.profile_forms import ProfileForm
-from crm.core.forms import save_or_show_error
 from crm.extensions import db
 
 
@@ -16,21 +15,9 @@ def profile():
     """Every signed-in user edits their own name, title, phone, language, topics, photo and
     whether the public page shows them as a contact person."""
     user = current_user._get_current_object()
-    form = ProfileForm(obj=user)
-    if not form.is_submitted():
-        form.topics.data = [topic.value for topic in profiles.topics_of(user)]
+    form = ProfileForm.for_user(user)
     if form.validate_on_submit():
-        changes = save_or_show_error(
-            form,
-            lambda: profiles.update_user(
-                user,
-                form.profile_values(),
-                topics=form.topics.data,
-                photo=form.photo_upload(),
-                remove_photo=form.remove_photo.data,
-                actor=user,
-            ),
-        )
+        changes = form.save(user, actor=user)
         if changes is not None:
             db.session.commit()
             if "language" in changes:

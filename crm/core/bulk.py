@@ -13,6 +13,8 @@ from urllib.parse import urlencode
 import sqlalchemy as sa
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
 
 from crm.core import records
 from crm.core.csv_export import csv_response
@@ -118,11 +120,14 @@ class Action:
     label: str
     form: Callable
     change: Callable
+    # may(user): whether the user may take this action, beyond changing the list's records
+    may: Callable = lambda user: True
 
 
 @dataclass
 class BulkList:
-    """What the bulk pages need to know about one list."""
+    """What the bulk pages need to know about one list, and the words of its pages where
+    the list has its own."""
 
     list_endpoint: str
     bulk_endpoint: str
@@ -135,6 +140,13 @@ class BulkList:
     export_filename: str
     export_header: tuple
     export_row: Callable
+    template: str = "bulk/confirm.html"
+    no_action: str = _l("Choose what to do with the chosen rows.")
+    none_chosen: str = _l("Choose at least one row.")
+    too_many: str = _l("At most %(num)s rows can be handled at once.")
+    none_to_change: str = _l("None of the chosen rows can be changed by you.")
+    # report(result) flashes what was done; flash_result's words when None.
+    report: Callable | None = None
 
 
 def _list_url(spec, args):
@@ -150,21 +162,21 @@ def confirm_page(spec, list_select, *, may_change):
     args = request.args
     action = args.get("action")
     if action != "export" and action not in spec.actions:
-        flash(_("Choose what to do with the chosen rows."), "error")
+        flash(str(spec.no_action), "error")
         return redirect(_list_url(spec, args))
     items = chosen(list_select, spec.model, args)
     if not items:
-        flash(_("Choose at least one row."), "error")
+        flash(str(spec.none_chosen), "error")
         return redirect(_list_url(spec, args))
     if len(items) > MAX_RECORDS:
-        flash(_("At most %(num)s rows can be handled at once.", num=MAX_RECORDS), "error")
+        flash(spec.too_many % {"num": MAX_RECORDS}, "error")
         return redirect(_list_url(spec, args))
     if action == "export":
         filename = f"{spec.export_filename}-selection-{date.today().isoformat()}.csv"
         return csv_response(filename, spec.export_header, [spec.export_row(i) for i in items])
     if not may_change:
         abort(403)
-    form = spec.actions[action].form(formdata=None, prefix=FORM_PREFIX.rstrip("-"))
+    form = _form(spec, action, formdata=None)
     return _render(spec, action, form, items, args)
 
 
@@ -176,22 +188,32 @@ def apply_page(spec, visible_select, *, actor):
     if action not in spec.actions:
         abort(400)
     items = by_ids(visible_select, spec.model, chosen_ids(form_data.getlist("id")))
-    form = spec.actions[action].form(prefix=FORM_PREFIX.rstrip("-"))
+    form = _form(spec, action)
     if not items:
-        flash(_("None of the chosen rows can be changed by you."), "error")
+        flash(str(spec.none_to_change), "error")
         return redirect(_list_url(spec, form_data))
     if not form.validate_on_submit():
         return _render(spec, action, form, items, form_data)
     change = spec.actions[action].change
     result = apply(items, lambda item: change(item, form, actor), name=spec.name)
     db.session.commit()
-    flash_result(result, spec.what)
+    if spec.report is None:
+        flash_result(result, spec.what)
+    else:
+        spec.report(result)
     return redirect(_list_url(spec, form_data))
+
+
+def _form(spec, action, **kwargs):
+    """The action's form, for a user who may take the action (else 403)."""
+    if not spec.actions[action].may(current_user):
+        abort(403)
+    return spec.actions[action].form(prefix=FORM_PREFIX.rstrip("-"), **kwargs)
 
 
 def _render(spec, action, form, items, args):
     return render_template(
-        "bulk/confirm.html",
+        spec.template,
         spec=spec,
         action=action,
         action_label=spec.actions[action].label,

@@ -49,12 +49,27 @@ def owner_name(owner):
     )
 
 
-def _document_or_404(document_id):
+def _document_or_404(document_id, *, may=None):
+    """The document and its owner, or 404 unless the user may read them; with `may`
+    (services.can_edit, can_replace, can_delete), 403 unless the user may also do that."""
     document = records.get_visible_or_404(Document, document_id)
     owner = services.document_owner(document)
     if not services.may_read_owner(owner, current_user):
         abort(404)
+    if may is not None and not may(document, current_user):
+        abort(403)
     return document, owner
+
+
+def _commit_or_undo(undo):
+    """Commit; when that fails, `undo()` removes the file just written before the error goes
+    on, so no file is left that no row names."""
+    try:
+        db.session.commit()
+    except Exception:
+        db.session.rollback()
+        undo()
+        raise
 
 
 def _library_filters():
@@ -113,12 +128,7 @@ def upload():
             db.session.rollback()
             form.file.errors.append(str(error))
         else:
-            try:
-                db.session.commit()
-            except Exception:
-                db.session.rollback()
-                services.discard_file(document)
-                raise
+            _commit_or_undo(lambda: services.discard_file(document))
             flash(_("Document %(title)s uploaded.", title=document.title), "success")
             return redirect(owner_url(owner))
     return render_template(
@@ -152,9 +162,7 @@ def detail(document_id):
 @role_required(Role.MEMBER)
 def edit(document_id):
     """Change a document's title, description and whether it is public."""
-    document, owner = _document_or_404(document_id)
-    if not services.can_edit(document, current_user):
-        abort(403)
+    document, owner = _document_or_404(document_id, may=services.can_edit)
     form = DocumentEditForm(obj=document)
     if form.validate_on_submit():
         services.update_details(
@@ -232,9 +240,7 @@ def download_version(document_id, version):
 @bp.route("/<int:document_id>/replace", methods=["GET", "POST"])
 @role_required(Role.MEMBER)
 def replace(document_id):
-    document, owner = _document_or_404(document_id)
-    if not services.can_replace(document, current_user):
-        abort(403)
+    document, owner = _document_or_404(document_id, may=services.can_replace)
     form = DocumentReplaceForm()
     if form.validate_on_submit():
         try:
@@ -244,12 +250,7 @@ def replace(document_id):
             form.file.errors.append(str(error))
         else:
             new_path = services.document_path(document)
-            try:
-                db.session.commit()
-            except Exception:
-                db.session.rollback()
-                new_path.unlink(missing_ok=True)
-                raise
+            _commit_or_undo(lambda: new_path.unlink(missing_ok=True))
             flash(
                 _(
                     "New file for %(title)s uploaded (version %(version)s).",
@@ -270,9 +271,7 @@ def replace(document_id):
 @bp.route("/<int:document_id>/delete", methods=["GET", "POST"])
 @role_required(Role.MEMBER)
 def delete(document_id):
-    document, owner = _document_or_404(document_id)
-    if not services.can_delete(document, current_user):
-        abort(403)
+    document, owner = _document_or_404(document_id, may=services.can_delete)
     return confirm_delete(
         document,
         template="documents/delete.html",

@@ -2,12 +2,11 @@
 
 The list's form sends the ticked ids (or "all that match") and the action to the
 confirmation page (GET, changes nothing), which says how many and asks for the details;
-its POST changes each enquiry through the same service as the enquiry's own page.
+its POST changes each enquiry through the same service as the enquiry's own page. The
+pages are crm/core/bulk.py's, in the enquiries' own words.
 """
 
-from datetime import date
-
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import flash, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_babel import ngettext
@@ -20,7 +19,6 @@ from wtforms.validators import DataRequired, ValidationError
 from crm.auth.decorators import role_required
 from crm.auth.models import Role, User
 from crm.core import bulk
-from crm.core.csv_export import csv_response
 from crm.core.forms import optional_id
 from crm.enquiries import bp, services
 from crm.enquiries.forms import _user_choices
@@ -28,12 +26,6 @@ from crm.enquiries.models import ClosedReason, Enquiry, EnquiryStatus
 from crm.enquiries.views import EXPORT_HEADER, _filters_from_request, export_row
 from crm.extensions import db
 
-ACTIONS = {
-    "assign": _l("Assign"),
-    "status": _l("Change status"),
-    "export": _l("Export CSV"),
-}
-MAX_FAILURES_SHOWN = 10
 BULK_STATUSES = (EnquiryStatus.IN_PROGRESS, EnquiryStatus.WAITING, EnquiryStatus.CLOSED)
 
 
@@ -74,106 +66,19 @@ class BulkStatusForm(FlaskForm):
             raise ValidationError(_l("Choose why the enquiries are closed."))
 
 
-def _form_for(action, **kwargs):
-    kwargs["prefix"] = bulk.FORM_PREFIX.rstrip("-")
-    if action == "assign":
-        if not services.may_assign(current_user):
-            abort(403)
-        return BulkAssignForm(**kwargs)
-    return BulkStatusForm(**kwargs)
+def _assign(enquiry, form, actor):
+    assignee = db.session.get(User, form.assignee_id.data)
+    return services.assign_enquiry(enquiry, assignee, actor=actor)
 
 
-def _list_url(query):
-    return url_for("enquiries.index") + (f"?{query}" if query else "")
+def _change_status(enquiry, form, actor):
+    return services.change_status(
+        enquiry, form.status.data, reason=form.closed_reason.data, actor=actor
+    )
 
 
 def _reference(enquiry):
     return enquiry.reference or f"#{enquiry.id}"
-
-
-@bp.route("/bulk")
-@role_required(Role.MEMBER)
-def bulk_confirm():
-    """How many enquiries were chosen, and the details of the action (or the CSV itself)."""
-
-    action = request.args.get("action")
-    query = bulk.filter_query(request.args)
-    if action not in ACTIONS:
-        flash(_("Choose what to do with the chosen enquiries."), "error")
-        return redirect(_list_url(query))
-    select = services.enquiry_select(_filters_from_request(), user=current_user)
-    enquiries = bulk.chosen(select, Enquiry, request.args)
-    if not enquiries:
-        flash(_("Choose at least one enquiry."), "error")
-        return redirect(_list_url(query))
-    if len(enquiries) > bulk.MAX_RECORDS:
-        flash(
-            _("At most %(num)s enquiries can be changed at once.", num=bulk.MAX_RECORDS),
-            "error",
-        )
-        return redirect(_list_url(query))
-    if action == "export":
-        filename = f"enquiries-selection-{date.today().isoformat()}.csv"
-        return csv_response(filename, EXPORT_HEADER, [export_row(e) for e in enquiries])
-    form = _form_for(action, formdata=None)
-    return _render(action, form, enquiries, request.args)
-
-
-@bp.route("/bulk", methods=["POST"])
-@role_required(Role.MEMBER)
-def bulk_apply():
-    """Change each chosen enquiry the user may work on; one audit entry per enquiry."""
-
-    action = request.form.get("action")
-    query = bulk.filter_query(request.form)
-    if action not in ("assign", "status"):
-        abort(400)
-    ids = bulk.chosen_ids(request.form.getlist("id"))
-    # Read again through what the user may see: a member only ever reaches their own.
-    readable = services.enquiry_select(services.EnquiryFilters(status=None), user=current_user)
-    enquiries = bulk.by_ids(readable, Enquiry, ids)
-    form = _form_for(action)
-    if not enquiries:
-        flash(_("None of the chosen enquiries can be changed by you."), "error")
-        return redirect(_list_url(query))
-    if not form.validate_on_submit():
-        return _render(action, form, enquiries, request.form)
-    if action == "assign":
-        assignee = db.session.get(User, form.assignee_id.data)
-        result = bulk.apply(
-            enquiries,
-            lambda enquiry: services.assign_enquiry(enquiry, assignee, actor=current_user),
-            name=_reference,
-        )
-    else:
-        result = bulk.apply(
-            enquiries,
-            lambda enquiry: services.change_status(
-                enquiry,
-                form.status.data,
-                reason=form.closed_reason.data,
-                actor=current_user,
-            ),
-            name=_reference,
-        )
-    db.session.commit()
-    _flash_result(result)
-    return redirect(_list_url(query))
-
-
-def _render(action, form, enquiries, args):
-    query = bulk.filter_query(args)
-    return render_template(
-        "enquiries/bulk.html",
-        action=action,
-        action_label=ACTIONS[action],
-        form=form,
-        enquiries=enquiries,
-        query_pairs=bulk.filter_args(args),
-        back_url=_list_url(query),
-        reference_of=_reference,
-        detail_url=lambda enquiry: url_for("enquiries.detail", enquiry_id=enquiry.id),
-    )
 
 
 def _flash_result(result):
@@ -191,10 +96,10 @@ def _flash_result(result):
             ),
             "info",
         )
-    for name, message in result.failed[:MAX_FAILURES_SHOWN]:
+    for name, message in result.failed[: bulk.MAX_FAILURES_SHOWN]:
         flash(_("%(name)s was not changed: %(reason)s", name=name, reason=message), "error")
-    if len(result.failed) > MAX_FAILURES_SHOWN:
-        more = len(result.failed) - MAX_FAILURES_SHOWN
+    if len(result.failed) > bulk.MAX_FAILURES_SHOWN:
+        more = len(result.failed) - bulk.MAX_FAILURES_SHOWN
         flash(
             ngettext(
                 "%(num)s more enquiry was not changed.",
@@ -203,3 +108,43 @@ def _flash_result(result):
             ),
             "error",
         )
+
+
+ENQUIRIES = bulk.BulkList(
+    list_endpoint="enquiries.index",
+    bulk_endpoint="enquiries.bulk_apply",
+    model=Enquiry,
+    what=lambda num: ngettext("%(num)s enquiry", "%(num)s enquiries", num),
+    name=_reference,
+    url=lambda enquiry: url_for("enquiries.detail", enquiry_id=enquiry.id),
+    actions={
+        "assign": bulk.Action(_l("Assign"), BulkAssignForm, _assign, may=services.may_assign),
+        "status": bulk.Action(_l("Change status"), BulkStatusForm, _change_status),
+    },
+    export_filename="enquiries",
+    export_header=EXPORT_HEADER,
+    export_row=export_row,
+    template="enquiries/bulk.html",
+    no_action=_l("Choose what to do with the chosen enquiries."),
+    none_chosen=_l("Choose at least one enquiry."),
+    too_many=_l("At most %(num)s enquiries can be changed at once."),
+    none_to_change=_l("None of the chosen enquiries can be changed by you."),
+    report=_flash_result,
+)
+
+
+@bp.route("/bulk")
+@role_required(Role.MEMBER)
+def bulk_confirm():
+    """How many enquiries were chosen, and the details of the action (or the CSV itself)."""
+    select = services.enquiry_select(_filters_from_request(), user=current_user)
+    return bulk.confirm_page(ENQUIRIES, select, may_change=True)
+
+
+@bp.route("/bulk", methods=["POST"])
+@role_required(Role.MEMBER)
+def bulk_apply():
+    """Change each chosen enquiry the user may work on; one audit entry per enquiry."""
+    # Read again through what the user may see: a member only ever reaches their own.
+    readable = services.enquiry_select(services.EnquiryFilters(status=None), user=current_user)
+    return bulk.apply_page(ENQUIRIES, readable, actor=current_user)
