@@ -167,6 +167,9 @@ class Config:
     # Rendered staff pages are kept per user until the data changes, at most this long
     # (crm/core/page_cache.py); 0 turns the cache off.
     PAGE_CACHE_SECONDS = int(os.environ.get("PAGE_CACHE_SECONDS", "60"))
+    # The overview's figures of the last four quarters are computed at most this often
+    # (crm/reports/snapshots.py); the page says when they were computed.
+    FIGURES_REFRESH_MINUTES = int(os.environ.get("FIGURES_REFRESH_MINUTES", "15"))
     # The most each process keeps, in bytes of HTML; the least recently used pages go first.
     PAGE_CACHE_BYTES = int(os.environ.get("PAGE_CACHE_BYTES", str(32 * 1024 * 1024)))
 
@@ -214,6 +217,8 @@ class TestingConfig(Config):
     PASSWORD_HASH_METHOD = "pbkdf2:sha256:1"  # noqa: S105  (a method, not a password)
     # Tests see every page rendered afresh; tests/test_core_page_cache.py turns it on.
     PAGE_CACHE_SECONDS = 0
+    # Figures as of the moment of each view, unless a test asks for the kept snapshot.
+    FIGURES_REFRESH_MINUTES = 0
     MAIL_SUPPRESS_SEND = True
     MAIL_DEFAULT_SENDER = "crm@example.org"
     MAIL_REPLY_ADDRESS = "office@example.org"

@@ -65,6 +65,7 @@ from crm.organisations.models import (  # noqa: F401
     organisation_tags,
 )
 from crm.privacy.models import PrivacyLogEntry, PrivacyNotice, PrivacySearch  # noqa: F401
+from crm.reports.models import FigureSnapshot  # noqa: F401
 from crm.saved_views.models import SavedView, SavedViewDefault  # noqa: F401
 from crm.search.models import SearchEntry  # noqa: F401
 from crm.settings.models import ConsentText, Setting  # noqa: F401

@@ -4,6 +4,7 @@ agreements coming up, recent activities, the quarterly figures, and a constant q
 from datetime import timedelta
 
 import pytest
+import sqlalchemy as sa
 
 from crm.activities.models import ActivityKind
 from crm.activities.task_services import create_task
@@ -12,6 +13,7 @@ from crm.auth.models import Role
 from crm.core.dates import local_today
 from crm.core.types import utcnow
 from crm.enquiries.models import EnquiryStatus
+from crm.reports.models import FigureSnapshot
 from tests.helpers import count_queries
 
 
@@ -205,3 +207,37 @@ def test_dashboard_and_reports_render_in_swedish(client, login, make_enquiry, ma
     make_activity("Seminarium", kind=ActivityKind.SEMINAR, start_date=local_today())
     for url in ("/dashboard/", "/reports/", "/reports/quarters.csv"):
         assert client.get(url).status_code == 200, url
+
+
+@pytest.mark.config(FIGURES_REFRESH_MINUTES=15)
+def test_the_quarterly_figures_are_kept_and_brought_up_to_date(
+    client, signed_in, db, make_activity
+):
+    """Computed once, the figures are shown as of that moment until the refresh time has
+    passed; the next view after that computes them again."""
+    signed_in(Role.VIEWER)
+    today = local_today()
+    make_activity("First seminar", kind=ActivityKind.SEMINAR, start_date=today)
+
+    def this_quarter():
+        html = client.get("/dashboard/").get_data(as_text=True)
+        figures = html.split('id="figures-heading"')[1]
+        assert "brought up to date every 15 minutes" in figures
+        # The figures table's last row is this quarter: its activities are the first number.
+        last_row = figures.split("<tbody>")[1].split("</tbody>")[0].split("<tr>")[-1]
+        return int(last_row.split("<td>")[1].split("</td>")[0])
+
+    assert this_quarter() == 1
+    make_activity("Second seminar", kind=ActivityKind.SEMINAR, start_date=today)
+    with count_queries(db) as statements:
+        kept = this_quarter()
+    assert kept == 1
+    # Nothing was counted per quarter: the figures came from the snapshot.
+    assert not any("GROUP BY" in statement for statement in statements)
+
+    snapshot = db.session.get(
+        FigureSnapshot, db.session.scalars(sa.select(FigureSnapshot.key)).one()
+    )
+    snapshot.computed_at = utcnow() - timedelta(minutes=16)
+    db.session.commit()
+    assert this_quarter() == 2

@@ -33,9 +33,14 @@ class Capped:
 
 
 def _capped(select, limit=LIST_LIMIT):
-    """The first `limit` rows of `select` and, in the same query, how many there are in all."""
-    rows = db.session.execute(select.add_columns(sa.func.count().over()).limit(limit)).all()
-    return Capped([row[0] for row in rows], rows[0][1] if rows else 0)
+    """The first `limit` rows of `select`, and how many there are in all.
+
+    Two queries rather than one with COUNT(*) OVER (): the window makes the database read and
+    sort every matching row to hand out the first few, where the rows alone come in index
+    order and the count needs no sort."""
+    items = db.session.scalars(select.limit(limit)).all()
+    count = select.order_by(None).options(sa.orm.lazyload("*")).with_only_columns(sa.func.count())
+    return Capped(items, db.session.scalar(count))
 
 
 def my_open_enquiries(user):

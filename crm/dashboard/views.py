@@ -14,7 +14,7 @@ from crm.activities.task_services import (
 from crm.core.dates import local_today
 from crm.core.types import utcnow
 from crm.dashboard import bp, services
-from crm.reports import figures
+from crm.reports import figures, snapshots
 from crm.reports.display import age_text, duration_text, figure_charts, quarter_label
 
 QUARTERS_SHOWN = 4
@@ -25,7 +25,7 @@ def index():
     today = local_today()
     now = utcnow()
     quarters = figures.last_quarters(QUARTERS_SHOWN, today)
-    rows = figures.quarter_figures(quarters[0], quarters[-1])
+    rows, figures_computed_at = snapshots.quarter_figures(quarters[0], quarters[-1])
     tasks = open_tasks_for(current_user)
     unassigned = services.unassigned_enquiries(current_user)
     return render_template(
@@ -49,6 +49,7 @@ def index():
         agreement_events=services.agreement_events(today),
         activities=services.recent_activities(today),
         rows=rows,
+        figures_computed_at=figures_computed_at,
         charts=figure_charts(rows),
         duration_text=duration_text,
         quarter_label=quarter_label,
