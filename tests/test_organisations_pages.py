@@ -459,6 +459,38 @@ def test_edit_is_prefilled_keeps_its_own_number_and_shows_in_history(
 # ---------------------------------------------------------------- detail
 
 
+def test_an_association_page_shows_its_first_members_and_links_to_all(
+    client, db, signed_in, make_organisation
+):
+    """An association with more members than the page shows: the first 50 by name, then a
+    link to the list of all of them, filtered by the association."""
+    signed_in("viewer")
+    lif = make_organisation("Lif", kind=OrganisationKind.INDUSTRY_ASSOCIATION)
+    make_organisation("Not a member AB")
+    for number in range(55):
+        member = make_organisation(f"Member {number:02d} AB")
+        services.add_membership(member, lif, actor=None)
+    gone = make_organisation("Gone AB")
+    services.add_membership(gone, lif, actor=None)
+    gone.deleted_at = gone.created_at
+    db.session.commit()
+
+    page = client.get(f"/organisations/{lif.id}").get_data(as_text=True)
+
+    members = page.split('id="members-heading"')[1]
+    assert "Member 00 AB" in members and "Member 49 AB" in members
+    assert "Member 50 AB" not in members and "Gone AB" not in members
+    assert f'<a href="/organisations/?member_of={lif.id}">All 55 members</a>' in members
+
+    listing = client.get(f"/organisations/?member_of={lif.id}").get_data(as_text=True)
+    assert "55 organisations" in listing
+    assert "Members of:" in listing and "<strong>Lif</strong>" in listing
+    assert "Member 54 AB" in listing or "page=2" in listing
+    assert "Not a member AB" not in listing
+    export = client.get(f"/organisations/export.csv?member_of={lif.id}").get_data(as_text=True)
+    assert export.count("\n") == 56  # the header and the 55 members
+
+
 def test_detail_is_the_hub(client, db, signed_in, make_organisation, make_contact):
     signed_in("coordinator")
     lif = make_organisation("Lif", kind=OrganisationKind.INDUSTRY_ASSOCIATION)

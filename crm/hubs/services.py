@@ -35,12 +35,15 @@ def _timeline(record, user, kind, page):
 def organisation_hub(organisation, user, *, kind=None, page=1):
     """The organisation page's sections; `kind` and `page` choose the timeline's entries."""
     primary_contacts, affiliations = organisation_services.people_at(organisation, limit=HUB_LIMIT)
-    member_of, members = organisation_services.current_memberships(organisation)
+    member_of, members, members_total = organisation_services.current_memberships(
+        organisation, members_limit=HUB_LIMIT
+    )
     return {
         "primary_contacts": primary_contacts,
         "affiliations": affiliations,
         "member_of": member_of,
         "members": members,
+        "members_total": members_total,
         # Direct parties first, then the agreements of associations it belongs to (SPEC §3.5).
         "agreements": agreements_covering(organisation.id, limit=HUB_LIMIT),
         "member_activities": (

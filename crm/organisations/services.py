@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import sqlalchemy as sa
 from flask_babel import gettext as _
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import contains_eager, selectinload
 
 from crm.core import audit
 from crm.core.merge import merge_records
@@ -40,6 +40,7 @@ class OrganisationFilters:
     tag: str | None = None
     partner: bool | None = None
     owner_id: int | None = None
+    member_of: int | None = None  # an association's id: its members only
     deleted: bool = False  # True lists the deleted ones (for restoring)
 
 
@@ -74,6 +75,14 @@ def organisation_select(filters):
         select = select.where(Organisation.is_partner.is_(filters.partner))
     if filters.owner_id:
         select = select.where(Organisation.owner_id == filters.owner_id)
+    if filters.member_of:
+        select = select.where(
+            Organisation.id.in_(
+                sa.select(Membership.member_id).where(
+                    Membership.association_id == filters.member_of
+                )
+            )
+        )
     return select.options(
         selectinload(Organisation.sectors),
         selectinload(Organisation.tags),
@@ -395,35 +404,35 @@ def affiliations_of(contact):
     return sorted(affiliations, key=lambda item: item.organisation.name.casefold())
 
 
-def current_memberships(organisation):
-    """(member_of, members): the organisation's current memberships on both sides."""
-    rows = db.session.scalars(
+def current_memberships(organisation, *, members_limit):
+    """(member_of, members, members_total): the associations the organisation belongs to, and
+    the first `members_limit` of its own members by name with how many there are in all.
+
+    An association can have thousands of members; its page shows the first ones and links to
+    the list of all (the organisations list's `member_of` filter)."""
+    member_of = db.session.scalars(
         sa.select(Membership)
-        .where(
-            sa.or_(
-                Membership.member_id == organisation.id,
-                Membership.association_id == organisation.id,
-            )
-        )
-        .options(selectinload(Membership.member), selectinload(Membership.association))
+        .join(Organisation, Organisation.id == Membership.association_id)
+        .where(Membership.member_id == organisation.id, Organisation.deleted_at.is_(None))
+        .options(contains_eager(Membership.association))
+        .order_by(Organisation.name, Membership.id)
     ).all()
-    member_of = sorted(
-        (
-            row
-            for row in rows
-            if row.member_id == organisation.id and not row.association.is_deleted
-        ),
-        key=lambda row: row.association.name,
+    members_select = (
+        sa.select(Membership)
+        .join(Organisation, Organisation.id == Membership.member_id)
+        .where(Membership.association_id == organisation.id, Organisation.deleted_at.is_(None))
     )
-    members = sorted(
-        (
-            row
-            for row in rows
-            if row.association_id == organisation.id and not row.member.is_deleted
-        ),
-        key=lambda row: row.member.name,
-    )
-    return member_of, members
+    members = db.session.scalars(
+        members_select.options(contains_eager(Membership.member))
+        .order_by(Organisation.name, Membership.id)
+        .limit(members_limit)
+    ).all()
+    members_total = len(members)
+    if members_total == members_limit:
+        members_total = db.session.scalar(
+            members_select.with_only_columns(sa.func.count(Membership.id))
+        )
+    return member_of, members, members_total
 
 
 # ---------------------------------------------------------------- merging

@@ -94,6 +94,7 @@ def _filters_from_request():
         tag=args.get("tag", "").strip()[:60] or None,
         partner=partner,
         owner_id=records.parse_id(args.get("owner")),
+        member_of=records.parse_id(args.get("member_of")),
         deleted=deleted,
     )
 
@@ -115,8 +116,12 @@ def index():
         sectors=Sector,
         owners=active_users(),
         filtered=any(
-            request.args.get(name) for name in ("q", "kind", "sector", "tag", "partner", "owner")
+            request.args.get(name)
+            for name in ("q", "kind", "sector", "tag", "partner", "owner", "member_of")
         ),
+        filter_association=db.session.get(Organisation, filters.member_of)
+        if filters.member_of
+        else None,
         restore_form=ConfirmForm(),
     )
 
