@@ -99,6 +99,9 @@ class Activity(TimestampMixin, SoftDeleteMixin, db.Model):
     __tablename__ = "activities"
     __table_args__ = (
         sa.CheckConstraint("end_date IS NULL OR end_date >= start_date", name="end_after_start"),
+        # The public page's lists: the public activities in date order, without sorting them
+        # (with only is_public indexed, the planner walks every activity by date instead).
+        sa.Index("ix_activities_public_start", "is_public", "start_date"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
