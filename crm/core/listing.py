@@ -37,6 +37,17 @@ class IdsFirstPagination(SelectPagination):
     by primary key (a "deferred join").
     """
 
+    def _query_count(self):
+        """COUNT over the ids alone: Flask-SQLAlchemy counts the rows of the whole select as
+        a subquery, every column included, which makes the database read each row."""
+        select = self._query_args["select"]
+        entity = select.column_descriptions[0]["entity"]
+        if entity is None:
+            return super()._query_count()
+        ids = select.with_only_columns(entity.id).options(sa.orm.lazyload("*")).order_by(None)
+        count = sa.select(sa.func.count()).select_from(ids.subquery())
+        return self._query_args["session"].execute(count).scalar()
+
     def _query_items(self):
         select = self._query_args["select"]
         session = self._query_args["session"]
