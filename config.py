@@ -108,7 +108,11 @@ class Config:
     # Uploads and forms: anything larger is refused with 413.
     MAX_CONTENT_LENGTH = 16 * 1024 * 1024
     MAX_FORM_MEMORY_SIZE = 1024 * 1024
-    # Uploaded documents: kept outside static/ under random names, served only through a view.
+    # Uploaded documents: kept under random names, served only through a view. DOCUMENT_STORE
+    # says where (crm/documents/storage.py): "folder", UPLOAD_FOLDER on this server's disk,
+    # outside static/; or "database", in the database, which every app server on it shares.
+    # Unset: "database" on PostgreSQL, "folder" on SQLite.
+    DOCUMENT_STORE = (os.environ.get("DOCUMENT_STORE") or "").strip().lower() or None
     UPLOAD_FOLDER = os.environ.get("UPLOAD_FOLDER") or str(INSTANCE_DIR / "uploads")
     MAX_UPLOAD_BYTES = int(os.environ.get("MAX_UPLOAD_BYTES", str(10 * 1024 * 1024)))
 
@@ -127,7 +131,11 @@ class Config:
     # could then write their own X-Forwarded-For and dodge the limits.
     TRUSTED_PROXIES = int(os.environ.get("TRUSTED_PROXIES", "0"))
 
+    # Where the rate limits count: "memory://" counts in each process, so with several
+    # processes or app servers use one Redis for all, e.g. redis://127.0.0.1:6379/0 (the
+    # prefix keeps apart several CRMs, or test runs, on one Redis).
     RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", "memory://")
+    RATELIMIT_KEY_PREFIX = os.environ.get("RATELIMIT_KEY_PREFIX", "crm")
     RATELIMIT_ENABLED = True
     RATELIMIT_HEADERS_ENABLED = False
     LOGIN_RATE_LIMIT = "10 per minute"

@@ -88,6 +88,7 @@ def _finish_config(app):
 
     _check_public_url(app, env)
     _check_sign_in_settings(app)
+    _check_document_store(app)
 
     # Also makes instance/, which a fresh clone does not have, for the default database.
     database.create_private_sqlite_file(app.config["SQLALCHEMY_DATABASE_URI"])
@@ -110,6 +111,12 @@ def _check_public_url(app, env):
         raise RuntimeError(str(error)) from None
     if env == "production" and app.config.get("TRUSTED_HOSTS") is None:
         app.config["TRUSTED_HOSTS"] = [urlsplit(app.config["PUBLIC_URL"]).hostname]
+
+
+def _check_document_store(app):
+    from crm.documents import storage
+
+    storage.check_setting(app)
 
 
 def _check_sign_in_settings(app):

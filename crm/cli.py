@@ -16,6 +16,8 @@ from crm.auth import services as user_services
 from crm.auth import tokens
 from crm.auth.models import Role, TokenPurpose
 from crm.core.database import refresh_planner_statistics
+from crm.documents import services as document_services
+from crm.documents import storage as document_storage
 from crm.extensions import db
 from crm.mail import sending as mail_sending
 from crm.mailbox import fetching as mail_fetching
@@ -157,6 +159,44 @@ def retention():
         f"messages; deleted {counts['emails']} e-mails and {counts['documents']} attachments; "
         f"skipped {counts['held']} under legal hold."
     )
+
+
+@crm_cli.command("move-documents")
+@click.option(
+    "--to",
+    "target_name",
+    required=True,
+    type=click.Choice(document_storage.STORES),
+    help="The store to move the files into, from the other one.",
+)
+def move_documents(target_name):
+    """Move the documents' files into the database (--to database), e.g. before adding a
+    second app server, or back into UPLOAD_FOLDER (--to folder). Each file is moved in a
+    transaction of its own; safe to run again, and to stop."""
+    source_name = next(name for name in document_storage.STORES if name != target_name)
+    source = document_storage.get_store(source_name)
+    target = document_storage.get_store(target_name)
+    counts = {"moved": 0, "present": 0, "missing": 0}
+    for name in document_services.stored_file_names():
+        outcome = document_services.move_file(name, source=source, target=target)
+        try:
+            db.session.commit()
+        except Exception:
+            db.session.rollback()
+            if outcome == "moved":
+                target.discard(name)
+            raise
+        counts[outcome] += 1
+    click.echo(
+        f"Moved {counts['moved']} files from the {source_name} into the {target_name}; "
+        f"{counts['present']} were there already; {counts['missing']} are in neither."
+    )
+    setting = document_storage.store_name()
+    if setting != target_name:
+        click.echo(
+            f"The app reads documents from the {setting} (DOCUMENT_STORE): set "
+            f"DOCUMENT_STORE={target_name} for it to read them from the {target_name}."
+        )
 
 
 @crm_cli.command("search-reindex")

@@ -179,6 +179,16 @@ def _empty_tables():
             connection.execute(_RESTART_SEQUENCES)
 
 
+@pytest.fixture(params=["folder", "database"])
+def document_store(request, app):
+    """Runs the test with each document store (crm/documents/storage.py): a module that
+    stores files says `pytestmark = pytest.mark.usefixtures("document_store")`, and a test
+    for one store only `@pytest.mark.parametrize("document_store", ["folder"], indirect=True)`.
+    """
+    app.config["DOCUMENT_STORE"] = request.param
+    return request.param
+
+
 @pytest.fixture
 def db(app):
     return _db

@@ -17,12 +17,16 @@ from crm.activities.models import ActivityKind
 from crm.auth.models import Role
 from crm.core import records
 from crm.core.models import AuditEntry
-from crm.documents import services
+from crm.documents import services, storage
 from crm.documents.models import Document
 from tests.conftest import TEST_PASSWORD
 from tests.factories import PDF_BYTES
 
 STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
+
+# Every test once with the files in the folder, once in the database.
+pytestmark = pytest.mark.usefixtures("document_store")
+FOLDER_ONLY = pytest.mark.parametrize("document_store", ["folder"], indirect=True)
 
 
 @pytest.fixture(autouse=True)
@@ -56,6 +60,19 @@ def stored_files(folder):
     return sorted(path for path in folder.rglob("*") if path.is_file()) if folder.exists() else []
 
 
+def stored_names():
+    """The names of the files in the app's document store."""
+    return sorted(storage.current_store().names())
+
+
+def stored_bytes(name):
+    stream, size = storage.current_store().open(name)
+    with stream:
+        data = stream.read()
+    assert len(data) == size
+    return data
+
+
 def documents(db):
     return db.session.scalars(sa.select(Document).order_by(Document.id)).all()
 
@@ -73,7 +90,7 @@ def office_file(folder):
 
 @pytest.mark.parametrize("owner_name", ["activity", "organisation"])
 def test_pdf_upload_is_stored_outside_static_under_a_random_name(
-    request, db, client, login, upload_folder, owner_name
+    request, db, client, login, upload_folder, owner_name, document_store
 ):
     owner = request.getfixturevalue(owner_name)
     user = login(Role.MEMBER)
@@ -94,11 +111,16 @@ def test_pdf_upload_is_stored_outside_static_under_a_random_name(
     assert getattr(document, f"{owner_name}_id") == owner.id
     assert re.fullmatch(r"[0-9a-f]{32}", document.stored_name)
 
-    [path] = stored_files(upload_folder)
-    assert path.name == document.stored_name
-    assert path.read_bytes() == PDF_BYTES
-    assert STATIC_DIR not in path.resolve().parents
-    assert services.document_path(document) == path
+    assert stored_names() == [document.stored_name]
+    assert stored_bytes(document.stored_name) == PDF_BYTES
+    if document_store == "folder":
+        [path] = stored_files(upload_folder)
+        assert path.name == document.stored_name
+        assert path.read_bytes() == PDF_BYTES
+        assert STATIC_DIR not in path.resolve().parents
+    else:
+        # Only in the database, which every app server sees: nothing on this one's disk.
+        assert stored_files(upload_folder) == []
 
     entry = db.session.scalars(
         sa.select(AuditEntry).where(AuditEntry.entity_type == "documents")
@@ -194,7 +216,7 @@ def test_refused_upload_says_why_and_stores_nothing(
     assert response.status_code == 200
     assert message in response.data
     assert documents(db) == []
-    assert stored_files(upload_folder) == []
+    assert stored_names() == []
 
 
 @pytest.mark.config(MAX_UPLOAD_BYTES=100)
@@ -206,7 +228,7 @@ def test_too_large_file_is_refused(db, client, login, activity, upload_folder):
     assert response.status_code == 200
     assert b"The file is too large. The largest file you can upload is 100 B." in response.data
     assert documents(db) == []
-    assert stored_files(upload_folder) == []
+    assert stored_names() == []
 
 
 def test_missing_file_is_refused(db, client, login, activity):
@@ -225,7 +247,7 @@ def test_missing_file_is_refused(db, client, login, activity):
 
 
 def test_path_traversal_in_the_file_name_is_harmless(
-    db, client, login, activity, upload_folder, tmp_path
+    db, client, login, activity, upload_folder, tmp_path, document_store
 ):
     login(Role.MEMBER)
 
@@ -235,9 +257,13 @@ def test_path_traversal_in_the_file_name_is_harmless(
     [document] = documents(db)
     assert document.original_filename == "passwd.pdf"
     assert document.title == "passwd"
-    [path] = stored_files(tmp_path)
-    assert path.parent == upload_folder
-    assert path.name == document.stored_name
+    assert stored_names() == [document.stored_name]
+    if document_store == "folder":
+        [path] = stored_files(tmp_path)
+        assert path.parent == upload_folder
+        assert path.name == document.stored_name
+    else:
+        assert stored_files(tmp_path) == []
     download = client.get(f"/documents/{document.id}/download")
     assert download.headers["Content-Disposition"] == "attachment; filename=passwd.pdf"
 
@@ -292,7 +318,7 @@ def test_viewer_may_not_upload(db, client, login, activity, upload_folder):
     assert client.get(f"/documents/new?activity_id={activity.id}").status_code == 403
     assert upload(client, f"activity_id={activity.id}", PDF_BYTES, "a.pdf").status_code == 403
     assert documents(db) == []
-    assert stored_files(upload_folder) == []
+    assert stored_names() == []
 
 
 def test_viewer_may_download_and_see_details(db, client, auth, make_user, activity):
@@ -327,7 +353,7 @@ def test_uploader_deletes_own_document_and_the_file_is_kept(
     db.session.refresh(document)
     assert document.deleted_at is not None
     assert document.deleted_by_id == user.id
-    assert services.document_path(document).is_file()
+    assert storage.current_store().exists(document.stored_name)
     assert client.get(f"/documents/{document.id}/download").status_code == 404
     assert client.get(f"/documents/{document.id}").status_code == 404
     actions = db.session.scalars(
@@ -371,9 +397,11 @@ def test_document_of_a_deleted_owner_is_404(
     assert client.get(f"/documents/{document.id}").status_code == 404
 
 
-def test_missing_file_on_disk_is_404(db, client, login, make_user, activity, make_document):
+def test_missing_file_is_404(db, client, login, make_user, activity, make_document):
     document = make_document(owner=activity, actor=make_user(Role.MEMBER))
-    services.document_path(document).unlink()
+    storage.current_store().delete(document.stored_name)
+    db.session.commit()
+    assert not storage.current_store().exists(document.stored_name)
     login(Role.VIEWER)
 
     assert client.get(f"/documents/{document.id}/download").status_code == 404
@@ -541,8 +569,8 @@ def test_replacing_the_file_keeps_the_earlier_version(
     assert earlier.original_filename == "contract.pdf"
     assert earlier.sha256 == hashlib.sha256(PDF_BYTES).hexdigest()
     assert earlier.uploaded_by_id == user.id
-    # Both files are on disk, in the upload folder.
-    assert {path.name for path in stored_files(upload_folder)} == {first_name, document.stored_name}
+    # Both files are in the store.
+    assert stored_names() == sorted([first_name, document.stored_name])
 
     assert client.get(f"/documents/{document.id}/download").data == NEW_PDF
     old = client.get(f"/documents/{document.id}/versions/1/download")
@@ -575,7 +603,7 @@ def test_replacing_the_file_keeps_the_earlier_version(
     versions = services.earlier_versions(document)
     assert [v.version for v in versions] == [2, 1]
     assert versions[0].uploaded_by_id == user.id
-    assert len(stored_files(upload_folder)) == 3
+    assert len(stored_names()) == 3
 
 
 def test_a_refused_replacement_changes_nothing(
@@ -591,7 +619,7 @@ def test_a_refused_replacement_changes_nothing(
     db.session.refresh(document)
     assert document.version == 1
     assert services.earlier_versions(document) == []
-    assert len(stored_files(upload_folder)) == 1
+    assert len(stored_names()) == 1
 
 
 @pytest.mark.config(MAX_UPLOAD_BYTES=100)
@@ -607,7 +635,7 @@ def test_a_too_large_replacement_is_refused(
     assert b"The file is too large." in response.data
     db.session.refresh(document)
     assert document.version == 1
-    assert len(stored_files(upload_folder)) == 1
+    assert len(stored_names()) == 1
 
 
 def test_who_may_replace_a_file(db, client, auth, make_user, activity, make_document):
@@ -675,6 +703,7 @@ def test_a_deleted_documents_versions_are_gone(
     assert client.get(f"/documents/{document.id}/replace").status_code == 404
 
 
+@FOLDER_ONLY
 def test_uploaded_files_are_readable_by_their_owner_only(
     db, client, login, activity, upload_folder
 ):

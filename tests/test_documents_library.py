@@ -18,6 +18,8 @@ from crm.enquiries.models import EnquiryStatus
 from crm.extensions import db as _db
 from crm.mail.models import Email, EmailDirection, EmailState
 
+pytestmark = pytest.mark.usefixtures("document_store")
+
 
 @pytest.fixture
 def owners(make_organisation, make_agreement, make_activity):

@@ -13,6 +13,7 @@ from crm.auth.models import Role
 from crm.core.models import AuditEntry
 from crm.core.types import utcnow
 from crm.documents import services as document_services
+from crm.documents import storage
 from crm.documents.models import Document
 from crm.extensions import db as _db
 from crm.mail.models import Email, EmailDirection, EmailState
@@ -28,6 +29,9 @@ ANNA = "anna@kvarnbo.example"
 JOHANNA = "johanna@kvarnbo.example"
 SUBDOMAIN = "anna@kvarnbo.example.org"
 OFFICE = "office@example.org"
+
+# Erasure and retention delete attachments' files: in each document store.
+pytestmark = pytest.mark.usefixtures("document_store")
 
 EMAIL_FIELDS = (
     "from_address",
@@ -82,8 +86,14 @@ def attach(email, filename="offer.pdf"):
     return factories.make_document(filename, owner=email, filename=filename)
 
 
-def stored_path(document):
-    return document_services.upload_folder() / document.stored_name
+class StoredFileOf:
+    """A document's file in the app's document store, known by name (its row may go)."""
+
+    def __init__(self, document):
+        self.name = document.stored_name
+
+    def exists(self):
+        return storage.current_store().exists(self.name)
 
 
 def email_ids(db):
@@ -210,7 +220,7 @@ def test_erasure_deletes_the_emails_and_their_files_and_keeps_held_ones(
     not_hers = make_email(from_address=JOHANNA, body_text=f"Copy to {SUBDOMAIN}")
     # Kept aside: the rows are gone once erased.
     ids = {"email": from_her.id, "document": attachment.id}
-    paths = {"erased": stored_path(attachment), "held": stored_path(held_attachment)}
+    paths = {"erased": StoredFileOf(attachment), "held": StoredFileOf(held_attachment)}
     held, not_hers_id = {on_held_enquiry.id, logged_on_held.id}, not_hers.id
     assert paths["erased"].exists()
     client.post("/language/en?next=/")
@@ -259,7 +269,7 @@ def test_purged_files_stay_when_the_transaction_rolls_back(db):
     email = make_email(from_address=ANNA)
     document = attach(email)
 
-    path, document_id, email_id = stored_path(document), document.id, email.id
+    path, document_id, email_id = StoredFileOf(document), document.id, email.id
 
     services.delete_emails([email])
     db.session.rollback()
@@ -309,7 +319,7 @@ def test_retention_deletes_old_logged_and_unmatched_mail_and_keeps_the_rest(
         logged_on_held.id,
     }
     attachments = {
-        document.id: stored_path(document) for document in (logged_attachment, closed_attachment)
+        document.id: StoredFileOf(document) for document in (logged_attachment, closed_attachment)
     }
 
     result = runner.invoke(args=["crm", "retention"])

@@ -96,3 +96,29 @@ class DocumentVersion(db.Model):
 
     document: Mapped[Document] = relationship(back_populates="previous_versions")
     uploaded_by: Mapped["User | None"] = relationship(foreign_keys=[uploaded_by_id])
+
+
+class StoredFile(db.Model):
+    """The bytes of a document's file, kept in the database when DOCUMENT_STORE is "database"
+    (crm/documents/storage.py), so every app server on the one database sees every file."""
+
+    __tablename__ = "stored_files"
+
+    # The stored_name of the Document or DocumentVersion whose file this is.
+    name: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+    size_bytes: Mapped[int]
+    # Read in slices by the download (storage.DatabaseStore.open), never loaded with the row.
+    content: Mapped[bytes] = mapped_column(sa.LargeBinary, deferred=True)
+
+
+# PostgreSQL compresses large values by default, and a compressed value is read from its start
+# whatever slice is asked for. Documents are mostly compressed already (PDF, images, Office
+# files), so keep them uncompressed: each slice of a download then reads only its own pages.
+# The migration says the same for databases made by `flask db upgrade`.
+sa.event.listen(
+    StoredFile.__table__,
+    "after_create",
+    sa.DDL("ALTER TABLE stored_files ALTER COLUMN content SET STORAGE EXTERNAL").execute_if(
+        dialect="postgresql"
+    ),
+)

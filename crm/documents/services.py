@@ -2,29 +2,28 @@
 
 The type of a file is read from its content (its first bytes), never from the name or the
 Content-Type the browser sent; the name must agree with what the content is. Files are kept
-under UPLOAD_FOLDER, outside static/, under a random name, and only ever sent back through the
-download view as an attachment.
+under a random name in the document store (crm/documents/storage.py: a folder outside static/,
+or the database), and only ever sent back through the download view as an attachment.
 """
 
 import hashlib
 import io
-import os
-import re
 import secrets
 import unicodedata
 import zipfile
 from dataclasses import dataclass
-from pathlib import Path, PurePosixPath
+from pathlib import PurePosixPath
 
 import sqlalchemy as sa
 from flask import current_app
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import selectinload
 from werkzeug.utils import secure_filename
 
 from crm.core import audit, records
 from crm.core.models import AuditEntry
+from crm.documents import storage
 from crm.documents.models import DOCUMENT_OWNER_COLUMNS, Document, DocumentVersion
 from crm.extensions import db
 
@@ -87,7 +86,6 @@ def owner_kind(owner):
 
 
 FALLBACK_NAME = "document"
-_STORED_NAME = re.compile(r"^[0-9a-f]{32}$")
 
 PDF = "application/pdf"
 PNG = "image/png"
@@ -257,15 +255,12 @@ def checked_content_type(data, filename):
     return content_type
 
 
-def upload_folder():
-    return Path(current_app.config["UPLOAD_FOLDER"])
-
-
-def document_path(document):
-    """Where the document's bytes are on disk."""
-    if not _STORED_NAME.match(document.stored_name or ""):
-        raise ValueError(f"unexpected stored name for document {document.id}")
-    return upload_folder() / document.stored_name
+def open_file(stored):
+    """(binary stream, size) of a Document's or DocumentVersion's file, or None when the
+    store has no such file."""
+    if not storage.valid_name(stored.stored_name):
+        return None
+    return storage.current_store().open(stored.stored_name)
 
 
 def _set_owner(document, owner):
@@ -287,7 +282,7 @@ def store_document(file_storage, *, title, description, is_public, owner, actor)
     Raises DocumentError, with nothing written, when the file is refused.
     """
     filename, extension, data, content_type = _checked_upload(file_storage)
-    stored_name, path = _write_file(data)
+    stored_name = _write_file(data)
     try:
         document = Document(
             title=(title or "").strip() or PurePosixPath(filename).stem or FALLBACK_NAME,
@@ -304,7 +299,7 @@ def store_document(file_storage, *, title, description, is_public, owner, actor)
         db.session.add(document)
         audit.record(document, "create", actor=actor)
     except Exception:
-        path.unlink(missing_ok=True)
+        storage.current_store().discard(stored_name)
         raise
     return document
 
@@ -318,23 +313,10 @@ def _checked_upload(file_storage):
 
 
 def _write_file(data):
-    """Write the bytes under a new random name in the upload folder; returns (name, path)."""
-    folder = upload_folder()
-    # Owner only, folder and files: documents can be confidential (agreements, NDAs), and
-    # other accounts on the server have no business reading them.
-    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+    """Put the bytes in the document store under a new random name; returns the name."""
     stored_name = secrets.token_hex(16)
-    path = folder / stored_name
-    with os.fdopen(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "wb") as stream:
-        stream.write(data)
-    return stored_name, path
-
-
-def version_path(version):
-    """Where an earlier file of a document is on disk."""
-    if not _STORED_NAME.match(version.stored_name or ""):
-        raise ValueError(f"unexpected stored name for document version {version.id}")
-    return upload_folder() / version.stored_name
+    storage.current_store().put(stored_name, data)
+    return stored_name
 
 
 def current_file_uploaded(document):
@@ -357,13 +339,13 @@ def current_file_uploaded(document):
 
 def replace_file(document, file_storage, *, actor):
     """Make the upload the document's current file; the current one becomes an earlier
-    version (its file stays on disk). Flushes; raises DocumentError, with nothing written,
+    version (its file stays in the store). Flushes; raises DocumentError, with nothing written,
     when the file is refused."""
     filename, extension, data, content_type = _checked_upload(file_storage)
     # Lock the row so two replacements at once cannot both take the same version number.
     db.session.refresh(document, with_for_update=True)
     uploaded_at, uploaded_by_id = current_file_uploaded(document)
-    stored_name, path = _write_file(data)
+    stored_name = _write_file(data)
     try:
         db.session.add(
             DocumentVersion(
@@ -389,7 +371,7 @@ def replace_file(document, file_storage, *, actor):
         audit.record(document, "replace", actor=actor, changes=changes)
         db.session.flush()
     except Exception:
-        path.unlink(missing_ok=True)
+        storage.current_store().discard(stored_name)
         raise
     return document
 
@@ -418,16 +400,14 @@ def may_download_signed_out(document):
     return may_read_owner(document_owner(document), None)
 
 
-def discard_file(document):
-    """Remove a stored file whose Document was never committed."""
-    try:
-        document_path(document).unlink(missing_ok=True)
-    except ValueError:
-        pass
+def discard_file(stored_name):
+    """Remove a file just stored whose transaction was rolled back (no row names it)."""
+    if storage.valid_name(stored_name):
+        storage.current_store().discard(stored_name)
 
 
 def delete_document(document, *, actor):
-    """Soft delete: the file stays on disk so a restore brings the document back whole."""
+    """Soft delete: the file stays in the store so a restore brings the document back whole."""
     records.soft_delete(document, actor=actor)
     db.session.flush()
 
@@ -454,37 +434,55 @@ def documents_for(owner):
 
 def purge_documents(documents):
     """Delete documents for good, rows and files, with their earlier versions (for privacy:
-    erasure and retention). The files go only once the transaction commits, so a rollback
+    erasure and retention). The files go with the transaction (see storage), so a rollback
     keeps every file its row still names. Flushes; returns how many documents went."""
     documents = list(documents)
-    paths = []
+    store = storage.current_store()
     for document in documents:
         for name in [document.stored_name, *(v.stored_name for v in document.previous_versions)]:
             # A name not of our making points at no file of ours: the row goes, nothing else.
-            if _STORED_NAME.match(name or ""):
-                paths.append(upload_folder() / name)
+            if storage.valid_name(name):
+                store.delete(name)
         db.session.delete(document)
-    db.session.info.setdefault(_FILES_TO_REMOVE, []).extend(paths)
     db.session.flush()
     return len(documents)
 
 
-# Session.info key: files of purged documents, removed when the transaction commits.
-_FILES_TO_REMOVE = "crm_files_to_remove"
+def stored_file_names():
+    """The name of every file a document or an earlier version names, deleted ones too."""
+    return db.session.scalars(
+        sa.union(sa.select(Document.stored_name), sa.select(DocumentVersion.stored_name)).order_by(
+            "stored_name"
+        )
+    ).all()
 
 
-def _remove_files_after_commit(session):
-    for path in session.info.pop(_FILES_TO_REMOVE, []):
-        path.unlink(missing_ok=True)
-
-
-def _keep_files_after_rollback(session):
-    session.info.pop(_FILES_TO_REMOVE, None)
-
-
-# after_commit fires for the outermost transaction only, once its rows are gone for good.
-sa.event.listen(Session, "after_commit", _remove_files_after_commit)
-sa.event.listen(Session, "after_rollback", _keep_files_after_rollback)
+def move_file(name, *, source, target):
+    """Move one file from the store `source` to `target`, with the transaction (see storage);
+    flushes. Returns "moved", "present" (the target has it already) or "missing" (neither
+    has it)."""
+    if not storage.valid_name(name):
+        return "missing"
+    if target.exists(name):
+        # Moved before; a copy the source still has is left over from an interrupted move.
+        if source.exists(name):
+            source.delete(name)
+        db.session.flush()
+        return "present"
+    opened = source.open(name)
+    if opened is None:
+        return "missing"
+    stream, _size = opened
+    with stream:
+        data = stream.read()
+    target.put(name, data)
+    try:
+        source.delete(name)
+        db.session.flush()
+    except Exception:
+        target.discard(name)
+        raise
+    return "moved"
 
 
 def live_documents_of(owner):

@@ -5,6 +5,7 @@ description and visibility; replace the file, keeping earlier versions; delete."
 from flask import abort, flash, redirect, render_template, request, send_file, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
+from werkzeug.exceptions import RequestedRangeNotSatisfiable
 
 from crm.auth.decorators import role_required
 from crm.auth.models import Role
@@ -128,7 +129,8 @@ def upload():
             db.session.rollback()
             form.file.errors.append(str(error))
         else:
-            _commit_or_undo(lambda: services.discard_file(document))
+            stored_name = document.stored_name
+            _commit_or_undo(lambda: services.discard_file(stored_name))
             flash(_("Document %(title)s uploaded.", title=document.title), "success")
             return redirect(owner_url(owner))
     return render_template(
@@ -184,16 +186,30 @@ def edit(document_id):
     )
 
 
-def _send_stored_file(path, *, content_type, filename):
-    if not path.is_file():
+def _send_stored_file(stored):
+    """The file of a Document or DocumentVersion as an attachment, or 404 when the store has
+    no such file."""
+    opened = services.open_file(stored)
+    if opened is None:
         abort(404)
+    stream, size = opened
     response = send_file(
-        path,
-        mimetype=content_type,
+        stream,
+        mimetype=stored.content_type,
         as_attachment=True,
-        download_name=filename,
+        download_name=stored.original_filename,
+        # The bytes' own hash: the same file has the same tag on every app server.
+        etag=stored.sha256,
         max_age=0,
+        # Below, once the size is known (send_file knows it only for a path).
+        conditional=False,
     )
+    response.content_length = size
+    try:
+        response.make_conditional(request, accept_ranges=True, complete_length=size)
+    except RequestedRangeNotSatisfiable:
+        stream.close()
+        raise
     # Even if a browser rendered the file, it would run in an origin-less sandbox.
     response.headers["Content-Security-Policy"] = "sandbox"
     response.headers["X-Content-Type-Options"] = "nosniff"
@@ -216,11 +232,7 @@ def download(document_id):
             return login_manager.unauthorized()
     else:
         document, _owner = _document_or_404(document_id)
-    return _send_stored_file(
-        services.document_path(document),
-        content_type=document.content_type,
-        filename=document.original_filename,
-    )
+    return _send_stored_file(document)
 
 
 @bp.route("/<int:document_id>/versions/<int:version>/download")
@@ -230,11 +242,7 @@ def download_version(document_id, version):
     earlier = services.get_version(document, version) if records.is_valid_id(version) else None
     if earlier is None:
         abort(404)
-    return _send_stored_file(
-        services.version_path(earlier),
-        content_type=earlier.content_type,
-        filename=earlier.original_filename,
-    )
+    return _send_stored_file(earlier)
 
 
 @bp.route("/<int:document_id>/replace", methods=["GET", "POST"])
@@ -249,8 +257,8 @@ def replace(document_id):
             db.session.rollback()
             form.file.errors.append(str(error))
         else:
-            new_path = services.document_path(document)
-            _commit_or_undo(lambda: new_path.unlink(missing_ok=True))
+            stored_name = document.stored_name
+            _commit_or_undo(lambda: services.discard_file(stored_name))
             flash(
                 _(
                     "New file for %(title)s uploaded (version %(version)s).",
