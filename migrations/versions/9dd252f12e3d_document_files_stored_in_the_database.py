@@ -5,7 +5,7 @@ The bytes of documents' files, when DOCUMENT_STORE is "database" (the default on
 then the app still reads them from the folder.
 
 Revision ID: 9dd252f12e3d
-Revises: 875c7f7da78e
+Revises: eff1c550924e
 Create Date: 2026-12-06 13:47:05.803278
 
 """
@@ -17,7 +17,7 @@ import crm.core.types
 
 # revision identifiers, used by Alembic.
 revision = '9dd252f12e3d'
-down_revision = '875c7f7da78e'
+down_revision = 'eff1c550924e'
 branch_labels = None
 depends_on = None
 
