@@ -39,6 +39,9 @@ URLS_PER_KIND = 400
 USERS = {"coordinator": 6, "member": 24, "viewer": 10}  # 40, the demo users included
 BENCH_PASSWORD = "Bench-mix-password-2026"  # noqa: S105
 VISITORS = 8
+# Seconds of the mix, every kind alike, before the measured run: enough for each of the
+# workers to render each kind at least once at the few dozen requests a second it serves.
+WARM_UP = 10
 SEED = 20261206
 
 # name, weight (share of requests, %), method, the least role that may ask ("anonymous":
@@ -466,9 +469,10 @@ def _lua(value):
     raise TypeError(type(value))
 
 
-def write_lua_data(path, users, pools, visitors, forms):
+def write_lua_data(path, users, pools, visitors, forms, *, equal_weights=False):
     kinds = []
     for name, weight, method, least in KINDS:
+        weight = 1 if equal_weights else weight
         if least in ("anonymous", "visitor"):
             allowed = []
         else:
@@ -604,7 +608,9 @@ def run_mix(crm, hello, kind_of_db, request_log, wrk_options, warm_up, rng):
     forms = form_bodies(visitors, max(300, duration * 60), rng)
     folder = Path(tempfile.mkdtemp(prefix="crm-bench-mix-"))
     warm_data, data, out = folder / "warm.lua", folder / "mix.lua", folder / "seen.tsv"
-    write_lua_data(warm_data, users, pools, visitors, warm_forms)
+    # The warm-up asks for every kind alike, so that every worker has rendered every page
+    # kind (compiled its templates, filled its caches) before anything is counted.
+    write_lua_data(warm_data, users, pools, visitors, warm_forms, equal_weights=True)
     write_lua_data(data, users, pools, visitors, forms)
     log("   " + ", ".join(f"{name}: {len(pool['urls'])}" for name, pool in pools.items()))
 
@@ -646,11 +652,13 @@ def _server_records(folder, started, ended):
     for path in Path(folder).glob("requests-*.tsv"):
         for line in path.read_text().splitlines():
             parts = line.split("\t")
-            if len(parts) != 6:
+            if len(parts) != 7:
                 continue
             at = float(parts[0])
             if started <= at <= ended + 1:
-                records.append((parts[1], parts[2], parts[3], float(parts[4]), float(parts[5])))
+                records.append(
+                    (parts[1], parts[2], parts[3], float(parts[4]), float(parts[5]), parts[6])
+                )
     return records
 
 
@@ -661,10 +669,10 @@ def summarise(seen_path, request_log, started, ended, cpu_spent, overall, hello,
         seen.setdefault(kind, []).append((int(status), int(micros) / 1000))
     records = _server_records(request_log, started, ended)
     served = {}
-    for kind, _method, _status, wall, cpu in records:
-        served.setdefault(kind, []).append((wall, cpu))
+    for kind, _method, _status, wall, cpu, hit in records:
+        served.setdefault(kind, []).append((wall, cpu, hit == "1"))
     total = sum(len(values) for values in seen.values())
-    app_cpu_ms = sum(cpu for *_rest, cpu in records)
+    app_cpu_ms = sum(record[4] for record in records)
     # What the workers spent outside the requests (gunicorn reading them, its loop), spread
     # evenly over every request they served.
     outside_ms = max(0.0, (cpu_spent * 1000 - app_cpu_ms) / len(records)) if records else 0.0
@@ -680,8 +688,9 @@ def summarise(seen_path, request_log, started, ended, cpu_spent, overall, hello,
         unexpected = sum(
             count for status, count in statuses.items() if int(status) not in EXPECTED[method]
         )
-        cpu_values = [cpu for _wall, cpu in served.get(name, [])]
-        wall_values = [wall for wall, _cpu in served.get(name, [])]
+        cpu_values = [cpu for _wall, cpu, _hit in served.get(name, [])]
+        wall_values = [wall for wall, _cpu, _hit in served.get(name, [])]
+        hits = sum(1 for *_rest, hit in served.get(name, []) if hit)
         cpu = (sum(cpu_values) / len(cpu_values) + outside_ms) if cpu_values else None
         kinds[name] = {
             "method": methods[name],
@@ -694,6 +703,10 @@ def summarise(seen_path, request_log, started, ended, cpu_spent, overall, hello,
                 "p99": _round(_percentile(latencies, 0.99)),
             },
             "served_ms_p50": _round(_percentile(wall_values, 0.5)),
+            "served": len(cpu_values),
+            "page_cache_hits": hits,
+            "app_cpu_ms_p50": _round(_percentile(cpu_values, 0.5)),
+            "app_cpu_ms_p99": _round(_percentile(cpu_values, 0.99)),
             "worker_cpu_ms": _round(cpu),
             "ratio_to_hello": round(hello_cpu / cpu, 3) if cpu and hello_cpu else None,
         }
@@ -756,9 +769,9 @@ def table(report):
         f"{overall['worker_cpu_ms']} ms per request (hello {hello['worker_cpu_ms']}), of which "
         f"{overall['worker_cpu_outside_requests_ms']} ms outside the app{postgres}",
         "",
-        "| page kind | share | requests | p50 ms | p99 ms | CPU ms/request | ratio vs hello "
-        "| unexpected | target |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---|",
+        "| page kind | share | requests | cache hits | p50 ms | p99 ms | CPU ms/request "
+        "| ratio vs hello | unexpected | target |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---|",
     ]
     verdicts = {True: "met", False: "MISSED", None: "–"}
     for name, result in mix["kinds"].items():
@@ -766,12 +779,14 @@ def table(report):
         ratio = result["ratio_to_hello"]
         lines.append(
             f"| {name} | {result['share'] * 100:.1f} % | {result['requests']} | "
+            f"{result['page_cache_hits']} | "
             f"{_show(latency['p50'])} | {_show(latency['p99'])} | "
             f"{_show(result['worker_cpu_ms'])} | {'–' if ratio is None else f'{ratio:.3f}'} | "
             f"{result['unexpected']} | {verdicts[result['meets_target']]} |"
         )
     lines += [
         "",
+        "Cache hits: requests the page cache answered. "
         "p50/p99: as the client saw them (queueing included). CPU ms/request: the worker's CPU "
         "time in the request, plus an equal share of gunicorn's own; the database's for "
         "SQLite, not PostgreSQL's backends (overall figure above). Ratio vs hello: hello's "

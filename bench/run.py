@@ -558,7 +558,7 @@ def run_mix(args, counts):
         ):
             run_wrk(hello.url + "/", **{**wrk_options, "duration": 1})
             result = mix.run_mix(
-                crm, hello, args.db, request_log, wrk_options, WARM_UP, random.Random(mix.SEED)
+                crm, hello, args.db, request_log, wrk_options, mix.WARM_UP, random.Random(mix.SEED)
             )
     finally:
         shutil.rmtree(request_log, ignore_errors=True)
