@@ -118,9 +118,11 @@ class _Chunks:
     """Rows for a table, written CHUNK at a time (so a million of them never sit in memory),
     with the records' search index rows beside them."""
 
-    def __init__(self, table, index_kind=None):
+    def __init__(self, table, index_kind=None, *, parent=None):
         self.table = table
         self.index_kind = index_kind
+        # Rows here point at the parent's (a foreign key): the parent's are written first.
+        self.parent = parent
         self.rows = []
         self.count = 0
 
@@ -130,6 +132,8 @@ class _Chunks:
             self.flush()
 
     def flush(self):
+        if self.parent is not None:
+            self.parent.flush()
         _bulk(self.table, self.rows)
         if self.index_kind:
             _bulk(
@@ -180,7 +184,7 @@ def load(organisations, contacts, activities, enquiries, *, log=print):
     first_org = _next_id(Organisation)
     org_ids = range(first_org, first_org + organisations)
     org_rows = _Chunks(Organisation.__table__, "organisation")
-    sector_rows = _Chunks(OrganisationSector.__table__)
+    sector_rows = _Chunks(OrganisationSector.__table__, parent=org_rows)
     for offset, org_id in enumerate(org_ids):
         if offset % 5000 == 0:
             kind = OrganisationKind.INDUSTRY_ASSOCIATION
@@ -211,7 +215,6 @@ def load(organisations, contacts, activities, enquiries, *, log=print):
             }
         )
         sector_rows.add({"organisation_id": org_id, "sector": rng.choice(sectors)})
-    org_rows.flush()
     sector_rows.flush()
     log(f"   {org_rows.count} organisations")
 
@@ -268,8 +271,8 @@ def load(organisations, contacts, activities, enquiries, *, log=print):
 
     first_activity = _next_id(Activity)
     activity_rows = _Chunks(Activity.__table__, "activity")
-    link_rows = _Chunks(ActivityOrganisation.__table__)
-    staff_rows = _Chunks(activity_staff)
+    link_rows = _Chunks(ActivityOrganisation.__table__, parent=activity_rows)
+    staff_rows = _Chunks(activity_staff, parent=activity_rows)
     activity_kinds = list(ActivityKind)
     for offset in range(activities):
         activity_id = first_activity + offset
@@ -297,8 +300,6 @@ def load(organisations, contacts, activities, enquiries, *, log=print):
                 }
             )
         staff_rows.add({"activity_id": activity_id, "user_id": rng.choice(user_ids)})
-    # Parents before the rows that point at them (the link tables' foreign keys).
-    activity_rows.flush()
     link_rows.flush()
     staff_rows.flush()
     log(f"   {activity_rows.count} activities")
