@@ -2,6 +2,12 @@
 
     .venv/bin/python bench/run.py --db sqlite      # or --db postgresql
     .venv/bin/python bench/run.py --db postgresql --reuse --duration 20
+    .venv/bin/python bench/run.py --db sqlite --reuse --mix [--no-page-cache]
+
+With --mix it runs the realistic mix instead (bench/mix.py: many users, varied URLs drawn
+from the data, writes interleaved; per page kind), with its own table and
+bench/results/mix-<db>-<cache>-<time>.json. Without it, the single-URL rows below, which
+with the page cache on measure the cache; they are kept for diagnosis.
 
 It builds a database (SQLite under bench/.data/, or the PostgreSQL database `crm_bench`
 on 127.0.0.1), migrates it, loads the demo data and the synthetic data set
@@ -410,7 +416,12 @@ def main():
     parser = argparse.ArgumentParser(description="Benchmark the CRM against a bare Flask app.")
     parser.add_argument("--db", choices=("sqlite", "postgresql"), default="sqlite")
     parser.add_argument("--reuse", action="store_true", help="keep the loaded database")
-    parser.add_argument("--scale", type=float, default=1.0, help="fraction of the data set")
+    parser.add_argument(
+        "--scale",
+        type=float,
+        default=1.0,
+        help="multiple of SPEC §6's data set (10: 1M organisations)",
+    )
     parser.add_argument("--duration", type=int, default=10, help="seconds per page")
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--threads", type=int, default=2, help="wrk threads")
