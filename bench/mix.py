@@ -616,9 +616,10 @@ def run_mix(crm, hello, kind_of_db, request_log, wrk_options, warm_up, rng):
 
     from bench.run import measure
 
+    probe_form = form_bodies(visitors, 1, rng)
     # The form refuses what is sent sooner than CONTACT_MIN_FILL_SECONDS after it was shown.
     time.sleep(3)
-    probes = probe(crm.url, users, pools, visitors, forms[-5:])
+    probes = probe(crm.url, users, pools, visitors, probe_form)
     log(f"== warm-up, {warm_up} s (not counted)")
     _run_lua(crm.url, warm_data, folder / "warm-seen.tsv", **{**wrk_options, "duration": warm_up})
     # The hello app right before the mix: the machine's speed drifts, and the two figures are
