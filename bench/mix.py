@@ -25,8 +25,8 @@ whole mix.
 
 import json
 import os
-import random
-import subprocess
+import shutil
+import sys
 import tempfile
 import time
 import urllib.parse
@@ -80,7 +80,7 @@ FORM_P99_TARGET_MS = 250
 
 
 def log(message):
-    print(message, file=__import__("sys").stderr, flush=True)
+    print(message, file=sys.stderr, flush=True)
 
 
 # ---------------------------------------------------------------- users and sessions
@@ -646,7 +646,7 @@ def run_mix(crm, hello, kind_of_db, request_log, wrk_options, warm_up, rng):
     report["users"] = {role: sum(1 for u in users if u["role"] == role) for role in RANKS}
     report["visitors"] = len(visitors)
     report["pool_sizes"] = {name: len(pool["urls"]) for name, pool in pools.items()}
-    subprocess.run(["rm", "-rf", str(folder)], check=False)
+    shutil.rmtree(folder, ignore_errors=True)
     return report
 
 
@@ -814,6 +814,3 @@ def save(report, results, root):
     out = results / f"mix-{report['database']}-{cache}-{datetime.now(UTC):%Y%m%dT%H%M%S}.json"
     out.write_text(json.dumps(report, indent=2) + "\n")
     return out.relative_to(root)
-
-
-__all__ = ["run_mix", "table", "save", "random"]
