@@ -768,7 +768,8 @@ def table(report):
         f"Overall: {overall['requests_per_second']:.0f} requests/s (hello "
         f"{hello['requests_per_second']:.0f}, ratio {overall['ratio_to_hello']:.3f}); "
         f"p50 {overall['latency_ms'].get('p50')} ms, p99 {overall['latency_ms'].get('p99')} ms; "
-        f"{overall['requests']} requests, non-2xx/3xx {overall['non_2xx_3xx']}; worker CPU "
+        f"{overall['requests']} requests, non-2xx/3xx {overall['non_2xx_3xx']}"
+        f"{'; ' + overall['socket_errors'] if overall.get('socket_errors') else ''}; worker CPU "
         f"{overall['worker_cpu_ms']} ms per request (hello {hello['worker_cpu_ms']}), of which "
         f"{overall['worker_cpu_outside_requests_ms']} ms outside the app{postgres}",
         "",
