@@ -310,8 +310,12 @@ _LATENCY = re.compile(r"^\s+(50|75|90|99)%\s+([\d.]+)(us|ms|s)\s*$", re.M)
 _UNITS = {"us": 0.001, "ms": 1.0, "s": 1000.0}
 
 
-def run_wrk(url, *, duration, connections, threads, cookies=None, script=None, env=None):
+def run_wrk(
+    url, *, duration, connections, threads, cookies=None, script=None, env=None, timeout=None
+):
     command = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{duration}s", "--latency"]
+    if timeout:
+        command.append(f"--timeout={timeout}s")
     if cookies and not script:
         command += ["-H", f"Cookie: {_cookie_header(cookies)}"]
     if script:
