@@ -167,7 +167,9 @@ class Server:
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             try:
-                with urllib.request.urlopen(self.url + "/", timeout=2):  # noqa: S310
+                # The CRM's health check, which costs nothing at any scale (its public page
+                # can take seconds at 1M organisations); the hello app answers it with 404.
+                with urllib.request.urlopen(self.url + "/healthz", timeout=10):  # noqa: S310
                     return
             except urllib.error.HTTPError:
                 return
