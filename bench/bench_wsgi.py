@@ -30,7 +30,8 @@ class RequestLog:
     Each line: the time it ended (Unix seconds), the page kind (the X-Bench-Kind header the
     load generator sends, else the path), the method, the status, the wall time and the CPU
     time of the worker's thread (time.thread_time), both in ms, and 1 when the page cache
-    answered (X-Page-Cache: hit), else 0. The times run from the moment gunicorn
+    answered (X-Page-Cache: hit), else 0, and the load generator's run (its X-Bench-Run
+    header, else -). The times run from the moment gunicorn
     hands over the request until the response's body has been written and closed (gunicorn
     writes the body to the socket while it reads it from the app). What is left out is
     gunicorn reading the request and its own loop: bench/mix.py spreads that evenly, from the
@@ -60,6 +61,7 @@ class RequestLog:
         wall, cpu = time.perf_counter(), time.thread_time()
         kind = environ.get("HTTP_X_BENCH_KIND") or environ.get("PATH_INFO", "")
         sent = environ.get("HTTP_X_BENCH_SENT")
+        run = environ.get("HTTP_X_BENCH_RUN", "-")
         status, cached = [], []
 
         def recording_start_response(line, headers, exc_info=None):
@@ -75,7 +77,8 @@ class RequestLog:
             self._write(
                 f"{time.time():.3f}\t{kind}\t{environ.get('REQUEST_METHOD')}\t"
                 f"{status[0] if status else '-'}\t{(time.perf_counter() - wall) * 1000:.3f}\t"
-                f"{(time.thread_time() - cpu) * 1000:.3f}\t{int(bool(cached and cached[0]))}\n"
+                f"{(time.thread_time() - cpu) * 1000:.3f}\t{int(bool(cached and cached[0]))}\t"
+                f"{run}\n"
             )
 
         try:

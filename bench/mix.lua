@@ -7,7 +7,8 @@
 -- bodies each carry their own form token and visitor session, and each is sent once while
 -- they last (every wrk thread takes its own slice).
 --
--- Each request carries X-Bench-Kind and X-Bench-Sent (a clock in microseconds); the
+-- Each request carries X-Bench-Kind, X-Bench-Run (BENCH_RUN: which run it belongs to, so
+-- the app's records of the warm-up are told apart) and X-Bench-Sent (a clock in µs); the
 -- benchmark's app echoes them back (bench/bench_wsgi.py), so the latency the client saw
 -- is known per kind. done() writes "kind <tab> status <tab> microseconds" lines to
 -- BENCH_MIX_OUT.
@@ -32,7 +33,7 @@ function setup(thread)
   table.insert(threads, thread)
 end
 
-local data, total_weight
+local data, total_weight, run_id
 local form_position, form_last
 -- What this thread saw: parallel arrays, read by done() through thread:get.
 seen_kind, seen_status, seen_us = {}, {}, {}
@@ -40,6 +41,7 @@ local seen = 0
 
 function init(args)
   data = dofile(os.getenv("BENCH_MIX"))
+  run_id = os.getenv("BENCH_RUN") or "-"
   math.randomseed(os.time() + 7919 * (thread_index + 1))
   total_weight = 0
   for _, kind in ipairs(data.kinds) do
@@ -67,7 +69,11 @@ end
 
 request = function()
   local kind = pick_kind()
-  local headers = { ["X-Bench-Kind"] = kind.name, ["X-Bench-Sent"] = tostring(now_us()) }
+  local headers = {
+    ["X-Bench-Kind"] = kind.name,
+    ["X-Bench-Sent"] = tostring(now_us()),
+    ["X-Bench-Run"] = run_id,
+  }
   local body = nil
   local path = kind.urls[math.random(#kind.urls)]
   if kind.forms then

@@ -540,7 +540,7 @@ def probe(base_url, users, pools, visitors, forms):
     return statuses
 
 
-def _run_lua(url, data_path, out_path, *, duration, connections, threads):
+def _run_lua(url, data_path, out_path, run, *, duration, connections, threads):
     from bench.run import run_wrk
 
     return run_wrk(
@@ -556,6 +556,7 @@ def _run_lua(url, data_path, out_path, *, duration, connections, threads):
             "BENCH_MIX": str(data_path),
             "BENCH_MIX_OUT": str(out_path),
             "BENCH_THREADS": str(threads),
+            "BENCH_RUN": run,
         },
     )
 
@@ -625,7 +626,15 @@ def run_mix(crm, hello, kind_of_db, request_log, wrk_options, warm_up, rng):
     time.sleep(3)
     probes = probe(crm.url, users, pools, visitors, probe_form)
     log(f"== warm-up, {warm_up} s (not counted)")
-    _run_lua(crm.url, warm_data, folder / "warm-seen.tsv", **{**wrk_options, "duration": warm_up})
+    _run_lua(
+        crm.url,
+        warm_data,
+        folder / "warm-seen.tsv",
+        "warm-up",
+        **{**wrk_options, "duration": warm_up},
+    )
+    # The requests wrk left unanswered are still being served: let the workers finish them.
+    drain(crm)
     # The hello app right before the mix: the machine's speed drifts, and the two figures are
     # only comparable when measured under the same conditions.
     log("== hello app")
@@ -634,18 +643,16 @@ def run_mix(crm, hello, kind_of_db, request_log, wrk_options, warm_up, rng):
     log(f"== the mix, {duration} s")
     postgres_before = postgres_backend_cpu_seconds() if kind_of_db == "postgresql" else None
     cpu_before = crm.worker_cpu_seconds()
-    started = time.time()
-    overall = _run_lua(crm.url, data, out, **wrk_options)
-    ended = time.time()
+    overall = _run_lua(crm.url, data, out, "mix", **wrk_options)
+    # What the workers still serve of it counts too (their records are written when done).
+    drain(crm)
     cpu_spent = crm.worker_cpu_seconds() - cpu_before
     postgres_spent = None
     if postgres_before is not None:
         after = postgres_backend_cpu_seconds()
         postgres_spent = sum(value - postgres_before.get(pid, 0.0) for pid, value in after.items())
 
-    report = summarise(
-        out, request_log, started, ended, cpu_spent, overall, hello_result, postgres_spent
-    )
+    report = summarise(out, request_log, "mix", cpu_spent, overall, hello_result, postgres_spent)
     report["probes"] = probes
     report["users"] = {role: sum(1 for u in users if u["role"] == role) for role in RANKS}
     report["visitors"] = len(visitors)
@@ -654,27 +661,38 @@ def run_mix(crm, hello, kind_of_db, request_log, wrk_options, warm_up, rng):
     return report
 
 
-def _server_records(folder, started, ended):
+def drain(server, most=120):
+    """Wait until the server's workers are idle (less than 5 % of a CPU for a second), at
+    most `most` seconds: when wrk stops, the requests it sent last are still being served."""
+    deadline = time.monotonic() + most
+    before = server.worker_cpu_seconds()
+    while time.monotonic() < deadline:
+        time.sleep(1)
+        now = server.worker_cpu_seconds()
+        if now - before < 0.05:
+            return
+        before = now
+    log(f"   (the workers were still busy after {most} s)")
+
+
+def _server_records(folder, run):
     records = []
     for path in Path(folder).glob("requests-*.tsv"):
         for line in path.read_text().splitlines():
             parts = line.split("\t")
-            if len(parts) != 7:
-                continue
-            at = float(parts[0])
-            if started <= at <= ended + 1:
+            if len(parts) == 8 and parts[7] == run:
                 records.append(
                     (parts[1], parts[2], parts[3], float(parts[4]), float(parts[5]), parts[6])
                 )
     return records
 
 
-def summarise(seen_path, request_log, started, ended, cpu_spent, overall, hello, postgres_spent):
+def summarise(seen_path, request_log, run, cpu_spent, overall, hello, postgres_spent):
     seen = {}
     for line in Path(seen_path).read_text().splitlines():
         kind, status, micros = line.split("\t")
         seen.setdefault(kind, []).append((int(status), int(micros) / 1000))
-    records = _server_records(request_log, started, ended)
+    records = _server_records(request_log, run)
     served = {}
     for kind, _method, _status, wall, cpu, hit in records:
         served.setdefault(kind, []).append((wall, cpu, hit == "1"))
