@@ -1,17 +1,13 @@
-"""Connection settings that SQLite needs on every connection, how SQLite transactions
-begin, and no NUL characters in text."""
+"""Connection settings that SQLite needs on every connection, SQLite savepoints inside a
+transaction, and no NUL characters in text."""
 
 import os
 import sqlite3
 from pathlib import Path
 
 import sqlalchemy as sa
-from flask import has_request_context, request
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
-
-# Requests that only read. Every other request is one that writes (a form, an upload).
-READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 _configured = False
 
@@ -22,7 +18,6 @@ def configure_engine_events():
         return
     event.listen(Engine, "connect", _set_sqlite_pragmas)
     event.listen(Engine, "before_cursor_execute", _drop_nul_characters, retval=True)
-    event.listen(Engine, "begin", _begin_sqlite_transaction)
     event.listen(Engine, "savepoint", _begin_sqlite_transaction_for_savepoint)
     _configured = True
 
@@ -64,59 +59,43 @@ def _set_sqlite_pragmas(dbapi_connection, _connection_record):
 #
 # SQLite has one writer at a time; the busy timeout above makes a second writer wait for the
 # first. It waits only when its transaction starts by writing. A transaction that has read
-# first (a "deferred" one) and then writes, after another writer committed in between, gets
-# SQLITE_BUSY_SNAPSHOT at once, without waiting: its snapshot is stale and waiting would not
-# help. That is how the first enquiries sent at once, racing to store the privacy notice's
-# version 1, were refused with 503 (issue 20).
+# first and then writes, after another writer committed in between, gets
+# SQLITE_BUSY_SNAPSHOT ("database is locked") at once, without waiting: its snapshot is
+# stale, and waiting would not help.
 #
-# So a request that writes (any method but GET, HEAD and OPTIONS) begins its transaction
-# with BEGIN IMMEDIATE: it takes the write lock at its first statement, waiting for it up to
-# the busy timeout, and can then read and write without meeting a stale snapshot. Write
-# requests are short (a burst of statements, then a redirect), so they queue for the lock
-# for milliseconds. Everything else keeps the sqlite3 driver's own transaction control:
-# each read sees the latest commit and holds no lock, and a transaction begins (deferred)
-# just before its first write, so its busy handler waits as well. That suits what reads a
-# lot and writes now and then, where holding the write lock from the first read would
-# queue every other writer behind it: the GET pages (some store something once, such as the
-# form's first consent text), the CLI and the workers (the outbox worker reads a message and
-# then talks to the mail server for up to MAIL_TIMEOUT before marking it sent).
+# The sqlite3 driver's own transaction control (kept on purpose) avoids that: reads run
+# outside a transaction, each seeing the latest commit and holding no lock, and it begins
+# the transaction just before the first INSERT, UPDATE or DELETE, which then waits for the
+# lock. The write lock is so held only from a transaction's first write to its commit: the
+# intake renders its e-mails before its first insert, so it holds the lock for a burst of
+# inserts. (Beginning every write request with BEGIN IMMEDIATE instead would take the lock at
+# its first read: measured with bench/ on SQLite, 16 connections, form POSTs went from p99
+# ~195 ms to ~800 ms, as every request then queued for the whole of its work.)
 #
-# A savepoint needs an enclosing transaction: with the driver's own control, a SAVEPOINT
-# sent outside one would start a transaction of its own, which its RELEASE commits and the
-# outer ROLLBACK then cannot undo. So a savepoint with no transaction open begins one first,
-# IMMEDIATE, as a savepoint is there to guard a write.
+# The hole is SAVEPOINT: sent outside a transaction, it starts one of its own, deferred, in
+# which what the block reads comes before what it writes; and its RELEASE commits, so an
+# outer ROLLBACK cannot undo it. That is how the first enquiries sent at once, each storing
+# the privacy notice's version 1 in a savepoint, were refused with 503 (issue 20). So a
+# savepoint with no transaction open begins one first, IMMEDIATE (a savepoint is there to
+# guard a write): it waits for the lock, and the savepoint nests in a real transaction.
 #
-# The bound on the wait is the busy timeout (5 s): far above what a queue of write requests
-# takes (each holds the lock for a few milliseconds, so 16 at once wait ~50 ms), it only
-# turns an overloaded database into 503 after 5 s rather than an endless queue.
-
-
-def _begin_sqlite_transaction(connection):
-    if _drives_its_own_transactions(connection) and _in_write_request():
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+# The bound on any wait is the busy timeout (5 s), far above what a queue of writers takes
+# (each holds the lock for a few milliseconds); it only decides when an overloaded database
+# answers 503 rather than queueing for ever. Python 3.16 is to drop the driver's control as
+# the default: pass autocommit=sqlite3.LEGACY_TRANSACTION_CONTROL then, or revisit this.
 
 
 def _begin_sqlite_transaction_for_savepoint(connection, _name):
+    if connection.dialect.name != "sqlite":
+        return
+    driver_connection = connection.connection.driver_connection
     if (
-        _drives_its_own_transactions(connection)
-        and not connection.connection.driver_connection.in_transaction
+        isinstance(driver_connection, sqlite3.Connection)
+        # Not in AUTOCOMMIT, where nothing must begin.
+        and driver_connection.isolation_level is not None
+        and not driver_connection.in_transaction
     ):
         connection.exec_driver_sql("BEGIN IMMEDIATE")
-
-
-def _drives_its_own_transactions(connection):
-    """SQLite through sqlite3, not in AUTOCOMMIT (which must not begin anything)."""
-    if connection.dialect.name != "sqlite":
-        return False
-    driver_connection = connection.connection.driver_connection
-    return (
-        isinstance(driver_connection, sqlite3.Connection)
-        and driver_connection.isolation_level is not None
-    )
-
-
-def _in_write_request():
-    return has_request_context() and request.method not in READ_METHODS
 
 
 def _drop_nul_characters(conn, cursor, statement, parameters, context, _executemany):
