@@ -58,8 +58,9 @@ FORM_TARGET = 0.25
 P99_TARGET_MS = 250
 FORM_POST = "public form POST"
 # The form as a bot sends it (the honeypot filled in): checked like any submission (CSRF, rate
-# limit, form), then answered with the thank-you redirect, storing and sending nothing. No
-# target of its own: it shows what the request alone costs, the least any submission costs.
+# limit, form), then answered with the thank-you redirect, storing nothing but the day's count
+# of bots (one upsert). No target of its own: it shows what the request alone costs, the least
+# any submission costs.
 BOT_POST = "public form POST, bot (stores nothing)"
 TARGETS = {FORM_POST: FORM_TARGET, BOT_POST: None}
 WARM_UP = 3  # seconds of load before each page is measured

@@ -33,6 +33,7 @@ from crm.core.models import AuditEntry  # noqa: F401
 from crm.core.page_cache import data_version_table  # noqa: F401
 from crm.documents.models import Document, DocumentVersion  # noqa: F401
 from crm.enquiries.models import (  # noqa: F401
+    BotSubmissionCount,
     ClosedReason,
     Enquiry,
     EnquiryComment,

@@ -105,3 +105,12 @@ def test_a_new_sqlite_database_is_readable_by_its_owner_only(tmp_path, usual_uma
     assert written == ["crm.sqlite3", "crm.sqlite3-shm", "crm.sqlite3-wal"]
     assert set(modes.values()) == {0o600}
     assert stat.S_IMODE(path.parent.stat().st_mode) == 0o700
+
+
+def test_a_released_savepoint_is_undone_when_its_transaction_rolls_back(db):
+    # On SQLite a SAVEPOINT sent outside a transaction would start one of its own, which its
+    # RELEASE commits; crm/core/database.py begins the enclosing transaction first.
+    with db.session.begin_nested():
+        db.session.add(Organisation(kind=OrganisationKind.COMPANY, name="Kept for a moment"))
+    db.session.rollback()
+    assert db.session.scalar(sa.select(sa.func.count(Organisation.id))) == 0

@@ -1,6 +1,6 @@
 """Enquiries from the public contact form, and the comments staff add while working them."""
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
@@ -171,3 +171,18 @@ class ReplyTemplate(TimestampMixin, db.Model):
 
     def __repr__(self):
         return f"<ReplyTemplate {self.id} {self.language} {self.name}>"
+
+
+class BotSubmissionCount(db.Model):
+    """Contact form submissions turned away as automated (the honeypot filled in, or sent
+    faster than a person types), counted per office day rather than logged one by one.
+
+    `logged_at` is the hour the log last mentioned the day's count: the log gets one line
+    an hour at most, however many arrive.
+    """
+
+    __tablename__ = "bot_submission_counts"
+
+    day: Mapped[date] = mapped_column(primary_key=True)
+    count: Mapped[int] = mapped_column(default=0)
+    logged_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

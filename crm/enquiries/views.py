@@ -31,7 +31,7 @@ from crm.core import audit, records
 from crm.core.csv_export import csv_response
 from crm.core.listing import paginate
 from crm.core.types import enum_value, utcnow
-from crm.enquiries import bp, services
+from crm.enquiries import bots, bp, services
 from crm.enquiries.forms import (
     AssignForm,
     CommentForm,
@@ -181,6 +181,8 @@ def index():
         else [],
         export_url=url_for("enquiries.export", **export_args),
         now=utcnow(),
+        # What the contact form turned away as automated: for admins, who look after it.
+        turned_away=bots.turned_away_counts() if current_user.has_role(Role.ADMIN) else None,
     )
 
 

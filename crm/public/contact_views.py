@@ -17,7 +17,7 @@ from flask_babel import gettext as _
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from crm.core.security import public_route
-from crm.enquiries import intake
+from crm.enquiries import bots, intake
 from crm.extensions import db, limiter
 from crm.privacy.services import notice_id_for_new_enquiry
 from crm.public import contact_bp
@@ -58,8 +58,8 @@ def form():
 
 def _receive(form, language):
     if form.honeypot_filled:
-        # A bot: it sees what a person would, and nothing is kept.
-        current_app.logger.info("Contact form: honeypot filled in, submission discarded")
+        # A bot: it sees what a person would, and nothing is kept but the count.
+        _count_turned_away("honeypot filled in")
         session.pop(RECEIPT_KEY, None)
         return _to_thanks(language)
 
@@ -76,7 +76,7 @@ def _receive(form, language):
         # Expired, forged or sent faster than a person types: keep nothing, but let a person
         # send what they typed again with a fresh form token.
         if too_fast:
-            current_app.logger.info("Contact form: sent too fast, submission discarded")
+            _count_turned_away("sent too fast")
         consent = _current_consent(language)
         _fresh_hidden_fields(form, consent, language)
         problem = _(
@@ -116,6 +116,16 @@ def _receive(form, language):
     # not encrypted, so whoever holds it can read what is in it.
     session[RECEIPT_KEY] = {"reference": received.reference}
     return _to_thanks(language)
+
+
+def _count_turned_away(reason):
+    try:
+        bots.count_turned_away(reason)
+        db.session.commit()
+    except SQLAlchemyError:
+        # Only a statistic: the visitor's answer does not depend on it, and with the database
+        # gone every bot of a flood would otherwise add a line to the log.
+        _rollback_quietly()
 
 
 @contact_bp.route("/contact/thanks")

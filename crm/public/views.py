@@ -2,7 +2,7 @@ import re
 from datetime import date, timedelta
 
 import sqlalchemy as sa
-from flask import abort, current_app, g, render_template, request, url_for
+from flask import abort, current_app, g, render_template, request, session, url_for
 from flask_babel import get_locale
 from flask_login import current_user
 from sqlalchemy.exc import SQLAlchemyError
@@ -16,7 +16,7 @@ from crm.core.security import public_route
 from crm.documents.models import Document
 from crm.extensions import db
 from crm.organisations.models import Organisation
-from crm.public import bp
+from crm.public import bp, caching
 from crm.settings import services as settings
 
 UPCOMING_LIMIT = 10
@@ -118,6 +118,32 @@ def index():
         language=language,
         paragraphs=paragraphs,
     )
+
+
+@bp.before_app_request
+def _answer_revalidation():
+    """A visitor's If-None-Match for the public page, answered 304 when their copy is current:
+    before the page cache and the rendering, as this blueprint's app-wide hooks are
+    registered ahead of the app's own (crm.create_app registers the blueprints first)."""
+    if request.endpoint != "public.index" or not caching.shared_view():
+        return None
+    etag = caching.page_etag()
+    if etag is None:
+        return None
+    g.public_page_etag = etag
+    if request.if_none_match.contains_weak(etag):
+        return caching.not_modified(etag)
+    return None
+
+
+@bp.after_request
+def _cache_public_page(response):
+    # Also for a page served from the page cache. Not when the session changed: its cookie
+    # is this visitor's own.
+    etag = g.pop("public_page_etag", None)
+    if etag is not None and response.status_code == 200 and not session.modified:
+        caching.cacheable(response, etag)
+    return response
 
 
 # ---------------------------------------------------------------- the office on every page
