@@ -1,7 +1,7 @@
 """Bot submissions counted per day
 
 Revision ID: e81e4852c77a
-Revises: 875c7f7da78e
+Revises: 9dd252f12e3d
 Create Date: 2026-12-06 13:43:48.126990
 
 """
@@ -13,7 +13,7 @@ import crm.core.types
 
 # revision identifiers, used by Alembic.
 revision = 'e81e4852c77a'
-down_revision = '875c7f7da78e'
+down_revision = '9dd252f12e3d'
 branch_labels = None
 depends_on = None
 
