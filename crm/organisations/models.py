@@ -244,6 +244,9 @@ class Contact(TimestampMixin, SoftDeleteMixin, db.Model):
             sqlite_where=sa.text("deleted_at IS NULL"),
             postgresql_where=sa.text("deleted_at IS NULL"),
         ),
+        # A sender's address found in any case (an enquiry's page, the mailbox): the
+        # queries compare lower(email), which the plain index on email cannot serve.
+        sa.Index("ix_contacts_email_lower", sa.text("lower(email)")),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
