@@ -6,7 +6,7 @@ import pytest
 
 from crm.organisations import services
 from crm.organisations.models import OrganisationKind
-from tests.conftest import TEST_PASSWORD
+from tests.browser.helpers import sign_in
 
 expect = pytest.importorskip("playwright.sync_api", reason="browser tests need Playwright").expect
 
@@ -30,14 +30,6 @@ def organisations(db):
 @pytest.fixture
 def member(make_user):
     return make_user("member", email="maja.member@example.org", name="Maja Member")
-
-
-def sign_in(page, user):
-    page.goto("/login?lang=en")
-    page.get_by_label("E-mail").fill(user.email)
-    page.get_by_label("Password", exact=True).fill(TEST_PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    expect(page).to_have_url(re.compile(r"/dashboard/$"))
 
 
 def test_quick_log_with_two_organisations(page, member, organisations):

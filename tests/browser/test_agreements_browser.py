@@ -7,7 +7,7 @@ import pytest
 
 from crm.organisations import services
 from crm.organisations.models import OrganisationKind
-from tests.conftest import TEST_PASSWORD
+from tests.browser.helpers import sign_in
 
 expect = pytest.importorskip("playwright.sync_api", reason="browser tests need Playwright").expect
 
@@ -43,14 +43,6 @@ def uploads(app, tmp_path):
     folder = tmp_path / "uploads"
     app.config["UPLOAD_FOLDER"] = str(folder)
     return folder
-
-
-def sign_in(page, user):
-    page.goto("/login?lang=en")
-    page.get_by_label("E-mail").fill(user.email)
-    page.get_by_label("Password", exact=True).fill(TEST_PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    expect(page).to_have_url(re.compile(r"/dashboard/$"))
 
 
 def test_create_agreement_upload_and_download_pdf(page, member, organisations, uploads, tmp_path):

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from crm.agreements.models import AgreementStatus
 from crm.core.models import AuditEntry
 from crm.enquiries.models import ClosedReason, EnquiryStatus
-from tests.conftest import TEST_PASSWORD
+from tests.browser.helpers import sign_in
 
 expect = pytest.importorskip("playwright.sync_api", reason="browser tests need Playwright").expect
 
@@ -24,14 +24,6 @@ PHONE = {"width": 390, "height": 844}
 @pytest.fixture
 def member(make_user):
     return make_user("member", email="maja@example.org", name="Maja Member")
-
-
-def sign_in(page, user):
-    page.goto("/login?lang=en")
-    page.get_by_label("E-mail").fill(user.email)
-    page.get_by_label("Password", exact=True).fill(TEST_PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    expect(page).to_have_url(re.compile(r"/dashboard/$"))
 
 
 def column(page, name):

@@ -9,7 +9,7 @@ import sqlalchemy as sa
 
 from crm.core.models import AuditEntry
 from crm.enquiries.models import Enquiry, EnquiryStatus
-from tests.conftest import TEST_PASSWORD
+from tests.browser.helpers import sign_in
 
 expect = pytest.importorskip("playwright.sync_api", reason="browser tests need Playwright").expect
 
@@ -20,14 +20,6 @@ SIZES = {"desk": {"width": 1366, "height": 900}, "phone": {"width": 390, "height
 
 def fits_the_width(page):
     return page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
-
-
-def sign_in(page, user):
-    page.goto("/login?lang=en")
-    page.get_by_label("E-mail").fill(user.email)
-    page.get_by_label("Password", exact=True).fill(TEST_PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    expect(page).to_have_url(re.compile(r"/dashboard/$"))
 
 
 @pytest.mark.parametrize("size", SIZES)

@@ -10,7 +10,7 @@ from crm.auth.models import UserTopic
 from crm.enquiries.models import Enquiry, EnquiryStatus, Topic
 from crm.mail.models import OutboxMessage
 from crm.organisations.models import Contact, Organisation
-from tests.conftest import TEST_PASSWORD
+from tests.browser.helpers import sign_in
 
 expect = pytest.importorskip("playwright.sync_api", reason="browser tests need Playwright").expect
 
@@ -28,14 +28,6 @@ def staff(db, make_user):
     db.session.add(UserTopic(user_id=member.id, topic=Topic.CLINICAL_STUDIES))
     db.session.commit()
     return coordinator, member
-
-
-def sign_in(page, user):
-    page.goto("/login?lang=en")
-    page.get_by_label("E-mail").fill(user.email)
-    page.get_by_label("Password", exact=True).fill(TEST_PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    expect(page).to_have_url(re.compile(r"/dashboard/$"))
 
 
 def open_from_inbox(page, reference):

@@ -7,7 +7,7 @@ import re
 import pytest
 
 from crm.auth.models import Role
-from tests.conftest import TEST_PASSWORD
+from tests.browser.helpers import sign_in
 from tests.images import png
 
 expect = pytest.importorskip("playwright.sync_api", reason="browser tests need Playwright").expect
@@ -15,14 +15,6 @@ expect = pytest.importorskip("playwright.sync_api", reason="browser tests need P
 pytestmark = pytest.mark.config(WTF_CSRF_ENABLED=True)
 
 PHONE = {"width": 390, "height": 844}
-
-
-def sign_in(page, user):
-    page.goto("/login?lang=en")
-    page.get_by_label("E-mail").fill(user.email)
-    page.get_by_label("Password", exact=True).fill(TEST_PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    expect(page).to_have_url(re.compile(r"/dashboard/$"))
 
 
 def watch_csp(page):

@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from crm.activities.models import Activity, Task
 from crm.organisations import services
 from crm.organisations.models import Contact, Organisation, OrganisationKind
-from tests.conftest import TEST_PASSWORD
+from tests.browser.helpers import sign_in
 
 expect = pytest.importorskip("playwright.sync_api", reason="browser tests need Playwright").expect
 
@@ -28,14 +28,6 @@ def member(make_user, db):
     services.create_organisation({"kind": OrganisationKind.COMPANY, "name": EXISTING}, actor=None)
     db.session.commit()
     return make_user("member", email="maja.member@example.org", name="Maja Member")
-
-
-def sign_in(page, user):
-    page.goto("/login?lang=en")
-    page.get_by_label("E-mail").fill(user.email)
-    page.get_by_label("Password", exact=True).fill(TEST_PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    expect(page).to_have_url(re.compile(r"/dashboard/$"))
 
 
 def form_fits(page, width):
