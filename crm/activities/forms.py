@@ -209,10 +209,10 @@ def _fill(field_list, count, minimum):
         field_list.append_entry()
 
 
-class NewOrNamedOrganisationField(OrganisationPickerField):
-    """An organisation picker where a name nobody has may be a new organisation.
+class _NewNameAllowed:
+    """For a picker field: a name nobody has may be a new record rather than an error.
 
-    `data` is the organisation named, or None; `new_name` holds a name no organisation has.
+    `data` is the record named, or None; `new_name` holds a name no record has.
     """
 
     def process_formdata(self, valuelist):
@@ -226,18 +226,12 @@ class NewOrNamedOrganisationField(OrganisationPickerField):
             self.new_name = text
 
 
-class NewOrNamedContactField(ContactPickerField):
-    """A contact picker where a name nobody has may be a new contact (see above)."""
+class NewOrNamedOrganisationField(_NewNameAllowed, OrganisationPickerField):
+    """An organisation picker where a name nobody has may be a new organisation."""
 
-    def process_formdata(self, valuelist):
-        self.new_name = None
-        try:
-            super().process_formdata(valuelist)
-        except ValueError:
-            text = " ".join(_TRAILING_ID.sub("", self.raw_text).split())
-            if not text or self.matches(text):
-                raise
-            self.new_name = text
+
+class NewOrNamedContactField(_NewNameAllowed, ContactPickerField):
+    """A contact picker where a name nobody has may be a new contact."""
 
 
 NEW = "new"
