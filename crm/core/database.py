@@ -7,6 +7,7 @@ from pathlib import Path
 
 import sqlalchemy as sa
 from sqlalchemy import event
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 
 _configured = False
@@ -139,3 +140,12 @@ def refresh_planner_statistics(session):
         return
     session.execute(sa.text("PRAGMA analysis_limit=1000"))
     session.execute(sa.text("ANALYZE"))
+
+
+_UPSERT_INSERTS = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}
+
+
+def upsert_insert(table, dialect):
+    """An INSERT into `table` that takes ON CONFLICT DO UPDATE: the dialect's own, on the two
+    databases the app runs on."""
+    return _UPSERT_INSERTS[dialect.name](table)

@@ -10,8 +10,8 @@ from datetime import timedelta
 
 import sqlalchemy as sa
 from flask import current_app
-from sqlalchemy.dialects import postgresql, sqlite
 
+from crm.core.database import upsert_insert
 from crm.core.dates import local_today
 from crm.core.types import utcnow
 from crm.enquiries.models import BotSubmissionCount
@@ -21,7 +21,6 @@ from crm.extensions import db
 RECENT_DAYS = 30
 
 _counts = BotSubmissionCount.__table__
-_INSERTS = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}
 
 
 def count_turned_away(reason):
@@ -35,7 +34,7 @@ def count_turned_away(reason):
     """
     connection = db.session.connection()
     day = local_today()
-    insert = _INSERTS[connection.dialect.name](_counts)
+    insert = upsert_insert(_counts, connection.dialect)
     count = connection.execute(
         insert.values(day=day, count=1)
         .on_conflict_do_update(index_elements=[_counts.c.day], set_={"count": _counts.c.count + 1})

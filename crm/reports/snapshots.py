@@ -16,9 +16,9 @@ from datetime import timedelta
 
 import sqlalchemy as sa
 from flask import current_app
-from sqlalchemy.dialects import postgresql, sqlite
 
 from crm.activities.models import ActivityKind
+from crm.core.database import upsert_insert
 from crm.core.types import utcnow
 from crm.extensions import db
 from crm.reports import figures
@@ -45,9 +45,9 @@ def quarter_figures(first, last):
 
 def _store(key, computed_at, values):
     table = FigureSnapshot.__table__
-    dialect = db.engine.dialect.name
-    insert = (postgresql if dialect == "postgresql" else sqlite).insert(table)
-    statement = insert.values(key=key, computed_at=computed_at, figures=values)
+    statement = upsert_insert(table, db.engine.dialect).values(
+        key=key, computed_at=computed_at, figures=values
+    )
     statement = statement.on_conflict_do_update(
         index_elements=[table.c.key],
         set_={"computed_at": statement.excluded.computed_at, "figures": statement.excluded.figures},
