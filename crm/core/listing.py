@@ -25,6 +25,17 @@ def sort_order(sorts, default):
     return ("-" if descending else "") + key, order
 
 
+def count_rows(select, *, session=None):
+    """How many rows a select of one model gives, counting their ids alone.
+
+    Counting the whole select as a subquery (Flask-SQLAlchemy's way) takes every column of
+    every row along, which makes the database read each row rather than an index."""
+    entity = select.column_descriptions[0]["entity"]
+    ids = select.with_only_columns(entity.id).options(sa.orm.lazyload("*")).order_by(None)
+    count = sa.select(sa.func.count()).select_from(ids.subquery())
+    return (session or db.session).execute(count).scalar()
+
+
 # From this offset on, a page's ids are found first and then their rows loaded.
 DEFERRED_JOIN_OFFSET = 1000
 
@@ -38,15 +49,10 @@ class IdsFirstPagination(SelectPagination):
     """
 
     def _query_count(self):
-        """COUNT over the ids alone: Flask-SQLAlchemy counts the rows of the whole select as
-        a subquery, every column included, which makes the database read each row."""
         select = self._query_args["select"]
-        entity = select.column_descriptions[0]["entity"]
-        if entity is None:
+        if select.column_descriptions[0]["entity"] is None:
             return super()._query_count()
-        ids = select.with_only_columns(entity.id).options(sa.orm.lazyload("*")).order_by(None)
-        count = sa.select(sa.func.count()).select_from(ids.subquery())
-        return self._query_args["session"].execute(count).scalar()
+        return count_rows(select, session=self._query_args["session"])
 
     def _query_items(self):
         select = self._query_args["select"]

@@ -11,6 +11,7 @@ from crm.activities.models import Activity, ActivityOrganisation
 from crm.agreements.lifecycle import IN_FORCE
 from crm.agreements.models import Agreement, ReminderEvent
 from crm.auth.models import Role
+from crm.core.listing import count_rows
 from crm.enquiries.models import Enquiry
 from crm.enquiries.services import OPEN_STATUSES
 from crm.extensions import db
@@ -39,8 +40,7 @@ def _capped(select, limit=LIST_LIMIT):
     sort every matching row to hand out the first few, where the rows alone come in index
     order and the count needs no sort."""
     items = db.session.scalars(select.limit(limit)).all()
-    count = select.order_by(None).options(sa.orm.lazyload("*")).with_only_columns(sa.func.count())
-    return Capped(items, db.session.scalar(count))
+    return Capped(items, count_rows(select))
 
 
 def my_open_enquiries(user):
