@@ -210,6 +210,7 @@ def load(organisations, contacts, activities, enquiries, *, log=print):
                     f"{name} {number} {number.replace('-', '')} {city} org{org_id}.example.com"
                 ),
                 "name_key": name_key(name),
+                "website_domain": f"org{org_id}.example.com",
                 "created_at": now,
                 "updated_at": now,
             }
@@ -247,7 +248,10 @@ def load(organisations, contacts, activities, enquiries, *, log=print):
     for offset in range(contacts):
         contact_id = first_contact + offset
         first, last = rng.choice(FIRST), rng.choice(LAST)
-        email = f"{fold(first)}.{fold(last)}.{contact_id}@example.com"
+        # People write from their organisation's domain, as the enquiry matching expects.
+        organisation_id = org_ids[offset % len(org_ids)]
+        domain = f"org{organisation_id}.example.com"
+        email = f"{fold(first)}.{fold(last)}.{contact_id}@{domain}"
         title = "Head of R&D" if offset % 3 else "CEO"
         contact_rows.add(
             {
@@ -256,12 +260,13 @@ def load(organisations, contacts, activities, enquiries, *, log=print):
                 "last_name": last,
                 "email": email,
                 "title": title,
-                "organisation_id": org_ids[offset % len(org_ids)],
+                "organisation_id": organisation_id,
                 "legal_basis": LegalBasis.LEGITIMATE_INTEREST,
                 "do_not_contact": offset % 40 == 0,
                 "legal_hold": False,
                 "owner_id": rng.choice(user_ids),
                 "search_text": fold(f"{first} {last} {email} {title}"),
+                "email_domain": domain,
                 "created_at": now,
                 "updated_at": now,
             }
@@ -318,7 +323,12 @@ def load(organisations, contacts, activities, enquiries, *, log=print):
                 "id": enquiry_id,
                 "reference": f"ENQ-B{enquiry_id:07d}",
                 "name": f"{rng.choice(FIRST)} {rng.choice(LAST)}",
-                "email": f"sender{enquiry_id}@example.org",
+                # A third from a known organisation's domain, the rest from new ones.
+                "email": (
+                    f"sender{enquiry_id}@org{rng.choice(org_ids)}.example.com"
+                    if offset % 3 == 1
+                    else f"sender{enquiry_id}@company{enquiry_id}.example.org"
+                ),
                 "organisation_name": f"Sender Company {enquiry_id} AB",
                 "organisation_type": "company",
                 "topic": rng.choice(topics),

@@ -334,6 +334,74 @@ def test_match_ignores_webmail_domains_and_deleted_records(db, make_enquiry, org
     )
 
 
+def test_match_by_website_or_colleagues_domain_follows_their_changes(db, make_enquiry):
+    novo = organisation_services.create_organisation(
+        {"kind": OrganisationKind.COMPANY, "name": "Novo", "website": "https://www.novo.dk/en"},
+        actor=None,
+    )
+    illumina = organisation_services.create_organisation(
+        {"kind": OrganisationKind.COMPANY, "name": "Illumina"}, actor=None
+    )
+    db.session.flush()
+    colleague = organisation_services.create_contact(
+        {"first_name": "Ida", "last_name": "Lund", "email": "Ida.Lund@Illumina.COM",
+         "organisation_id": illumina.id},
+        actor=None,
+    )  # fmt: skip
+    db.session.commit()
+
+    by_website = make_enquiry(email="someone@novo.dk", organisation_name="")
+    by_colleague = make_enquiry(email="other@eu.illumina.com", organisation_name="")
+    assert services.match_organisation_and_contact(by_website) == (novo, None, "domain")
+    assert services.match_organisation_and_contact(by_colleague) == (illumina, None, "domain")
+
+    # The domains are kept with the records: a new website or address moves the match.
+    novo.website = "https://novonordisk.com"
+    colleague.email = "ida@lund.example"
+    db.session.commit()
+    assert services.match_organisation_and_contact(by_website) == (None, None, None)
+    assert services.match_organisation_and_contact(by_colleague) == (None, None, None)
+
+    # Two organisations behind one domain: better no guess than a wrong one.
+    organisation_services.create_organisation(
+        {"kind": OrganisationKind.COMPANY, "name": "Novo Two", "website": "http://novo.dk"},
+        actor=None,
+    )
+    novo.website = "https://novo.dk"
+    db.session.commit()
+    assert services.match_organisation_and_contact(by_website) == (None, None, None)
+
+
+def test_domain_matching_reads_indexes_not_every_contact(app, db, make_enquiry, organisations):
+    if db.engine.dialect.name != "sqlite":
+        pytest.skip("PostgreSQL scans tables this small whatever the indexes")
+    enquiry = make_enquiry(email="someone@unknown-domain.example", organisation_name="")
+    sent = []
+
+    def listener(conn, cursor, statement, parameters, *args):
+        sent.append((statement, parameters))
+
+    sa.event.listen(db.engine, "before_cursor_execute", listener)
+    try:
+        services.match_organisation_and_contact(enquiry)
+    finally:
+        sa.event.remove(db.engine, "before_cursor_execute", listener)
+
+    plans = []
+    for statement, parameters in sent:
+        if statement.lstrip().upper().startswith("SELECT"):
+            rows = db.session.connection().exec_driver_sql(
+                f"EXPLAIN QUERY PLAN {statement}", parameters
+            )
+            plans.extend(row[-1] for row in rows)
+    # Every read of the two large tables goes by one of the lookup indexes, not by
+    # "every live row" (a scan, or the deleted_at index, which holds them all).
+    assert plans
+    reads = [line for line in plans if "contacts" in line or "organisations " in line]
+    by_lookup = ("ix_contacts_email", "PRIMARY KEY", "website_domain", "name_key")
+    assert [line for line in reads if not any(index in line for index in by_lookup)] == []
+
+
 def test_a_contact_without_organisation_is_still_matched(db, make_enquiry):
     contact = organisation_services.create_contact(
         {"first_name": "Pelle", "last_name": "Fri", "email": "pelle@gmail.com"}, actor=None

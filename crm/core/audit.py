@@ -38,6 +38,8 @@ IGNORED_FIELDS = {
     "last_login_at",
     "search_text",
     "name_key",
+    "website_domain",
+    "email_domain",
 }
 
 # How each domain's fields read in the history: {entity_type: {field: (label, kind)}}, where

@@ -97,6 +97,13 @@ def website_domain(website):
     return host.removeprefix("www.") or None
 
 
+def email_domain(email):
+    """The lower-case domain of an e-mail address: "Anna@Roche.COM" → "roche.com"."""
+    if not email or "@" not in email:
+        return None
+    return email.rsplit("@", 1)[1].strip().lower() or None
+
+
 def normalise_domain(value):
     """ "@Lif.se", "www.lif.se" or "https://lif.se/" → "lif.se"; ValueError when not a domain."""
     value = (value or "").strip().lower().lstrip("@")

@@ -31,7 +31,7 @@ from crm.core import audit
 from crm.core.audit import describe_fields
 from crm.core.forms import FieldError
 from crm.core.links import external_url
-from crm.core.text import fold, name_key, normalise_domain
+from crm.core.text import email_domain, fold, name_key, normalise_domain
 from crm.core.types import utcnow
 from crm.enquiries.models import (
     ClosedReason,
@@ -326,12 +326,6 @@ def assignable_users():
     return [(user, count) for user, count in rows]
 
 
-def _email_domain(email):
-    if not email or "@" not in email:
-        return None
-    return email.rsplit("@", 1)[1].strip().lower() or None
-
-
 def _domain_candidates(domain):
     """The domain and its parents down to two labels: mail.roche.com, roche.com."""
     labels = domain.split(".")
@@ -359,7 +353,7 @@ def match_organisation_and_contact(enquiry):
     if contact is not None and contact.organisation is not None:
         if not contact.organisation.is_deleted:
             return contact.organisation, contact, "contact"
-    organisation = _organisation_by_domain(_email_domain(email))
+    organisation = _organisation_by_domain(email_domain(email))
     if organisation is not None:
         return organisation, contact, "domain"
     organisation = _organisation_by_name(enquiry.organisation_name)
@@ -387,26 +381,26 @@ def _organisation_by_domain(domain):
                 return organisation
     # Many organisations in the register have no e-mail domains recorded; their website, or
     # the addresses of the people who work there, give the domain away as well. One match
-    # only: better no guess than a wrong one.
+    # only: better no guess than a wrong one. Both are derived, indexed columns.
     for candidate in candidates:
-        by_website = organisation_services.find_duplicate_organisations(
-            website=f"https://{candidate}"
+        by_website = (
+            sa.select(Organisation.id)
+            .where(Organisation.deleted_at.is_(None), Organisation.website_domain == candidate)
         )
-        if len(by_website) == 1:
-            return by_website[0][0]
-        by_colleagues = db.session.scalars(
-            sa.select(Organisation)
-            .join(Contact, Contact.organisation_id == Organisation.id)
+        by_colleagues = (
+            sa.select(Contact.organisation_id)
+            .join(Organisation, Organisation.id == Contact.organisation_id)
             .where(
-                Organisation.deleted_at.is_(None),
+                Contact.email_domain == candidate,
                 Contact.deleted_at.is_(None),
-                sa.func.lower(Contact.email).endswith(f"@{candidate}", autoescape=True),
+                Organisation.deleted_at.is_(None),
             )
             .distinct()
-            .limit(2)
-        ).all()
-        if len(by_colleagues) == 1:
-            return by_colleagues[0]
+        )
+        for select in (by_website, by_colleagues):
+            found = db.session.scalars(select.limit(2)).all()
+            if len(found) == 1:
+                return db.session.get(Organisation, found[0])
     return None
 
 
@@ -823,7 +817,7 @@ def convert_enquiry(
     if enquiry.status == EnquiryStatus.CLOSED:
         raise EnquiryError(_("A closed enquiry cannot be converted. Reopen it first."))
     organisation_data = _checked_new_organisation(
-        organisation, new_organisation, _email_domain(enquiry.email)
+        organisation, new_organisation, email_domain(enquiry.email)
     )
     contact_data = _checked_new_contact(contact, new_contact)
     activity_data = _checked_activity(activity) if activity else None

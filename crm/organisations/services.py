@@ -294,15 +294,7 @@ def find_duplicate_organisations(*, name=None, org_number=None, website=None, ex
     if key:
         conditions.append(Organisation.name_key == key)
     if domain:
-        # The stored website is normalised to scheme://host[/path]; match on the host.
-        conditions.append(
-            sa.or_(
-                Organisation.website.in_([f"https://{domain}", f"http://{domain}"]),
-                Organisation.website.in_([f"https://www.{domain}", f"http://www.{domain}"]),
-                Organisation.website.like(f"%://{domain}/%"),
-                Organisation.website.like(f"%://www.{domain}/%"),
-            )
-        )
+        conditions.append(Organisation.website_domain == domain)
     if not conditions:
         return []
     select = sa.select(Organisation).where(Organisation.deleted_at.is_(None), sa.or_(*conditions))

@@ -63,7 +63,7 @@ EMAIL_COLUMNS = (
     Email.body_html,
 )
 # Columns left out of an export: derived from the others, or internal.
-EXPORT_SKIPPED_COLUMNS = {"search_text", "submission_token"}
+EXPORT_SKIPPED_COLUMNS = {"search_text", "email_domain", "submission_token"}
 # How long an admin's search stays at hand for its export and erasure.
 SEARCH_LIFETIME = timedelta(hours=1)
 
