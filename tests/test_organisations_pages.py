@@ -64,6 +64,25 @@ def test_list_search_is_accent_and_case_blind(client, signed_in, make_organisati
     assert 'href="/organisations/"' in html
 
 
+def test_show_all_in_the_list_lists_what_the_search_page_counted(
+    client, signed_in, make_organisation, make_contact
+):
+    signed_in("viewer")
+    for number in range(12):
+        make_organisation(f"Genomics Partner {number} AB")
+        make_contact(first_name="Gunilla", last_name=f"Berg{number}")
+    # A word inside another word is not a match, on the search page or in the list.
+    make_organisation("Metagenomicsbolaget AB")
+    make_contact(first_name="Agunilla", last_name="Lund")
+
+    for kind, words in (("organisations", "genomics"), ("contacts", "GUNIL")):
+        search = client.get("/search/", query_string={"q": words}).get_data(as_text=True)
+        assert "Showing the first 10 of 12." in search, kind
+        more = re.search(rf'href="(/{kind}/\?q=[^"]+)">Show all in the list', search).group(1)
+        listed = client.get(more).get_data(as_text=True)
+        assert f"12 {kind}" in listed, kind
+
+
 def test_list_filters_and_sorting(client, signed_in, make_organisation, make_user):
     owner = make_user("member", name="Olle Owner")
     make_organisation(

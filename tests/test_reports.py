@@ -14,11 +14,13 @@ from crm.agreements.models import AgreementKind, AgreementStatus
 from crm.auth.models import Role
 from crm.core import records
 from crm.core.topics import Topic
+from crm.core.types import utcnow
 from crm.enquiries.models import Enquiry, EnquiryStatus
 from crm.organisations import services as organisation_services
 from crm.organisations.models import OrganisationKind, Sector
 from crm.reports import figures
 from crm.reports.figures import FigureFilters
+from crm.reports.models import FigureSnapshot
 
 
 def at(year, month, day, hour=0):
@@ -367,3 +369,34 @@ def test_organisation_picker(client, signed_in, data_set):
     assert "Medtech AB" not in html
     empty = client.get("/reports/organisations/?q=zzzz").get_data(as_text=True)
     assert "No organisation matches" in empty
+
+
+@pytest.mark.config(FIGURES_REFRESH_MINUTES=15)
+def test_the_report_and_its_csv_show_kept_figures_per_choice_of_filters(
+    client, signed_in, db, make_activity
+):
+    """A report is computed once per choice of filters and kept until the refresh time has
+    passed; the page says as of when, and its CSV gives the same cells."""
+    signed_in(Role.VIEWER)
+    year = date.today().year
+    make_activity("First seminar", kind=ActivityKind.SEMINAR, start_date=date(year, 1, 15))
+
+    def seminars(**filters):
+        response = client.get("/reports/quarters.csv", query_string={"year": year, **filters})
+        header, first_quarter = csv_cells(response)[:2]
+        return int(dict(zip(header, first_quarter, strict=True))["Seminar"])
+
+    page = client.get(f"/reports/?year={year}").get_data(as_text=True)
+    assert "brought up to date every 15 minutes" in page
+    assert seminars() == 1
+    make_activity("Second seminar", kind=ActivityKind.SEMINAR, start_date=date(year, 2, 15))
+    # The unfiltered figures are kept; a filter not asked for before is computed afresh.
+    assert seminars() == 1
+    assert seminars(kind="seminar") == 2
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(FigureSnapshot)) == 2
+
+    db.session.execute(
+        sa.update(FigureSnapshot).values(computed_at=utcnow() - timedelta(minutes=16))
+    )
+    db.session.commit()
+    assert seminars() == 2

@@ -102,6 +102,9 @@ class Activity(TimestampMixin, SoftDeleteMixin, db.Model):
         # The public page's lists: the public activities in date order, without sorting them
         # (with only is_public indexed, the planner walks every activity by date instead).
         sa.Index("ix_activities_public_start", "is_public", "start_date"),
+        # An agreement's page lists its newest activities: found and ordered by one index
+        # (with agreement_id alone, the planner walks every activity by date instead).
+        sa.Index("ix_activities_agreement_start", "agreement_id", "start_date", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -114,7 +117,7 @@ class Activity(TimestampMixin, SoftDeleteMixin, db.Model):
     place: Mapped[str | None] = mapped_column(sa.String(300))
     is_online: Mapped[bool] = mapped_column(default=False)
     agreement_id: Mapped[int | None] = mapped_column(
-        sa.ForeignKey("agreements.id", ondelete="SET NULL"), index=True
+        sa.ForeignKey("agreements.id", ondelete="SET NULL")
     )
     # The enquiry this activity came from, when it was logged while converting one.
     enquiry_id: Mapped[int | None] = mapped_column(

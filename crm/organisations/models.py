@@ -130,6 +130,25 @@ class Organisation(TimestampMixin, SoftDeleteMixin, db.Model):
             sqlite_where=sa.text("deleted_at IS NULL"),
             postgresql_where=sa.text("deleted_at IS NULL"),
         ),
+        # The list's other sort orders, so that a page of them is read in order too.
+        sa.Index(
+            "ix_organisations_live_city",
+            "city", "name", "id",
+            sqlite_where=sa.text("deleted_at IS NULL"),
+            postgresql_where=sa.text("deleted_at IS NULL"),
+        ),
+        sa.Index(
+            "ix_organisations_live_updated",
+            "updated_at", "id",
+            sqlite_where=sa.text("deleted_at IS NULL"),
+            postgresql_where=sa.text("deleted_at IS NULL"),
+        ),
+        sa.Index(
+            "ix_organisations_live_created",
+            "created_at", "id",
+            sqlite_where=sa.text("deleted_at IS NULL"),
+            postgresql_where=sa.text("deleted_at IS NULL"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -252,6 +271,25 @@ class Contact(TimestampMixin, SoftDeleteMixin, db.Model):
         sa.Index("ix_contacts_email_lower", sa.text("lower(email)")),
         # The organisations of a domain's people, read from the index alone.
         sa.Index("ix_contacts_email_domain", "email_domain", "organisation_id"),
+        # The list's other sort orders, so that a page of them is read in order too.
+        sa.Index(
+            "ix_contacts_live_email",
+            "email", "id",
+            sqlite_where=sa.text("deleted_at IS NULL"),
+            postgresql_where=sa.text("deleted_at IS NULL"),
+        ),
+        sa.Index(
+            "ix_contacts_live_updated",
+            "updated_at", "id",
+            sqlite_where=sa.text("deleted_at IS NULL"),
+            postgresql_where=sa.text("deleted_at IS NULL"),
+        ),
+        sa.Index(
+            "ix_contacts_live_created",
+            "created_at", "id",
+            sqlite_where=sa.text("deleted_at IS NULL"),
+            postgresql_where=sa.text("deleted_at IS NULL"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -1,10 +1,11 @@
-"""The overview's figures of the last four quarters, computed once per period and kept.
+"""Figures of quarters (the overview's last four, the report's year), computed once per
+period and kept.
 
 Computing them reads every activity and enquiry of a year (counts and medians); at the
-scale of SPEC §6 that is most of the overview's cost. They are figures of quarters, read at a
-glance, so the overview shows them as computed at most FIGURES_REFRESH_MINUTES ago, with the
-time they were computed; the first view after that computes them again. The reports pages,
-where someone filters and exports, still compute theirs on each view.
+scale of SPEC §6 that is most of the overview's and the report's cost. They are figures of
+quarters, so the pages show them as computed at most FIGURES_REFRESH_MINUTES ago, with the
+time they were computed; the first view after that computes them again. Each set of report
+filters is kept apart, and the report's CSV reads the same snapshot as its page.
 
 The snapshot is written on a connection of its own, in a transaction that starts with the
 write: a read-only page does not turn its own transaction into a writing one (on SQLite that
@@ -25,10 +26,14 @@ from crm.reports import figures
 from crm.reports.models import FigureSnapshot
 
 
-def quarter_figures(first, last):
-    """(figures.quarter_figures(first, last), when they were computed), from the snapshot
-    while it is fresh."""
+def quarter_figures(first, last, filters=None):
+    """(figures.quarter_figures(first, last, filters), when they were computed), from the
+    snapshot while it is fresh."""
     key = f"quarters:{first[0]}Q{first[1]}-{last[0]}Q{last[1]}"
+    if filters is not None and (filters.kind or filters.sector or filters.association_id):
+        kind = filters.kind.value if filters.kind else ""
+        sector = filters.sector.value if filters.sector else ""
+        key += f":{kind}:{sector}:{filters.association_id or ''}"
     now = utcnow()
     refresh = timedelta(minutes=current_app.config["FIGURES_REFRESH_MINUTES"])
     stored = db.session.execute(
@@ -38,7 +43,7 @@ def quarter_figures(first, last):
     ).first()
     if stored is not None and now - stored.computed_at < refresh:
         return [_from_json(row) for row in stored.figures], stored.computed_at
-    rows = figures.quarter_figures(first, last)
+    rows = figures.quarter_figures(first, last, filters)
     _store(key, now, [_to_json(row) for row in rows])
     return rows, now
 

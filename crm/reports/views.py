@@ -1,6 +1,6 @@
 """Report pages: the quarterly figures and the yearly report per organisation."""
 
-from flask import render_template, request
+from flask import current_app, render_template, request
 from flask_login import current_user
 
 from crm.activities.models import ActivityKind
@@ -11,7 +11,7 @@ from crm.core.types import enum_value
 from crm.extensions import db
 from crm.organisations.models import Organisation, OrganisationKind, Sector
 from crm.organisations.services import associations, typeahead_organisations
-from crm.reports import bp, figures
+from crm.reports import bp, snapshots
 from crm.reports.display import figure_charts, quarter_table
 from crm.reports.figures import FigureFilters
 from crm.reports.organisation_report import (
@@ -83,10 +83,12 @@ def index():
     today = local_today()
     year = _year_arg(today)
     filters = _figure_filters()
-    rows = figures.year_figures(year, filters)
+    rows, computed_at = snapshots.quarter_figures((year, 1), (year, 4), filters)
     header, body = quarter_table(rows, filters)
     return render_template(
         "reports/index.html",
+        figures_computed_at=computed_at,
+        refresh=current_app.config["FIGURES_REFRESH_MINUTES"],
         year=year,
         years=_year_choices(today, year),
         filters=filters,
@@ -106,7 +108,8 @@ def quarters_csv():
     """The report page's table, cell for cell."""
     year = _year_arg(local_today())
     filters = _figure_filters()
-    header, body = quarter_table(figures.year_figures(year, filters), filters)
+    rows, _computed_at = snapshots.quarter_figures((year, 1), (year, 4), filters)
+    header, body = quarter_table(rows, filters)
     return csv_response(f"quarters-{year}.csv", header, body)
 
 

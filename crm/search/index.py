@@ -181,6 +181,20 @@ def match_condition(terms):
     return SearchEntry.id.in_(matching)
 
 
+def id_matches(kind, id_column, query):
+    """A condition on `id_column`: the records of `kind` whose index entry has every word of
+    `query` as the start of a word, as the search page finds them. None when the query is
+    blank; nothing matches a query of punctuation alone. Only live records are indexed."""
+    if not (query or "").strip():
+        return None
+    terms = query_words(query)
+    if not terms:
+        return sa.false()
+    return id_column.in_(
+        sa.select(SearchEntry.record_id).where(SearchEntry.kind == kind, match_condition(terms))
+    )
+
+
 def matching_ids(kind, query):
     """Ids of the live records of `kind` the query finds (for tests and lists)."""
     terms = query_words(query)
