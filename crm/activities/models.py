@@ -105,10 +105,30 @@ class Activity(TimestampMixin, SoftDeleteMixin, db.Model):
         # An agreement's page lists its newest activities: found and ordered by one index
         # (with agreement_id alone, the planner walks every activity by date instead).
         sa.Index("ix_activities_agreement_start", "agreement_id", "start_date", "id"),
+        # The list's filters by status or kind in date order, and its sort orders: a page
+        # read in order from an index, not by walking every activity by date.
+        sa.Index(
+            "ix_activities_live_status_start",
+            "status", "start_date", "id",
+            sqlite_where=sa.text("deleted_at IS NULL"),
+            postgresql_where=sa.text("deleted_at IS NULL"),
+        ),
+        sa.Index(
+            "ix_activities_live_kind_start",
+            "kind", "start_date", "id",
+            sqlite_where=sa.text("deleted_at IS NULL"),
+            postgresql_where=sa.text("deleted_at IS NULL"),
+        ),
+        sa.Index(
+            "ix_activities_live_title",
+            "title", "id",
+            sqlite_where=sa.text("deleted_at IS NULL"),
+            postgresql_where=sa.text("deleted_at IS NULL"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    kind: Mapped[ActivityKind] = mapped_column(enum_column(ActivityKind), index=True)
+    kind: Mapped[ActivityKind] = mapped_column(enum_column(ActivityKind))
     title: Mapped[str] = mapped_column(sa.String(300))
     start_date: Mapped[date] = mapped_column(index=True)
     start_time: Mapped[time | None]
@@ -126,7 +146,7 @@ class Activity(TimestampMixin, SoftDeleteMixin, db.Model):
     description: Mapped[str | None] = mapped_column(sa.Text)
     outcome: Mapped[str | None] = mapped_column(sa.Text)
     status: Mapped[ActivityStatus] = mapped_column(
-        enum_column(ActivityStatus), default=ActivityStatus.PLANNED, index=True
+        enum_column(ActivityStatus), default=ActivityStatus.PLANNED
     )
     is_public: Mapped[bool] = mapped_column(default=False, index=True)
     public_summary: Mapped[str | None] = mapped_column(sa.Text)
