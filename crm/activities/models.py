@@ -109,19 +109,24 @@ class Activity(TimestampMixin, SoftDeleteMixin, db.Model):
         # read in order from an index, not by walking every activity by date.
         sa.Index(
             "ix_activities_live_status_start",
-            "status", "start_date", "id",
+            "status",
+            "start_date",
+            "id",
             sqlite_where=sa.text("deleted_at IS NULL"),
             postgresql_where=sa.text("deleted_at IS NULL"),
         ),
         sa.Index(
             "ix_activities_live_kind_start",
-            "kind", "start_date", "id",
+            "kind",
+            "start_date",
+            "id",
             sqlite_where=sa.text("deleted_at IS NULL"),
             postgresql_where=sa.text("deleted_at IS NULL"),
         ),
         sa.Index(
             "ix_activities_live_title",
-            "title", "id",
+            "title",
+            "id",
             sqlite_where=sa.text("deleted_at IS NULL"),
             postgresql_where=sa.text("deleted_at IS NULL"),
         ),

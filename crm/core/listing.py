@@ -11,6 +11,21 @@ PER_PAGE_CHOICES = (25, 50, 100)
 MAX_PAGE = 100_000
 
 
+# How the lists' search boxes find records by words: the search index (crm/search/index.py,
+# a package above the domains) registers itself here, so the domains' lists can use it.
+_WORD_INDEX = {}
+
+
+def register_word_index(matcher):
+    """matcher(kind, id_column, query): a condition on id_column, or None for a blank query."""
+    _WORD_INDEX["matcher"] = matcher
+
+
+def words_match(kind, id_column, query):
+    """The records of `kind` with words starting as each word of `query` does."""
+    return _WORD_INDEX["matcher"](kind, id_column, query)
+
+
 def sort_order(sorts, default):
     """The ORDER BY for ?sort=key or ?sort=-key, from the `sorts` {key: column(s)} whitelist."""
     requested = request.args.get("sort", default)

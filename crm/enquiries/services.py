@@ -383,9 +383,8 @@ def _organisation_by_domain(domain):
     # the addresses of the people who work there, give the domain away as well. One match
     # only: better no guess than a wrong one. Both are derived, indexed columns.
     for candidate in candidates:
-        by_website = (
-            sa.select(Organisation.id)
-            .where(Organisation.deleted_at.is_(None), Organisation.website_domain == candidate)
+        by_website = sa.select(Organisation.id).where(
+            Organisation.deleted_at.is_(None), Organisation.website_domain == candidate
         )
         by_colleagues = (
             sa.select(Contact.organisation_id)

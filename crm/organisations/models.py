@@ -133,19 +133,23 @@ class Organisation(TimestampMixin, SoftDeleteMixin, db.Model):
         # The list's other sort orders, so that a page of them is read in order too.
         sa.Index(
             "ix_organisations_live_city",
-            "city", "name", "id",
+            "city",
+            "name",
+            "id",
             sqlite_where=sa.text("deleted_at IS NULL"),
             postgresql_where=sa.text("deleted_at IS NULL"),
         ),
         sa.Index(
             "ix_organisations_live_updated",
-            "updated_at", "id",
+            "updated_at",
+            "id",
             sqlite_where=sa.text("deleted_at IS NULL"),
             postgresql_where=sa.text("deleted_at IS NULL"),
         ),
         sa.Index(
             "ix_organisations_live_created",
-            "created_at", "id",
+            "created_at",
+            "id",
             sqlite_where=sa.text("deleted_at IS NULL"),
             postgresql_where=sa.text("deleted_at IS NULL"),
         ),
@@ -274,19 +278,22 @@ class Contact(TimestampMixin, SoftDeleteMixin, db.Model):
         # The list's other sort orders, so that a page of them is read in order too.
         sa.Index(
             "ix_contacts_live_email",
-            "email", "id",
+            "email",
+            "id",
             sqlite_where=sa.text("deleted_at IS NULL"),
             postgresql_where=sa.text("deleted_at IS NULL"),
         ),
         sa.Index(
             "ix_contacts_live_updated",
-            "updated_at", "id",
+            "updated_at",
+            "id",
             sqlite_where=sa.text("deleted_at IS NULL"),
             postgresql_where=sa.text("deleted_at IS NULL"),
         ),
         sa.Index(
             "ix_contacts_live_created",
-            "created_at", "id",
+            "created_at",
+            "id",
             sqlite_where=sa.text("deleted_at IS NULL"),
             postgresql_where=sa.text("deleted_at IS NULL"),
         ),

@@ -10,11 +10,11 @@ from flask_babel import gettext as _
 from sqlalchemy.orm import contains_eager, selectinload
 
 from crm.core import audit
+from crm.core.listing import words_match
 from crm.core.merge import merge_records
 from crm.core.text import fold, name_key, search_terms, website_domain
 from crm.documents.services import register_owner
 from crm.extensions import db
-from crm.search import index as search_index
 from crm.organisations.models import (
     Contact,
     ContactAffiliation,
@@ -50,7 +50,7 @@ def _text_filter(select, kind, model, filters):
     search page counts, at the cost of an index lookup; deleted ones (not in the index, and
     few) by their search text."""
     if not filters.deleted:
-        condition = search_index.id_matches(kind, model.id, filters.query)
+        condition = words_match(kind, model.id, filters.query)
         return select if condition is None else select.where(condition)
     for term in search_terms(filters.query):
         select = select.where(model.search_text.contains(term, autoescape=True))

@@ -17,6 +17,7 @@ from flask_sqlalchemy.session import Session
 
 from crm.activities.models import Activity
 from crm.agreements.models import Agreement
+from crm.core.listing import register_word_index
 from crm.core.text import fold, website_domain
 from crm.enquiries.intake import enquiry_submitted
 from crm.enquiries.models import Enquiry
@@ -193,6 +194,9 @@ def id_matches(kind, id_column, query):
     return id_column.in_(
         sa.select(SearchEntry.record_id).where(SearchEntry.kind == kind, match_condition(terms))
     )
+
+
+register_word_index(id_matches)
 
 
 def matching_ids(kind, query):
