@@ -1,6 +1,10 @@
 """Dates, times and sizes as people read them, in the reader's language (Babel)."""
 
-from flask_babel import format_date, format_decimal, format_time, get_locale
+from datetime import date, datetime
+from functools import lru_cache
+
+from babel import dates as babel_dates
+from flask_babel import format_date, format_decimal, format_time, get_locale, to_user_timezone
 from flask_babel import gettext as _
 
 
@@ -22,7 +26,18 @@ def file_size(size_bytes):
 # format argument older templates pass ('short', 'medium') is accepted and ignored, so a page
 # never mixes "2026-12-06" with "6 dec. 2026".
 def format_day(value, _fmt=None):
-    return format_date(value, "medium") if value else ""
+    if not value:
+        return ""
+    if isinstance(value, datetime):
+        value = to_user_timezone(value).date()
+    # A list shows the same few days on many rows, and a day reads the same for everyone in
+    # a language: each is formatted once per process.
+    return _day_in(value, get_locale())
+
+
+@lru_cache(maxsize=4096)
+def _day_in(day, locale):
+    return babel_dates.format_date(day, "medium", locale=locale)
 
 
 def format_clock(value, _fmt=None):

@@ -13,7 +13,7 @@ from crm.core import audit
 from crm.documents.services import documents_for
 from crm.organisations import services as organisation_services
 from crm.organisations.models import OrganisationKind
-from crm.timeline.services import kinds_for, timeline
+from crm.timeline.services import timeline
 
 # How many linked rows a page shows per section; the rest are a link away.
 HUB_LIMIT = 50
@@ -23,13 +23,8 @@ COVERED_MEMBERS_LIMIT = 200
 
 
 def _timeline(record, user, kind, page):
-    kinds = kinds_for(record, user)
-    kind = kind if kind in dict(kinds) else None
-    return {
-        "timeline": timeline(record, user, kind=kind, page=page),
-        "timeline_kinds": kinds,
-        "timeline_kind": kind,
-    }
+    entries = timeline(record, user, kind=kind, page=page)
+    return {"timeline": entries, "timeline_kinds": entries.kinds, "timeline_kind": entries.kind}
 
 
 def organisation_hub(organisation, user, *, kind=None, page=1):

@@ -104,17 +104,18 @@ def _sources(record, user):
     return sources
 
 
-def kinds_for(record, user):
-    """[(kind, label)] of the kinds the record's timeline can show `user`, for the filter."""
-    return [(kind, KINDS[kind][0]) for kind in _sources(record, user)]
-
-
 def timeline(record, user, *, kind=None, page=1, per_page=PER_PAGE):
     """A page of the entries about `record` (an organisation or a contact) that `user` may
-    see, newest first; only those of `kind` when it is one of the record's kinds."""
+    see, newest first; only those of `kind` when it is one of the record's kinds.
+
+    The page also says which kinds the timeline can show `user` (`kinds`, [(kind, label)],
+    for the filter) and which one it shows (`kind`, None for all)."""
     sources = _sources(record, user)
+    kinds = [(name, KINDS[name][0]) for name in sources]
     if kind in sources:
         sources = {kind: sources[kind]}
+    else:
+        kind = None
     keys = sa.union_all(
         *(
             select.with_only_columns(
@@ -125,7 +126,9 @@ def timeline(record, user, *, kind=None, page=1, per_page=PER_PAGE):
             for name, (select, at) in sources.items()
         )
     ).subquery("timeline_keys")
-    return TimelinePage(keys=keys, page=page, per_page=per_page, error_out=False)
+    found = TimelinePage(keys=keys, page=page, per_page=per_page, error_out=False)
+    found.kinds, found.kind = kinds, kind
+    return found
 
 
 class TimelinePage(Pagination):
