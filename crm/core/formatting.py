@@ -1,6 +1,6 @@
 """Dates, times and sizes as people read them, in the reader's language (Babel)."""
 
-from datetime import date, datetime
+from datetime import datetime
 from functools import lru_cache
 
 from babel import dates as babel_dates
