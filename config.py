@@ -178,6 +178,8 @@ class Config:
     # The overview's figures of the last four quarters are computed at most this often
     # (crm/reports/snapshots.py); the page says when they were computed.
     FIGURES_REFRESH_MINUTES = int(os.environ.get("FIGURES_REFRESH_MINUTES", "15"))
+    # A list counts its rows up to this many, then says "10,000+" (crm/core/listing.py).
+    LIST_COUNT_LIMIT = int(os.environ.get("LIST_COUNT_LIMIT", "10000"))
     # The most each process keeps, in bytes of HTML; the least recently used pages go first.
     PAGE_CACHE_BYTES = int(os.environ.get("PAGE_CACHE_BYTES", str(32 * 1024 * 1024)))
 

@@ -64,3 +64,28 @@ def test_deep_pages_found_by_id_first_hold_the_same_rows_in_the_same_order(
 
     assert deferred == plain
     assert [row_id for page in deferred for row_id in page] == expected
+
+
+@pytest.mark.config(LIST_COUNT_LIMIT=20)
+def test_a_list_counts_up_to_the_limit_and_pages_on_past_it(
+    client, signed_in, make_organisation
+):
+    """Past LIST_COUNT_LIMIT a list says "20+" instead of counting every row, and its pages
+    go on as long as there are rows."""
+    signed_in("viewer")
+    for number in range(45):
+        make_organisation(f"Company {number:02d} AB")
+
+    first = client.get("/organisations/").get_data(as_text=True)
+    assert "20+ organisations" in first
+    assert "20+ in all · page 1 of 2+" in first
+    assert 'href="/organisations/?page=2" rel="next"' in first
+
+    second = client.get("/organisations/?page=2").get_data(as_text=True)
+    assert "Company 25 AB" in second and "Company 44 AB" in second
+    assert 'rel="next"' not in second
+
+    # Under the limit the count is exact, in the list and in the bulk bar.
+    filtered = client.get("/organisations/?q=company+0").get_data(as_text=True)
+    assert "10 organisations" in filtered
+    assert "page 1 of" not in filtered

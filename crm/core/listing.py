@@ -1,7 +1,8 @@
 """List pages: sorting by a whitelisted key, and pagination."""
 
 import sqlalchemy as sa
-from flask import request
+from flask import current_app, request
+from flask_babel import format_decimal
 from flask_sqlalchemy.pagination import SelectPagination
 
 from crm.extensions import db
@@ -40,13 +41,16 @@ def sort_order(sorts, default):
     return ("-" if descending else "") + key, order
 
 
-def count_rows(select, *, session=None):
-    """How many rows a select of one model gives, counting their ids alone.
+def count_rows(select, *, session=None, limit=None):
+    """How many rows a select of one model gives, counting their ids alone; with `limit`,
+    counting stops after limit + 1 of them.
 
     Counting the whole select as a subquery (Flask-SQLAlchemy's way) takes every column of
     every row along, which makes the database read each row rather than an index."""
     entity = select.column_descriptions[0]["entity"]
     ids = select.with_only_columns(entity.id).options(sa.orm.lazyload("*")).order_by(None)
+    if limit is not None:
+        ids = ids.limit(limit + 1)
     count = sa.select(sa.func.count()).select_from(ids.subquery())
     return (session or db.session).execute(count).scalar()
 
@@ -56,18 +60,37 @@ DEFERRED_JOIN_OFFSET = 1000
 
 
 class IdsFirstPagination(SelectPagination):
-    """Deep pages without reading every skipped row.
+    """Deep pages without reading every skipped row, and a count that stops.
 
     OFFSET makes the database walk past every earlier row. Walking only the ids, in the order
     of an index that holds the sort columns, is cheap; the 25 rows of the page are then loaded
     by primary key (a "deferred join").
+
+    The count stops at LIST_COUNT_LIMIT: counting reads every matching index entry, so an
+    exact count of a register of a million costs a page more than its rows do, and grows
+    with it. Past the limit, `total_capped` is set, the page says "10,000+", and the pages
+    go on as long as there are rows (`pages` is then at least one more than a full page).
     """
+
+    total_capped = False
 
     def _query_count(self):
         select = self._query_args["select"]
         if select.column_descriptions[0]["entity"] is None:
             return super()._query_count()
-        return count_rows(select, session=self._query_args["session"])
+        limit = current_app.config["LIST_COUNT_LIMIT"]
+        total = count_rows(select, session=self._query_args["session"], limit=limit)
+        if total > limit:
+            self.total_capped = True
+            return limit
+        return total
+
+    @property
+    def pages(self):
+        pages = super().pages
+        if self.total_capped and len(self.items) == self.per_page:
+            return max(pages, self.page + 1)
+        return max(pages, self.page) if self.total_capped else pages
 
     def _query_items(self):
         select = self._query_args["select"]
@@ -98,3 +121,14 @@ def paginate(select):
     return IdsFirstPagination(
         select=select, session=db.session(), page=page, per_page=per_page, error_out=False
     )
+
+
+def page_total(page):
+    """A page's total as the list says it: "1,234", or "10,000+" past the counting limit."""
+    total = format_decimal(page.total)
+    return f"{total}+" if getattr(page, "total_capped", False) else total
+
+
+def page_count(page):
+    """The number of pages as the list says it: "40", or "401+" past the counting limit."""
+    return f"{page.pages}+" if getattr(page, "total_capped", False) else str(page.pages)

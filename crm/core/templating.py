@@ -12,6 +12,7 @@ from crm.core import audit
 from crm.core.formatting import file_size, format_clock, format_day, format_moment
 from crm.core.icons import icon
 from crm.core.links import external_url
+from crm.core.listing import page_count, page_total
 from crm.core.security import is_safe_next
 
 
@@ -33,6 +34,8 @@ def register(app):
         icon=icon,
     )
     app.jinja_env.filters["number"] = format_decimal
+    app.jinja_env.filters["page_total"] = page_total
+    app.jinja_env.filters["page_count"] = page_count
     app.jinja_env.filters["filesize"] = file_size
     # Jinja's own filter writes "1.2 kB" in every language; ours follows the reader's.
     app.jinja_env.filters["filesizeformat"] = file_size
