@@ -72,6 +72,28 @@ def test_only_public_live_activities_are_shown_with_their_public_summary(client,
     assert "dialogue meeting" in recent
 
 
+def test_current_activities_come_in_start_order_whichever_way_they_are_current(
+    client, make_seminar
+):
+    """Starting later, running until later, or ongoing without an end: each is current, and
+    the first ten by start are shown, however many past activities came before them."""
+    for number in range(30):
+        make_seminar(f"Past seminar {number}", days_from_now=-300 - number)
+    make_seminar("Year-long course", days_from_now=-200, status=ActivityStatus.ONGOING)
+    make_seminar("Autumn programme", days_from_now=-60, end_date=TODAY + timedelta(days=20))
+    make_seminar("Finished programme", days_from_now=-90, end_date=TODAY - timedelta(days=1))
+    for number in range(12):
+        make_seminar(f"Seminar {number:02d}", days_from_now=number + 1)
+
+    upcoming = page(client).split("Recent", 1)[0]
+    titles = re.findall(r"Year-long course|Autumn programme|Seminar \d\d|Finished programme|"
+                        r"Past seminar \d+", upcoming)  # fmt: skip
+    # Each title is shown twice: as the heading and in its summary.
+    assert list(dict.fromkeys(titles)) == ["Year-long course", "Autumn programme"] + [
+        f"Seminar {number:02d}" for number in range(8)
+    ]
+
+
 def test_only_public_documents_of_live_owners_are_listed(
     client, db, make_seminar, make_document, agreement
 ):

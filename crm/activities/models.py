@@ -102,6 +102,8 @@ class Activity(TimestampMixin, SoftDeleteMixin, db.Model):
         # The public page's lists: the public activities in date order, without sorting them
         # (with only is_public indexed, the planner walks every activity by date instead).
         sa.Index("ix_activities_public_start", "is_public", "start_date"),
+        # …and those still running: ending later, or ongoing without an end date.
+        sa.Index("ix_activities_public_end", "is_public", "end_date", "status"),
         # An agreement's page lists its newest activities: found and ordered by one index
         # (with agreement_id alone, the planner walks every activity by date instead).
         sa.Index("ix_activities_agreement_start", "agreement_id", "start_date", "id"),

@@ -1,5 +1,5 @@
 import re
-from datetime import date, timedelta
+from datetime import date, time, timedelta
 
 import sqlalchemy as sa
 from flask import abort, current_app, g, render_template, request, session, url_for
@@ -47,17 +47,38 @@ def _public_activities():
         Activity.deleted_at.is_(None),
         Activity.status != ActivityStatus.CANCELLED,
     )
-    upcoming = db.session.scalars(
-        public.where(current)
-        .order_by(Activity.start_date, Activity.start_time, Activity.id)
-        .limit(UPCOMING_LIMIT)
-    ).all()
+    upcoming = _first_current(public, today)
     recent = db.session.scalars(
         public.where(~current, ends >= today - timedelta(days=RECENT_DAYS))
         .order_by(Activity.start_date.desc(), Activity.id.desc())
         .limit(RECENT_LIMIT)
     ).all()
     return upcoming, recent
+
+
+def _first_current(public, today):
+    """The first UPCOMING_LIMIT current activities of `public`, by start.
+
+    Current means: it starts today or later, or it ends today or later, or it is ongoing
+    without an end date. Asked as one condition, the database walks every public activity
+    since the first, in date order, to find the current ones, and that walk grows with the
+    years of the register; asked as three, each reads a few rows from its own index."""
+    order = (Activity.start_date, Activity.start_time, Activity.id)
+    found = {}
+    for condition in (
+        Activity.start_date >= today,
+        Activity.end_date >= today,
+        sa.and_(Activity.status == ActivityStatus.ONGOING, Activity.end_date.is_(None)),
+    ):
+        for activity in db.session.scalars(
+            public.where(condition).order_by(*order).limit(UPCOMING_LIMIT)
+        ):
+            found[activity.id] = activity
+    by_start = sorted(
+        found.values(),
+        key=lambda activity: (activity.start_date, activity.start_time or time.min, activity.id),
+    )
+    return by_start[:UPCOMING_LIMIT]
 
 
 def _public_documents():
