@@ -67,9 +67,7 @@ def test_deep_pages_found_by_id_first_hold_the_same_rows_in_the_same_order(
 
 
 @pytest.mark.config(LIST_COUNT_LIMIT=20)
-def test_a_list_counts_up_to_the_limit_and_pages_on_past_it(
-    client, signed_in, make_organisation
-):
+def test_a_list_counts_up_to_the_limit_and_pages_on_past_it(client, signed_in, make_organisation):
     """Past LIST_COUNT_LIMIT a list says "20+" instead of counting every row, and its pages
     go on as long as there are rows."""
     signed_in("viewer")
