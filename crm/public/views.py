@@ -79,9 +79,7 @@ def _first_current(public, today):
         Activity.end_date >= today,
         sa.and_(Activity.status == ActivityStatus.ONGOING, Activity.end_date.is_(None)),
     ):
-        for activity in db.session.scalars(
-            public.where(running).limit(RUNNING_LIMIT)
-        ):
+        for activity in db.session.scalars(public.where(running).limit(RUNNING_LIMIT)):
             found[activity.id] = activity
     by_start = sorted(
         found.values(),
