@@ -1,6 +1,7 @@
 """The overview after sign-in: my enquiries and tasks, unassigned enquiries for coordinators,
 agreements coming up, recent activities, the quarterly figures, and a constant query count."""
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -80,6 +81,24 @@ def test_member_sees_own_enquiries_and_tasks(client, signed_in, make_user, make_
     # Unassigned enquiries are for coordinators.
     assert "Unassigned enquiries" not in html
     assert unassigned.reference not in html
+
+
+def test_the_overview_lists_the_first_open_tasks_and_says_how_many_there_are(client, signed_in, db):
+    member = signed_in(Role.MEMBER)
+    for number in range(25):
+        create_task(
+            title=f"Follow-up {number:02d}",
+            due_date=local_today() + timedelta(days=number),
+            assignee=member,
+            actor=None,
+        )
+    db.session.commit()
+
+    html = client.get("/dashboard/").get_data(as_text=True)
+    panel = html.split('id="my-tasks-heading"', 1)[1].split("</section>", 1)[0]
+    # The soonest due first, as many as the overview's other lists hold.
+    assert re.findall(r"Follow-up \d\d", panel) == [f"Follow-up {n:02d}" for n in range(20)]
+    assert "All 25 of my open tasks</a>" in panel
 
 
 def test_coordinator_sees_unassigned_enquiries_with_their_age(client, signed_in, make_enquiry):

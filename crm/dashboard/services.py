@@ -8,6 +8,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import selectinload
 
 from crm.activities.models import Activity, ActivityOrganisation
+from crm.activities.task_services import TaskFilters, task_select
 from crm.agreements.lifecycle import IN_FORCE
 from crm.agreements.models import Agreement, ReminderEvent
 from crm.auth.models import Role
@@ -41,6 +42,11 @@ def _capped(select, limit=LIST_LIMIT):
     order and the count needs no sort."""
     items = db.session.scalars(select.limit(limit)).all()
     return Capped(items, count_rows(select))
+
+
+def my_open_tasks(user):
+    """The user's first open tasks, overdue and soonest due first, and how many there are."""
+    return _capped(task_select(TaskFilters(), user=user))
 
 
 def my_open_enquiries(user):

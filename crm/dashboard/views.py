@@ -6,7 +6,6 @@ from flask_login import current_user
 
 from crm.activities.task_services import (
     is_overdue,
-    open_tasks_for,
     subject_name,
     subject_of,
     subject_url,
@@ -26,7 +25,7 @@ def index():
     now = utcnow()
     quarters = figures.last_quarters(QUARTERS_SHOWN, today)
     rows, figures_computed_at = snapshots.quarter_figures(quarters[0], quarters[-1])
-    tasks = open_tasks_for(current_user)
+    tasks = services.my_open_tasks(current_user)
     unassigned = services.unassigned_enquiries(current_user)
     return render_template(
         "dashboard/index.html",
@@ -44,8 +43,9 @@ def index():
                 subject_name(*subject_of(task)),
                 subject_url(*subject_of(task)),
             )
-            for task in tasks
+            for task in tasks.items
         ],
+        tasks_total=tasks.total,
         agreement_events=services.agreement_events(today),
         activities=services.recent_activities(today),
         rows=rows,
