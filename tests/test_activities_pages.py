@@ -349,6 +349,38 @@ def test_list_filters(client, signed_in, make_activity, make_organisation, make_
     assert client.get("/activities/?from=never&kind=x&organisation_id=abc").status_code == 200
 
 
+def test_the_period_filter_finds_what_goes_on_in_it_however_long_it_runs(
+    client, signed_in, make_activity
+):
+    signed_in("viewer")
+    for title, start, end in (
+        ("Ended just before", date(2026, 1, 5), date(2026, 1, 31)),
+        ("One day before", date(2026, 1, 10), None),
+        ("Long course", date(2026, 1, 1), date(2026, 12, 31)),
+        ("Runs into February", date(2026, 1, 20), date(2026, 2, 5)),
+        ("Within", date(2026, 2, 10), None),
+        ("Runs out of February", date(2026, 2, 25), date(2026, 3, 10)),
+        ("After", date(2026, 3, 1), None),
+    ):
+        make_activity(title, start_date=start, end_date=end)
+
+    def listed(query):
+        html = client.get(f"/activities/?{query}&sort=title").get_data(as_text=True)
+        return titles_in(html)
+
+    assert listed("from=2026-02-01&to=2026-02-28") == [
+        "Long course", "Runs into February", "Runs out of February", "Within",
+    ]  # fmt: skip
+    assert listed("from=2026-02-01") == [
+        "After", "Long course", "Runs into February", "Runs out of February", "Within",
+    ]  # fmt: skip
+    assert listed("to=2026-01-31") == [
+        "Ended just before", "Long course", "One day before", "Runs into February",
+    ]  # fmt: skip
+    # Typed the wrong way round: what runs across the gap between the two days.
+    assert listed("from=2026-02-28&to=2026-02-01") == ["Long course"]
+
+
 def test_list_filters_by_sector_of_any_organisation(client, db, signed_in, make_activity):
     signed_in("viewer")
     lab = services.create_organisation(

@@ -139,7 +139,7 @@ class Activity(TimestampMixin, SoftDeleteMixin, db.Model):
     title: Mapped[str] = mapped_column(sa.String(300))
     start_date: Mapped[date] = mapped_column(index=True)
     start_time: Mapped[time | None]
-    end_date: Mapped[date | None]
+    end_date: Mapped[date | None] = mapped_column(index=True)
     end_time: Mapped[time | None]
     place: Mapped[str | None] = mapped_column(sa.String(300))
     is_online: Mapped[bool] = mapped_column(default=False)

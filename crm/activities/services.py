@@ -199,6 +199,26 @@ class ActivityFilters:
     deleted: bool = False
 
 
+def _in_period(first, last):
+    """Activities going on at some time from `first` to `last` (either may be None).
+
+    One going on in the period starts within it, or started before it and ends within it or
+    later (an end date is never before the start). Asked as the ids of those two, each read
+    from its own index (ix_activities_start_date, ix_activities_end_date), rather than as
+    coalesce(end_date, start_date) >= first: with that, the database checked every activity
+    that started before `last` to count the period's few."""
+    if first is None:
+        return Activity.start_date <= last
+    starts_within = sa.select(Activity.id).where(Activity.start_date >= first)
+    started_before = sa.select(Activity.id).where(
+        Activity.start_date < first, Activity.end_date >= first
+    )
+    if last is not None:
+        starts_within = starts_within.where(Activity.start_date <= last)
+        started_before = started_before.where(Activity.start_date <= last)
+    return Activity.id.in_(sa.union_all(starts_within, started_before))
+
+
 def activity_select(filters):
     """The activities the list shows for these filters (unsorted, unpaginated)."""
     select = sa.select(Activity)
@@ -237,12 +257,8 @@ def activity_select(filters):
                 )
             )
         )
-    if filters.date_from:
-        select = select.where(
-            sa.func.coalesce(Activity.end_date, Activity.start_date) >= filters.date_from
-        )
-    if filters.date_to:
-        select = select.where(Activity.start_date <= filters.date_to)
+    if filters.date_from or filters.date_to:
+        select = select.where(_in_period(filters.date_from, filters.date_to))
     return select.options(
         selectinload(Activity.organisations).selectinload(ActivityOrganisation.organisation),
         selectinload(Activity.staff),
