@@ -7,7 +7,7 @@ import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from crm.core.models import SoftDeleteMixin, TimestampMixin
+from crm.core.models import SoftDeleteMixin, TimestampMixin, live_index
 from crm.core.types import LabelledEnum, UTCDateTime, enum_column, utcnow
 from crm.extensions import db
 
@@ -109,29 +109,9 @@ class Activity(TimestampMixin, SoftDeleteMixin, db.Model):
         sa.Index("ix_activities_agreement_start", "agreement_id", "start_date", "id"),
         # The list's filters by status or kind in date order, and its sort orders: a page
         # read in order from an index, not by walking every activity by date.
-        sa.Index(
-            "ix_activities_live_status_start",
-            "status",
-            "start_date",
-            "id",
-            sqlite_where=sa.text("deleted_at IS NULL"),
-            postgresql_where=sa.text("deleted_at IS NULL"),
-        ),
-        sa.Index(
-            "ix_activities_live_kind_start",
-            "kind",
-            "start_date",
-            "id",
-            sqlite_where=sa.text("deleted_at IS NULL"),
-            postgresql_where=sa.text("deleted_at IS NULL"),
-        ),
-        sa.Index(
-            "ix_activities_live_title",
-            "title",
-            "id",
-            sqlite_where=sa.text("deleted_at IS NULL"),
-            postgresql_where=sa.text("deleted_at IS NULL"),
-        ),
+        live_index("ix_activities_live_status_start", "status", "start_date", "id"),
+        live_index("ix_activities_live_kind_start", "kind", "start_date", "id"),
+        live_index("ix_activities_live_title", "title", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

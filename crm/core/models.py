@@ -31,6 +31,13 @@ class SoftDeleteMixin:
         return self.deleted_at is not None
 
 
+def live_index(name, *columns):
+    """An index over the live (not deleted) rows of a SoftDeleteMixin table: the lists read
+    only those, in the order of `columns`."""
+    live = sa.text("deleted_at IS NULL")
+    return sa.Index(name, *columns, sqlite_where=live, postgresql_where=live)
+
+
 class AuditEntry(db.Model):
     """One change to a core record: who, when, which fields, old and new values."""
 

@@ -8,7 +8,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from crm.core.audit import describe_fields, describe_references
-from crm.core.models import SoftDeleteMixin, TimestampMixin
+from crm.core.models import SoftDeleteMixin, TimestampMixin, live_index
 from crm.core.text import email_domain, fold, name_key, website_domain
 from crm.core.types import LabelledEnum, UTCDateTime, enum_column
 from crm.extensions import db
@@ -123,36 +123,11 @@ class Organisation(TimestampMixin, SoftDeleteMixin, db.Model):
         sa.Index("ix_organisations_kind_name", "kind", "name"),
         # The list's default order over live records, so a page (deep ones too) is read
         # from the index alone.
-        sa.Index(
-            "ix_organisations_live_name",
-            "name",
-            "id",
-            sqlite_where=sa.text("deleted_at IS NULL"),
-            postgresql_where=sa.text("deleted_at IS NULL"),
-        ),
+        live_index("ix_organisations_live_name", "name", "id"),
         # The list's other sort orders, so that a page of them is read in order too.
-        sa.Index(
-            "ix_organisations_live_city",
-            "city",
-            "name",
-            "id",
-            sqlite_where=sa.text("deleted_at IS NULL"),
-            postgresql_where=sa.text("deleted_at IS NULL"),
-        ),
-        sa.Index(
-            "ix_organisations_live_updated",
-            "updated_at",
-            "id",
-            sqlite_where=sa.text("deleted_at IS NULL"),
-            postgresql_where=sa.text("deleted_at IS NULL"),
-        ),
-        sa.Index(
-            "ix_organisations_live_created",
-            "created_at",
-            "id",
-            sqlite_where=sa.text("deleted_at IS NULL"),
-            postgresql_where=sa.text("deleted_at IS NULL"),
-        ),
+        live_index("ix_organisations_live_city", "city", "name", "id"),
+        live_index("ix_organisations_live_updated", "updated_at", "id"),
+        live_index("ix_organisations_live_created", "created_at", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -262,14 +237,7 @@ class Contact(TimestampMixin, SoftDeleteMixin, db.Model):
     __tablename__ = "contacts"
     __table_args__ = (
         sa.Index("ix_contacts_name", "last_name", "first_name"),
-        sa.Index(
-            "ix_contacts_live_name",
-            "last_name",
-            "first_name",
-            "id",
-            sqlite_where=sa.text("deleted_at IS NULL"),
-            postgresql_where=sa.text("deleted_at IS NULL"),
-        ),
+        live_index("ix_contacts_live_name", "last_name", "first_name", "id"),
         # A sender's address found in any case (an enquiry's page, the mailbox): the
         # queries compare lower(email), which the plain index on email cannot serve.
         sa.Index("ix_contacts_email_lower", sa.text("lower(email)")),
@@ -278,45 +246,11 @@ class Contact(TimestampMixin, SoftDeleteMixin, db.Model):
         # The list's other sort orders, so that a page of them is read in order too.
         # The list's filters by legal basis and by "do not contact", in name order: a rare
         # value (a handful with consent) is found without walking every contact.
-        sa.Index(
-            "ix_contacts_live_basis_name",
-            "legal_basis",
-            "last_name",
-            "first_name",
-            "id",
-            sqlite_where=sa.text("deleted_at IS NULL"),
-            postgresql_where=sa.text("deleted_at IS NULL"),
-        ),
-        sa.Index(
-            "ix_contacts_live_dnc_name",
-            "do_not_contact",
-            "last_name",
-            "first_name",
-            "id",
-            sqlite_where=sa.text("deleted_at IS NULL"),
-            postgresql_where=sa.text("deleted_at IS NULL"),
-        ),
-        sa.Index(
-            "ix_contacts_live_email",
-            "email",
-            "id",
-            sqlite_where=sa.text("deleted_at IS NULL"),
-            postgresql_where=sa.text("deleted_at IS NULL"),
-        ),
-        sa.Index(
-            "ix_contacts_live_updated",
-            "updated_at",
-            "id",
-            sqlite_where=sa.text("deleted_at IS NULL"),
-            postgresql_where=sa.text("deleted_at IS NULL"),
-        ),
-        sa.Index(
-            "ix_contacts_live_created",
-            "created_at",
-            "id",
-            sqlite_where=sa.text("deleted_at IS NULL"),
-            postgresql_where=sa.text("deleted_at IS NULL"),
-        ),
+        live_index("ix_contacts_live_basis_name", "legal_basis", "last_name", "first_name", "id"),
+        live_index("ix_contacts_live_dnc_name", "do_not_contact", "last_name", "first_name", "id"),
+        live_index("ix_contacts_live_email", "email", "id"),
+        live_index("ix_contacts_live_updated", "updated_at", "id"),
+        live_index("ix_contacts_live_created", "created_at", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
