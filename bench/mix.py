@@ -23,7 +23,6 @@ database's own CPU time (its backends serving crm_bench) is reported beside it, 
 whole mix.
 """
 
-import json
 import os
 import shutil
 import sys
@@ -827,13 +826,3 @@ def table(report):
 
 def _show(value):
     return "–" if value is None else f"{value:g}"
-
-
-def save(report, results, root):
-    results.mkdir(exist_ok=True)
-    from datetime import UTC, datetime
-
-    cache = "cache" if report["page_cache"] else "nocache"
-    out = results / f"mix-{report['database']}-{cache}-{datetime.now(UTC):%Y%m%dT%H%M%S}.json"
-    out.write_text(json.dumps(report, indent=2) + "\n")
-    return out.relative_to(root)

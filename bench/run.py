@@ -548,7 +548,24 @@ def main():
         )
     hello_rates = [result["hello"]["requests_per_second"] for result in results.values()]
 
-    report = {
+    report = _report(
+        args,
+        counts,
+        hello={
+            "requests_per_second_min": min(hello_rates),
+            "requests_per_second_max": max(hello_rates),
+        },
+        pages=results,
+    )
+    out = _save(report)
+    print(table(report))
+    print(f"\nResults: {out}")
+    return 0 if all(result["meets_target"] is not False for result in results.values()) else 1
+
+
+def _report(args, counts, **results):
+    """A run's JSON report: how it was measured, then `results`."""
+    return {
         "database": args.db,
         "when": datetime.now(UTC).isoformat(timespec="seconds"),
         "data": counts or "reused",
@@ -556,19 +573,17 @@ def main():
         "page_cache": not args.no_page_cache,
         "wrk": {"connections": args.connections, "threads": args.threads, "seconds": args.duration},
         "cpus": os.cpu_count(),
-        "hello": {
-            "requests_per_second_min": min(hello_rates),
-            "requests_per_second_max": max(hello_rates),
-        },
-        "pages": results,
+        **results,
     }
+
+
+def _save(report, prefix=""):
+    """Write the report to bench/results/<prefix><database>-<cache>-<time>.json; its path."""
     RESULTS.mkdir(exist_ok=True)
     cache = "cache" if report["page_cache"] else "nocache"
-    out = RESULTS / f"{args.db}-{cache}-{datetime.now(UTC):%Y%m%dT%H%M%S}.json"
+    out = RESULTS / f"{prefix}{report['database']}-{cache}-{datetime.now(UTC):%Y%m%dT%H%M%S}.json"
     out.write_text(json.dumps(report, indent=2) + "\n")
-    print(table(report))
-    print(f"\nResults: {out.relative_to(ROOT)}")
-    return 0 if all(result["meets_target"] is not False for result in results.values()) else 1
+    return out.relative_to(ROOT)
 
 
 def run_mix(args, counts):
@@ -593,17 +608,8 @@ def run_mix(args, counts):
             )
     finally:
         shutil.rmtree(request_log, ignore_errors=True)
-    report = {
-        "database": args.db,
-        "when": datetime.now(UTC).isoformat(timespec="seconds"),
-        "data": counts or "reused",
-        "gunicorn_workers": args.workers,
-        "page_cache": not args.no_page_cache,
-        "wrk": {"connections": args.connections, "threads": args.threads, "seconds": args.duration},
-        "cpus": os.cpu_count(),
-        "mix": result,
-    }
-    out = mix.save(report, RESULTS, ROOT)
+    report = _report(args, counts, mix=result)
+    out = _save(report, prefix="mix-")
     print(mix.table(report))
     print(f"\nResults: {out}")
     return 0 if all(kind["meets_target"] is not False for kind in result["kinds"].values()) else 1
