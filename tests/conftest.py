@@ -2,6 +2,7 @@
 
 import copy
 import os
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -177,6 +178,12 @@ def _empty_tables():
             connection.execute(table.delete())
         if connection.dialect.name == "postgresql":
             connection.execute(_RESTART_SEQUENCES)
+
+
+@pytest.fixture
+def upload_folder(app):
+    """The test's own upload folder, where the app fixture points UPLOAD_FOLDER."""
+    return Path(app.config["UPLOAD_FOLDER"])
 
 
 @pytest.fixture(params=["folder", "database"])

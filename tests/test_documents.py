@@ -29,13 +29,6 @@ pytestmark = pytest.mark.usefixtures("document_store")
 FOLDER_ONLY = pytest.mark.parametrize("document_store", ["folder"], indirect=True)
 
 
-@pytest.fixture(autouse=True)
-def upload_folder(app, tmp_path):
-    folder = tmp_path / "uploads"
-    app.config["UPLOAD_FOLDER"] = str(folder)
-    return folder
-
-
 @pytest.fixture
 def activity(make_activity):
     return make_activity("Data day", kind=ActivityKind.SEMINAR, start_date=date(2026, 3, 4))

@@ -19,13 +19,6 @@ from tests.factories import PDF_BYTES
 from tests.helpers import count_queries
 
 
-@pytest.fixture(autouse=True)
-def upload_folder(app, tmp_path):
-    folder = tmp_path / "uploads"
-    app.config["UPLOAD_FOLDER"] = str(folder)
-    return folder
-
-
 @pytest.fixture
 def activity(make_activity):
     return make_activity("Data day", kind=ActivityKind.SEMINAR)
