@@ -191,21 +191,20 @@ def id_matches(kind, id_column, query):
     terms = query_words(query)
     if not terms:
         return sa.false()
-    return id_column.in_(
-        sa.select(SearchEntry.record_id).where(SearchEntry.kind == kind, match_condition(terms))
-    )
+    return id_column.in_(_record_ids(kind, terms))
 
 
 register_word_index(id_matches)
 
 
 def matching_ids(kind, query):
-    """Ids of the live records of `kind` the query finds (for tests and lists)."""
+    """Ids of the live records of `kind` the query finds, in id order (what id_matches
+    selects, as a list)."""
     terms = query_words(query)
     if not terms:
         return []
-    return db.session.scalars(
-        sa.select(SearchEntry.record_id)
-        .where(SearchEntry.kind == kind, match_condition(terms))
-        .order_by(SearchEntry.record_id)
-    ).all()
+    return db.session.scalars(_record_ids(kind, terms).order_by(SearchEntry.record_id)).all()
+
+
+def _record_ids(kind, terms):
+    return sa.select(SearchEntry.record_id).where(SearchEntry.kind == kind, match_condition(terms))
