@@ -10,7 +10,7 @@ from flask_babel import gettext as _
 from sqlalchemy.orm import contains_eager, selectinload
 
 from crm.core import audit
-from crm.core.listing import words_match
+from crm.core.listing import count_rows, words_match
 from crm.core.merge import merge_records
 from crm.core.text import fold, name_key, search_terms, website_domain
 from crm.documents.services import register_owner
@@ -432,9 +432,7 @@ def current_memberships(organisation, *, members_limit):
     ).all()
     members_total = len(members)
     if members_total == members_limit:
-        members_total = db.session.scalar(
-            members_select.with_only_columns(sa.func.count(Membership.id))
-        )
+        members_total = count_rows(members_select)
     return member_of, members, members_total
 
 
