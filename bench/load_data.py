@@ -44,7 +44,7 @@ from crm.models import (  # noqa: E402
     User,
     activity_staff,
 )
-from crm.search.index import index_body  # noqa: E402
+from crm.search.index import entry_row  # noqa: E402
 from crm.search.models import SearchEntry  # noqa: E402
 
 CHUNK = 20_000
@@ -52,9 +52,39 @@ SEED = 20261126
 
 PREFIXES = ["Nordic", "Scandi", "Baltic", "Polar", "Aurora", "Fjäll", "Skär", "Älv", "Göta"]
 STEMS = ["Genomics", "Diagnostics", "Biotech", "Medtech", "Pharma", "Bioinformatik", "Labs"]
+# People's names, about as frequent as in Sweden: each of the commonest surnames is borne by
+# about 2 % of people, each of the commonest first names by about 1.5 %; everyone else has one
+# of many rarer names (the surnames made up here from parts, as "Lindqvist" or "Sjögren").
+# A register in which seven surnames cover everyone would make every search for a name a
+# search for a seventh of the contacts, which no office sees.
 FIRST = ["Anna", "Erik", "Maria", "Lars", "Karin", "Johan", "Sofia", "Anders", "Åsa", "Örjan"]
 LAST = ["Andersson", "Johansson", "Karlsson", "Nilsson", "Eriksson", "Larsson", "Öberg"]
+FIRST_SHARE = 0.15  # of people with one of FIRST
+LAST_SHARE = 0.14  # of people with one of LAST
+MORE_FIRST = (
+    "Agnes Albin Alexander Alice Alva Amanda Anton Arvid Astrid Axel Birgitta Björn Camilla"
+    " Carl David Ebba Elin Elias Elisabeth Ella Emil Emma Fredrik Frida Gunilla Gustav Hanna"
+    " Hans Helena Henrik Hugo Ida Ingrid Isak Jakob Jenny Jonas Josefin Julia Kerstin Klara"
+    " Kristina Leo Linnea Lisa Lovisa Lucas Magnus Malin Marcus Margareta Martin Matilda"
+    " Mats Mikael Moa Nils Olle Oscar Patrik Per Peter Ronja Saga Sara Simon Stina Susanne"
+    " Tove Ulf Ulrika Viktor Vera Wilma Åke Ylva"
+).split()
+SURNAME_STARTS = (
+    "Berg Lind Sjö Ek Hag Holm Sand Strand Dahl Fors Lund Nord Ros Sten Wall Ahl Bäck Blom"
+    " Eng Hed Kvist Ljung Malm Norr Rud Sö Ås Gran Hall Ny"
+).split()
+SURNAME_ENDS = "berg gren lund ström qvist man dahl holm vall sten by näs ling fors".split()
 CITIES = ["Stockholm", "Göteborg", "Malmö", "Uppsala", "Lund", "Umeå", "Linköping", "Örebro"]
+
+
+def _first_name(rng):
+    return rng.choice(FIRST) if rng.random() < FIRST_SHARE else rng.choice(MORE_FIRST)
+
+
+def _last_name(rng):
+    if rng.random() < LAST_SHARE:
+        return rng.choice(LAST)
+    return rng.choice(SURNAME_STARTS) + rng.choice(SURNAME_ENDS)
 
 
 def _luhn_digit(digits):
@@ -138,14 +168,7 @@ class _Chunks:
         if self.index_kind:
             _bulk(
                 SearchEntry.__table__,
-                [
-                    {
-                        "kind": self.index_kind,
-                        "record_id": row["id"],
-                        "body": index_body(self.index_kind, _Record(row)),
-                    }
-                    for row in self.rows
-                ],
+                [entry_row(self.index_kind, _Record(row)) for row in self.rows],
             )
         self.count += len(self.rows)
         self.rows = []
@@ -247,7 +270,7 @@ def load(organisations, contacts, activities, enquiries, *, log=print):
     contact_rows = _Chunks(Contact.__table__, "contact")
     for offset in range(contacts):
         contact_id = first_contact + offset
-        first, last = rng.choice(FIRST), rng.choice(LAST)
+        first, last = _first_name(rng), _last_name(rng)
         # People write from their organisation's domain, as the enquiry matching expects.
         organisation_id = org_ids[offset % len(org_ids)]
         domain = f"org{organisation_id}.example.com"
@@ -322,7 +345,7 @@ def load(organisations, contacts, activities, enquiries, *, log=print):
             {
                 "id": enquiry_id,
                 "reference": f"ENQ-B{enquiry_id:07d}",
-                "name": f"{rng.choice(FIRST)} {rng.choice(LAST)}",
+                "name": f"{_first_name(rng)} {_last_name(rng)}",
                 # A third from a known organisation's domain, the rest from new ones.
                 "email": (
                     f"sender{enquiry_id}@org{rng.choice(org_ids)}.example.com"

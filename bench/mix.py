@@ -209,8 +209,14 @@ def _sample(select, count):
 
 
 def _pages(total, per_page, rng, filtered):
-    """A page number as people ask for them: mostly the first, now and then a deep one."""
+    """A page number as people ask for them: mostly the first, now and then a deep one.
+
+    `total` is the unfiltered list's length. A filtered list is shorter by an amount not
+    known here, so of it only the first ten pages are asked for: a page past a list's end is
+    one nobody is shown a link to (and the list walks every row it has to find it empty)."""
     last = max(1, (total + per_page - 1) // per_page)
+    if filtered:
+        last = min(last, 10)
     roll = rng.random()
     if roll < (0.7 if filtered else 0.55) or last == 1:
         return 1

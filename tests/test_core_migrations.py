@@ -1,4 +1,5 @@
-"""The migrations build the schema the models describe, on SQLite and on PostgreSQL."""
+"""The migrations build the schema the models describe, on SQLite and on PostgreSQL, and
+keep what the data needs when they change it."""
 
 import os
 import uuid
@@ -11,7 +12,8 @@ from alembic.migration import MigrationContext
 from flask_migrate import upgrade
 
 from crm.extensions import db
-from crm.search.models import include_name
+from crm.search import index
+from crm.search.models import entry_id, include_name
 from tests.conftest import build_app
 
 
@@ -68,3 +70,33 @@ def _index_names(connection):
     else:
         query = "SELECT indexname FROM pg_indexes"
     return set(connection.scalars(sa.text(query)))
+
+
+def test_upgrading_renumbers_the_index_and_still_finds_every_record(
+    empty_database_url, make_organisation, make_contact
+):
+    """Revision 5a7c9e1b3d20 gives each index entry the id that says its record; entries
+    numbered the earlier way (1, 2, 3, ...) are found after the upgrade as before it."""
+    app = build_app(empty_database_url)
+    with app.app_context():
+        upgrade(revision="9f0e4256e4f1")
+        organisation = make_organisation("Sahlgrenska Science Park")
+        contact = make_contact("Åsa", "Öberg", organisation=organisation)
+        # As the earlier code numbered them: one after the other.
+        db.session.execute(sa.text("UPDATE search_entries SET id = 1 WHERE kind = 'contact'"))
+        db.session.execute(sa.text("UPDATE search_entries SET id = 2 WHERE kind = 'organisation'"))
+        db.session.commit()
+        assert set(db.session.scalars(sa.text("SELECT id FROM search_entries"))) == {1, 2}
+
+        upgrade()
+
+        assert set(db.session.scalars(sa.text("SELECT id FROM search_entries"))) == {
+            entry_id("organisation", organisation.id),
+            entry_id("contact", contact.id),
+        }
+
+        assert index.matching_ids("organisation", "sahlgrenska") == [organisation.id]
+        assert index.matching_ids("contact", "asa oberg") == [contact.id]
+        assert index.kind_counts(["s"]) == {"organisation": 1}
+        db.session.remove()
+        db.engine.dispose()

@@ -26,11 +26,25 @@ from crm.extensions import db
 TS_CONFIG = sa.literal_column("'simple'::regconfig")
 
 
+# An entry's id says whose words it holds: the record's id and its kind's code in the low
+# KIND_BITS bits. SQLite's full-text index hands back only entry ids (its rowids); read this
+# way, they give the matching records of a kind without a lookup in this table for each
+# match, which for a frequent word is tens of thousands of lookups per query.
+KIND_CODES = {"organisation": 1, "contact": 2, "agreement": 3, "activity": 4, "enquiry": 5}
+KIND_BITS = 3
+KIND_MASK = (1 << KIND_BITS) - 1
+
+
+def entry_id(kind, record_id):
+    return (record_id << KIND_BITS) | KIND_CODES[kind]
+
+
 class SearchEntry(db.Model):
     __tablename__ = "search_entries"
     __table_args__ = (sa.UniqueConstraint("kind", "record_id"),)
 
-    id: Mapped[int] = mapped_column(primary_key=True)
+    # Always entry_id(kind, record_id), never drawn from a sequence.
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
     # organisation, contact, agreement, activity or enquiry.
     kind: Mapped[str] = mapped_column(sa.String(20))
     record_id: Mapped[int]

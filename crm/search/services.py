@@ -12,8 +12,7 @@ from crm.auth.models import Role
 from crm.enquiries.models import Enquiry
 from crm.extensions import db
 from crm.organisations.models import Contact, Organisation
-from crm.search.index import match_condition, query_words
-from crm.search.models import SearchEntry
+from crm.search.index import id_matches, kind_counts, query_words
 
 RESULTS_PER_KIND = 10
 
@@ -83,12 +82,7 @@ def search(query, *, user, limit=RESULTS_PER_KIND):
     terms = query_words(query)
     if not terms:
         return []
-    matched = match_condition(terms)
-    counts = dict(
-        db.session.execute(
-            sa.select(SearchEntry.kind, sa.func.count()).where(matched).group_by(SearchEntry.kind)
-        ).all()
-    )
+    counts = kind_counts(terms)
     groups = []
     for kind, label, model, order, related in _KINDS:
         conditions = [model.deleted_at.is_(None)]
@@ -97,27 +91,21 @@ def search(query, *, user, limit=RESULTS_PER_KIND):
             visible = _enquiry_visibility(user)
             if visible is None:
                 continue
+            conditions.append(visible)
             if not user.has_role(Role.COORDINATOR) and count:
                 count = db.session.scalar(
                     sa.select(sa.func.count())
                     .select_from(Enquiry)
-                    .join(SearchEntry, _index_row(kind, model))
-                    .where(matched, visible)
+                    .where(id_matches(kind, Enquiry.id, query, count=count), *conditions)
                 )
-            conditions.append(visible)
         records = []
         if count:
             records = db.session.scalars(
                 sa.select(model)
-                .join(SearchEntry, _index_row(kind, model))
-                .where(matched, *conditions)
+                .where(id_matches(kind, model.id, query, count=count), *conditions)
                 .order_by(*order)
                 .limit(limit)
                 .options(*(selectinload(relationship) for relationship in related))
             ).all()
         groups.append(ResultGroup(kind=kind, label=label, count=count, records=records))
     return groups
-
-
-def _index_row(kind, model):
-    return sa.and_(SearchEntry.kind == kind, SearchEntry.record_id == model.id)
