@@ -140,6 +140,22 @@ def test_inbox_filters(client, db, signed_in, make_enquiry, make_user):
     assert len(references(status="x", topic="y", assignee="z", age="-1", page="q")) == 3
 
 
+def test_inbox_search_lists_what_the_search_page_counted(client, signed_in, make_enquiry):
+    """The inbox's search box finds words as the search page does, the message's included:
+    the list behind the search page's "Show all in the list" holds what it counted."""
+    signed_in("coordinator")
+    make_enquiry(name="Lena Ekström", message="A question about biobank samples.")
+    make_enquiry(organisation_name="Biobank Partners AB")
+    make_enquiry(name="Per Holm", message="Sequencing for our trial.")
+    make_enquiry(name="Stina Ek", message="Our microbiobank is new.")  # a word's middle
+
+    search = client.get("/search/?q=biobank&lang=en").get_data(as_text=True)
+    assert 'Enquiries <span class="count">(2)</span>' in search
+    listed = client.get("/enquiries/?q=biobank").get_data(as_text=True)
+    assert len(listed_references(listed)) == 2
+    assert len(listed_references(client.get("/enquiries/?q=ekstr").get_data(as_text=True))) == 1
+
+
 def test_inbox_paginates_and_shows_an_empty_state(client, signed_in, make_enquiry):
     signed_in("coordinator")
     assert "No open enquiries" in client.get("/enquiries/").get_data(as_text=True)
@@ -425,6 +441,53 @@ def test_domain_matching_reads_indexes_not_every_contact(app, db, make_enquiry, 
     reads = [line for line in plans if "contacts" in line or "organisations " in line]
     by_lookup = ("ix_contacts_email", "PRIMARY KEY", "rowid=?", "website_domain", "name_key")
     assert [line for line in reads if not any(index in line for index in by_lookup)] == []
+
+
+def test_the_inbox_reads_a_page_in_its_order_not_every_open_enquiry(client, db, signed_in):
+    if db.engine.dialect.name != "sqlite":
+        pytest.skip("PostgreSQL scans tables this small whatever the indexes")
+    signed_in("coordinator")
+    now = utcnow()
+    db.session.execute(
+        sa.insert(Enquiry),
+        [
+            {"reference": f"ENQ-T{number:05d}", "name": f"Sender {number}",
+             "email": f"s{number}@example.com", "topic": Topic.RD_COLLABORATION,
+             "message": "Hello", "language": "en", "source": "web",
+             "status": EnquiryStatus.NEW if number % 3 else EnquiryStatus.ASSIGNED,
+             "received_at": now - timedelta(minutes=number),
+             "created_at": now, "updated_at": now}
+            for number in range(3000)
+        ],
+    )  # fmt: skip
+    db.session.commit()
+    db.session.execute(sa.text("ANALYZE"))
+    db.session.commit()
+    sent = []
+
+    def listener(conn, cursor, statement, parameters, *args):
+        sent.append((statement, parameters))
+
+    sa.event.listen(db.engine, "before_cursor_execute", listener)
+    try:
+        for query in ("", "?status=new", "?page=3"):
+            assert client.get(f"/enquiries/{query}").status_code == 200
+    finally:
+        sa.event.remove(db.engine, "before_cursor_execute", listener)
+
+    pages = [
+        (statement, parameters)
+        for statement, parameters in sent
+        if statement.lstrip().startswith("SELECT enquiries.id, enquiries.reference")
+    ]
+    assert len(pages) == 3
+    for statement, parameters in pages:
+        plan = db.session.connection().exec_driver_sql(
+            f"EXPLAIN QUERY PLAN {statement}", parameters
+        )
+        lines = [row[-1] for row in plan]
+        # Sorting in a temporary tree means every matching enquiry was read first.
+        assert not [line for line in lines if "TEMP B-TREE" in line], lines
 
 
 def test_a_contact_without_organisation_is_still_matched(db, make_enquiry):

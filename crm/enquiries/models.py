@@ -7,7 +7,7 @@ import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from crm.core.models import SoftDeleteMixin, TimestampMixin
+from crm.core.models import SoftDeleteMixin, TimestampMixin, live_index
 from crm.core.topics import Topic
 from crm.core.types import LabelledEnum, UTCDateTime, enum_column, utcnow
 from crm.extensions import db
@@ -73,6 +73,10 @@ class ClosedReason(LabelledEnum):
         }
 
 
+# Whether an enquiry has someone assigned, as the inbox sorts by it.
+_ASSIGNED = sa.text("(assignee_id IS NOT NULL)")
+
+
 class Enquiry(TimestampMixin, SoftDeleteMixin, db.Model):
     __tablename__ = "enquiries"
     __table_args__ = (
@@ -80,6 +84,9 @@ class Enquiry(TimestampMixin, SoftDeleteMixin, db.Model):
         # Each person's open enquiries, and how many (the assignment choices, the overview),
         # answered from the index alone: it holds the deleted mark the queries test too.
         sa.Index("ix_enquiries_assignee_status", "assignee_id", "status", "deleted_at"),
+        # The inbox's order (services.INBOX_ORDER), over every open status and over one.
+        live_index("ix_enquiries_live_inbox", _ASSIGNED, "received_at", "id"),
+        live_index("ix_enquiries_live_status_inbox", "status", _ASSIGNED, "received_at", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

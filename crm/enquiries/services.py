@@ -31,7 +31,8 @@ from crm.core import audit
 from crm.core.audit import describe_fields
 from crm.core.forms import FieldError
 from crm.core.links import external_url
-from crm.core.text import email_domain, fold, name_key, normalise_domain
+from crm.core.listing import words_match
+from crm.core.text import email_domain, name_key, normalise_domain
 from crm.core.types import utcnow
 from crm.enquiries.models import (
     ClosedReason,
@@ -206,9 +207,12 @@ class EnquiryFilters:
     query: str = ""
 
 
-# Unassigned first, then the oldest first: what has waited longest for a person.
+# Unassigned first (false sorts before true), then the oldest first: what has waited longest
+# for a person. Written as the indexes ix_enquiries_live_inbox and
+# ix_enquiries_live_status_inbox are, so that a page is read in their order rather than every
+# open enquiry sorted.
 INBOX_ORDER = (
-    sa.case((Enquiry.assignee_id.is_(None), 0), else_=1),
+    Enquiry.assignee_id.is_not(None),
     Enquiry.received_at,
     Enquiry.id,
 )
@@ -231,35 +235,22 @@ def enquiry_select(filters, *, user):
         select = select.where(
             Enquiry.received_at <= utcnow() - timedelta(days=filters.older_than_days)
         )
-    for word in (filters.query or "").split()[:8]:
-        select = select.where(_matches_word(word))
+    if (filters.query or "").strip():
+        select = select.where(_matches_words(filters.query))
     return select.options(
         selectinload(Enquiry.assignee), selectinload(Enquiry.organisation)
     ).order_by(*INBOX_ORDER)
 
 
-def _matches_word(word):
-    """One search word in the reference, name, organisation name or e-mail (any case), or in
-    the name of the organisation it is linked to (accent-blind, through its search text)."""
-    lower = word.lower()
-    # SQLite's case-insensitive LIKE knows only ASCII; also try the capitalised word, so
-    # "ångström" finds "Ångström AB" there too.
-    capitalised = lower[:1].upper() + lower[1:]
-    conditions = []
-    for column in (Enquiry.reference, Enquiry.name, Enquiry.organisation_name, Enquiry.email):
-        conditions.append(column.icontains(lower, autoescape=True))
-        if capitalised != lower:
-            conditions.append(column.contains(capitalised, autoescape=True))
-    folded = fold(word)
-    if folded:
-        conditions.append(
-            Enquiry.organisation_id.in_(
-                sa.select(Organisation.id).where(
-                    Organisation.search_text.contains(folded, autoescape=True)
-                )
-            )
-        )
-    return sa.or_(*conditions)
+def _matches_words(query):
+    """The search box's words, each the start of a word of the enquiry (its reference, the
+    sender's name, address and organisation, the message's beginning) or of the organisation
+    it is linked to: through the search index, as the search page finds them, so "Show all in
+    the list" lists what the search page counted."""
+    return sa.or_(
+        words_match("enquiry", Enquiry.id, query),
+        words_match("organisation", Enquiry.organisation_id, query),
+    )
 
 
 def age(enquiry, now=None):
