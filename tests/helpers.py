@@ -23,6 +23,28 @@ def count_queries(db):
         sa.event.remove(db.engine, "before_cursor_execute", listener)
 
 
+@contextmanager
+def sqlite_plans(db, starting_with="SELECT"):
+    """`with sqlite_plans(db) as plans:` collects, for each statement sent while inside that
+    starts with `starting_with`, SQLite's query plan (its lines), read once the block ends."""
+    sent = []
+    plans = []
+
+    def listener(conn, cursor, statement, parameters, *args):
+        if statement.lstrip().startswith(starting_with):
+            sent.append((statement, parameters))
+
+    sa.event.listen(db.engine, "before_cursor_execute", listener)
+    try:
+        yield plans
+    finally:
+        sa.event.remove(db.engine, "before_cursor_execute", listener)
+    connection = db.session.connection()
+    for statement, parameters in sent:
+        rows = connection.exec_driver_sql(f"EXPLAIN QUERY PLAN {statement}", parameters)
+        plans.append([row[-1] for row in rows])
+
+
 def sign_in_with_form_token(client, user, password=TEST_PASSWORD):
     """Sign in through the login form as a browser does with CSRF on: the token read off the
     page."""

@@ -19,6 +19,7 @@ from crm.enquiries.models import ClosedReason, Enquiry, EnquiryComment, EnquiryS
 from crm.mail.models import OutboxMessage
 from crm.organisations import services as organisation_services
 from crm.organisations.models import Contact, Organisation, OrganisationKind
+from tests.helpers import sqlite_plans
 
 
 @pytest.fixture
@@ -463,29 +464,12 @@ def test_the_inbox_reads_a_page_in_its_order_not_every_open_enquiry(client, db, 
     db.session.commit()
     db.session.execute(sa.text("ANALYZE"))
     db.session.commit()
-    sent = []
-
-    def listener(conn, cursor, statement, parameters, *args):
-        sent.append((statement, parameters))
-
-    sa.event.listen(db.engine, "before_cursor_execute", listener)
-    try:
+    with sqlite_plans(db, "SELECT enquiries.id, enquiries.reference") as plans:
         for query in ("", "?status=new", "?page=3"):
             assert client.get(f"/enquiries/{query}").status_code == 200
-    finally:
-        sa.event.remove(db.engine, "before_cursor_execute", listener)
 
-    pages = [
-        (statement, parameters)
-        for statement, parameters in sent
-        if statement.lstrip().startswith("SELECT enquiries.id, enquiries.reference")
-    ]
-    assert len(pages) == 3
-    for statement, parameters in pages:
-        plan = db.session.connection().exec_driver_sql(
-            f"EXPLAIN QUERY PLAN {statement}", parameters
-        )
-        lines = [row[-1] for row in plan]
+    assert len(plans) == 3
+    for lines in plans:
         # Sorting in a temporary tree means every matching enquiry was read first.
         assert not [line for line in lines if "TEMP B-TREE" in line], lines
 

@@ -178,11 +178,6 @@ def query_words(query):
     return words(query)[:MAX_QUERY_WORDS]
 
 
-# From this many matching records of a kind on, a list walks its own order and checks each
-# row against the matches (see id_matches).
-FREQUENT = 1000
-
-
 def _is_postgresql():
     return db.session.get_bind().dialect.name == "postgresql"
 
@@ -236,31 +231,16 @@ def _record_ids(kind, terms):
     )
 
 
-def id_matches(kind, id_column, query, *, count=None):
+def id_matches(kind, id_column, query):
     """A condition on `id_column`: the records of `kind` whose index entry has every word of
     `query` as the start of a word, as the search page finds them. None when the query is
-    blank; nothing matches a query of punctuation alone. Only live records are indexed.
-
-    `count`, when the caller knows it, is how many records match; else it is counted here,
-    up to FREQUENT. A database plans `id IN (matches)` by looking up each match and sorting
-    them, as it cannot know how many a word matches. For a frequent word (a common surname
-    in a register of 200,000 contacts matches thousands) walking the list's own order (an
-    index) and checking each row against the matches finds a page after a few rows: the
-    condition is then written on `id + 0`, which no index serves, so the database does that.
-    """
+    blank; nothing matches a query of punctuation alone. Only live records are indexed."""
     if not (query or "").strip():
         return None
     terms = query_words(query)
     if not terms:
         return sa.false()
-    matching = _record_ids(kind, terms)
-    if count is None:
-        count = db.session.scalar(
-            sa.select(sa.func.count()).select_from(matching.limit(FREQUENT).subquery())
-        )
-    if count >= FREQUENT:
-        return (id_column + 0).in_(matching)
-    return id_column.in_(matching)
+    return id_column.in_(_record_ids(kind, terms))
 
 
 register_word_index(id_matches)

@@ -96,13 +96,13 @@ def search(query, *, user, limit=RESULTS_PER_KIND):
                 count = db.session.scalar(
                     sa.select(sa.func.count())
                     .select_from(Enquiry)
-                    .where(id_matches(kind, Enquiry.id, query, count=count), *conditions)
+                    .where(id_matches(kind, Enquiry.id, query), *conditions)
                 )
         records = []
         if count:
             records = db.session.scalars(
                 sa.select(model)
-                .where(id_matches(kind, model.id, query, count=count), *conditions)
+                .where(id_matches(kind, model.id, query), *conditions)
                 .order_by(*order)
                 .limit(limit)
                 .options(*(selectinload(relationship) for relationship in related))
