@@ -26,12 +26,13 @@ def count_queries(db):
 @contextmanager
 def sqlite_plans(db, starting_with="SELECT"):
     """`with sqlite_plans(db) as plans:` collects, for each statement sent while inside that
-    starts with `starting_with`, SQLite's query plan (its lines), read once the block ends."""
+    starts with `starting_with` (its whitespace taken as single spaces), SQLite's query plan
+    (its lines), read once the block ends."""
     sent = []
     plans = []
 
     def listener(conn, cursor, statement, parameters, *args):
-        if statement.lstrip().startswith(starting_with):
+        if " ".join(statement.split()).startswith(starting_with):
             sent.append((statement, parameters))
 
     sa.event.listen(db.engine, "before_cursor_execute", listener)

@@ -18,9 +18,10 @@ from crm.activities.models import (
     ActivityStatus,
 )
 from crm.core.models import AuditEntry
+from crm.core.types import utcnow
 from crm.organisations import services
 from crm.organisations.models import Organisation, OrganisationKind, Sector
-from tests.helpers import count_queries
+from tests.helpers import count_queries, sqlite_plans
 
 ROWS = 3
 
@@ -590,3 +591,33 @@ def test_service_rejects_one_organisation_twice(db, make_organisation):
     db.session.rollback()
     assert db.session.scalar(sa.select(sa.func.count()).select_from(ActivityOrganisation)) == 0
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Organisation)) == 1
+
+
+def test_a_deep_page_of_the_list_reads_its_ids_from_an_index(client, db, signed_in):
+    """Page 60 of the activities: the ids of the rows skipped are read from an index of the
+    live activities in date order (the index of dates alone made the database read each
+    skipped activity to test its deleted mark: 53 ms for page 1911 of 50,000)."""
+    if db.engine.dialect.name != "sqlite":
+        pytest.skip("PostgreSQL scans tables this small whatever the indexes")
+    now = utcnow()
+    db.session.execute(
+        sa.insert(Activity),
+        [
+            {"kind": ActivityKind.SEMINAR, "title": f"Seminar {number:04d}",
+             "start_date": date(2026, 1, 1) + timedelta(days=number % 300),
+             "status": ActivityStatus.COMPLETED, "created_at": now, "updated_at": now}
+            for number in range(1600)
+        ],
+    )  # fmt: skip
+    db.session.commit()
+    db.session.execute(sa.text("ANALYZE"))
+    db.session.commit()
+    signed_in("viewer")
+
+    with sqlite_plans(db, "SELECT activities.id FROM activities") as plans:
+        page = client.get("/activities/?page=60").get_data(as_text=True)
+
+    assert page.count('href="/activities/') >= 25
+    assert plans, "a deep page looks its ids up first"
+    lines = [line for lines in plans for line in lines]
+    assert any("COVERING INDEX ix_activities_live_start" in line for line in lines), lines
