@@ -82,6 +82,22 @@ def test_a_rolled_back_change_leaves_the_index_as_it_was(db, make_organisation):
     assert index.matching_ids("organisation", "karolinska") == [organisation.id]
 
 
+def test_the_words_inside_an_address_are_found_whole_and_its_last_as_typed(
+    db, make_organisation, make_contact
+):
+    karin = make_contact("Karin", "Berg", email="karin.berg@example.org")
+    make_contact("Karina", "Bergström", email="karina.bergstrom@example.org")
+    make_contact("Karl", "Ek", email="karl.ek@examples.org")
+    db.session.commit()
+
+    assert index.matching_ids("contact", "karin.berg@example.org") == [karin.id]
+    assert index.matching_ids("contact", "karin.berg@exam") == [karin.id]  # still typing
+    # Inside an address a word is whole: "kar." is not the start of karin's address.
+    assert index.matching_ids("contact", "kar.berg@example.org") == []
+    # Words apart from each other are each the start of a word, as before.
+    assert len(index.matching_ids("contact", "kar berg")) == 2
+
+
 def test_every_kind_is_indexed(
     db, make_organisation, make_contact, make_agreement, make_activity, make_enquiry
 ):

@@ -11,6 +11,7 @@ process built on the app (web, CLI, worker, tests) keeps the index in step.
 """
 
 import re
+from typing import NamedTuple
 
 import sqlalchemy as sa
 from flask_sqlalchemy.session import Session
@@ -174,8 +175,24 @@ def rebuild_index(batch_size=500):
     return total
 
 
+class Term(NamedTuple):
+    word: str
+    # Found only as a whole word, not as the start of one.
+    whole: bool
+
+
 def query_words(query):
-    return words(query)[:MAX_QUERY_WORDS]
+    """The query's words as Terms. A word followed by more of the same run of characters is
+    complete, and found whole ("anders" and "example" in anders.larsson@example.com); the
+    last word of each run may still be being typed, so it is found as the start of a word
+    ("läkem" finds "Läkemedelsindustriföreningen"). Besides saying what was typed, this keeps
+    an address cheap to find: "com" as the start of a word is every word beginning so, whose
+    lists of entries the index merges before it can compare them."""
+    terms = []
+    for run in query.split():
+        found = words(run)
+        terms.extend(Term(word, whole=place < len(found) - 1) for place, word in enumerate(found))
+    return terms[:MAX_QUERY_WORDS]
 
 
 def _is_postgresql():
@@ -183,7 +200,7 @@ def _is_postgresql():
 
 
 def _tsquery_match(terms):
-    text = " & ".join(f"'{term}':*" for term in terms)
+    text = " & ".join(f"'{term.word}'" + ("" if term.whole else ":*") for term in terms)
     return body_vector().op("@@")(sa.func.to_tsquery(TS_CONFIG, text))
 
 
@@ -191,11 +208,10 @@ _FTS_ROWID = sa.literal_column("search_fts.rowid")
 
 
 def _fts_entries(terms):
-    """SQLite: a select from the full-text index of the entries having every word of
-    `terms` as the start of a word, so the word being typed ("läkem") finds
-    "Läkemedelsindustriföreningen". The terms are letters and digits only (see `words`),
-    so quoting them is enough."""
-    text = " ".join(f'"{term}"*' for term in terms)
+    """SQLite: a select from the full-text index of the entries having every term (see
+    query_words). The words are letters and digits only (see `words`), so quoting them is
+    enough."""
+    text = " ".join(f'"{term.word}"' + ("" if term.whole else "*") for term in terms)
     return (
         sa.select()
         .select_from(sa.table("search_fts"))

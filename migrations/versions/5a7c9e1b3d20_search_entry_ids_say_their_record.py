@@ -9,7 +9,8 @@ index, which hands back entry ids alone, gives the matching records without a lo
 search_entries per match (crm/search/models.py, entry_id). The ids are set in two steps, via
 their negatives, so no new id meets an old one that has not moved yet. On SQLite the
 full-text table is dropped first and built again afterwards from the renumbered entries: its
-triggers would otherwise rewrite each entry's words twice.
+triggers would otherwise rewrite each entry's words twice. The table built again also
+indexes the words' first two and three letters (prefix='2 3'), for words being typed.
 """
 
 from alembic import op
@@ -28,7 +29,7 @@ KIND_CODE = (
 SQLITE_CREATE = [
     """CREATE VIRTUAL TABLE IF NOT EXISTS search_fts USING fts5(
         body, content='search_entries', content_rowid='id',
-        tokenize='unicode61 remove_diacritics 2')""",
+        tokenize='unicode61 remove_diacritics 2', prefix='2 3')""",
     """CREATE TRIGGER IF NOT EXISTS search_entries_ai AFTER INSERT ON search_entries BEGIN
         INSERT INTO search_fts(rowid, body) VALUES (new.id, new.body);
     END""",
