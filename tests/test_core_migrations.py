@@ -97,6 +97,6 @@ def test_upgrading_renumbers_the_index_and_still_finds_every_record(
 
         assert index.matching_ids("organisation", "sahlgrenska") == [organisation.id]
         assert index.matching_ids("contact", "asa oberg") == [contact.id]
-        assert index.kind_counts(["s"]) == {"organisation": 1}
+        assert index.kind_counts(index.query_words("sahlgrenska")) == {"organisation": 1}
         db.session.remove()
         db.engine.dispose()
