@@ -24,15 +24,16 @@ def count_queries(db):
 
 
 @contextmanager
-def sqlite_plans(db, starting_with="SELECT"):
+def sqlite_plans(db, starting_with="SELECT", containing=""):
     """`with sqlite_plans(db) as plans:` collects, for each statement sent while inside that
-    starts with `starting_with` (its whitespace taken as single spaces), SQLite's query plan
-    (its lines), read once the block ends."""
+    starts with `starting_with` and contains `containing` (its whitespace taken as single
+    spaces), SQLite's query plan (its lines), read once the block ends."""
     sent = []
     plans = []
 
     def listener(conn, cursor, statement, parameters, *args):
-        if " ".join(statement.split()).startswith(starting_with):
+        text = " ".join(statement.split())
+        if text.startswith(starting_with) and containing in text:
             sent.append((statement, parameters))
 
     sa.event.listen(db.engine, "before_cursor_execute", listener)
