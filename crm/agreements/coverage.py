@@ -19,6 +19,11 @@ COVERING_ROLES = (PartyRole.PARTY, PartyRole.SIGNATORY)
 # A draft or an agreement still in negotiation binds no one, so it covers no member; one that
 # was signed keeps showing (with its status) after it expired or was terminated.
 NOT_YET_SIGNED = (AgreementStatus.DRAFT, AgreementStatus.NEGOTIATION)
+# The organisation an agreement covers through, and the one covered. Made once: an alias is
+# a new mapped entity, and making one (and its first comparisons) on every organisation's
+# page took more time than the page's queries about coverage.
+_ASSOCIATION = sa.orm.aliased(Organisation, name="association")
+_MEMBER = sa.orm.aliased(Organisation, name="member")
 
 
 @dataclass(frozen=True)
@@ -54,7 +59,7 @@ def agreements_covering(organisation_id, *, limit=None):
         .order_by(Agreement.start_date.desc(), Agreement.id.desc())
         .limit(limit)
     ).all()
-    association = sa.orm.aliased(Organisation)
+    association = _ASSOCIATION
     through = db.session.execute(
         sa.select(Agreement, association)
         .join(AgreementParty, AgreementParty.agreement_id == Agreement.id)
@@ -83,7 +88,7 @@ def agreement_ids_covering(organisation_id):
     direct = sa.select(AgreementParty.agreement_id).where(
         AgreementParty.organisation_id == organisation_id
     )
-    association = sa.orm.aliased(Organisation)
+    association = _ASSOCIATION
     through = (
         sa.select(Agreement.id)
         .join(AgreementParty, AgreementParty.agreement_id == Agreement.id)
@@ -107,8 +112,7 @@ def members_covered_by(agreement, *, limit=None):
     """(member organisation, association) pairs the agreement covers through membership."""
     if not agreement.covers_members:
         return []
-    member = sa.orm.aliased(Organisation)
-    association = sa.orm.aliased(Organisation)
+    member, association = _MEMBER, _ASSOCIATION
     rows = db.session.execute(
         sa.select(member, association)
         .select_from(AgreementParty)

@@ -88,11 +88,13 @@ def _first_current(public, today):
     return by_start[:UPCOMING_LIMIT]
 
 
+# Made once: an alias is a new mapped entity, costly to make on every request.
+_DOCUMENT_OWNERS = (aliased(Organisation), aliased(Agreement), aliased(Activity))
+
+
 def _public_documents():
     """Public documents whose organisation, agreement or activity is not deleted."""
-    owner_organisation = aliased(Organisation)
-    owner_agreement = aliased(Agreement)
-    owner_activity = aliased(Activity)
+    owner_organisation, owner_agreement, owner_activity = _DOCUMENT_OWNERS
     return db.session.scalars(
         sa.select(Document)
         .outerjoin(owner_organisation, Document.organisation_id == owner_organisation.id)
