@@ -87,6 +87,9 @@ class Enquiry(TimestampMixin, SoftDeleteMixin, db.Model):
         # The inbox's order (services.INBOX_ORDER), over every open status and over one.
         live_index("ix_enquiries_live_inbox", _ASSIGNED, "received_at", "id"),
         live_index("ix_enquiries_live_status_inbox", "status", _ASSIGNED, "received_at", "id"),
+        # Each person's enquiries, and the unassigned ones, oldest first (the overview): read
+        # in order, not found by walking every enquiry by date for someone who has a few.
+        live_index("ix_enquiries_live_assignee_received", "assignee_id", "received_at", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
