@@ -474,6 +474,41 @@ def test_the_inbox_reads_a_page_in_its_order_not_every_open_enquiry(client, db, 
         assert not [line for line in lines if "TEMP B-TREE" in line], lines
 
 
+def test_a_members_inbox_reads_their_enquiries_not_everyones(client, db, login, make_user):
+    """A member reads only the enquiries assigned to them: found through the index of each
+    person's enquiries by date, not by walking the whole inbox (13 ms at 20,000 for a member
+    with none), and in the inbox's order."""
+    if db.engine.dialect.name != "sqlite":
+        pytest.skip("PostgreSQL scans tables this small whatever the indexes")
+    busy = make_user("member")
+    member = login("member")
+    now = utcnow()
+    db.session.execute(
+        sa.insert(Enquiry),
+        [
+            {"reference": f"ENQ-T{number:05d}", "name": f"Sender {number}",
+             "email": f"s{number}@example.com", "topic": Topic.RD_COLLABORATION,
+             "message": "Hello", "language": "en", "source": "web",
+             "status": EnquiryStatus.ASSIGNED,
+             "assignee_id": member.id if number in (10, 2500) else busy.id,
+             "received_at": now - timedelta(minutes=number),
+             "created_at": now, "updated_at": now}
+            for number in range(3000)
+        ],
+    )  # fmt: skip
+    db.session.commit()
+    db.session.execute(sa.text("ANALYZE"))
+    db.session.commit()
+
+    with sqlite_plans(db, "SELECT enquiries.id, enquiries.reference") as plans:
+        html = client.get("/enquiries/").get_data(as_text=True)
+
+    assert listed_references(html) == ["ENQ-T02500", "ENQ-T00010"]  # the oldest first
+    lines = [line for lines in plans for line in lines]
+    assert any("ix_enquiries_live_assignee_received" in line for line in lines), lines
+    assert not [line for line in lines if "TEMP B-TREE" in line], lines
+
+
 def test_a_contact_without_organisation_is_still_matched(db, make_enquiry):
     contact = organisation_services.create_contact(
         {"first_name": "Pelle", "last_name": "Fri", "email": "pelle@gmail.com"}, actor=None

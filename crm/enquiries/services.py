@@ -237,9 +237,15 @@ def enquiry_select(filters, *, user):
         )
     if (filters.query or "").strip():
         select = select.where(_matches_words(filters.query))
+    # When everyone listed has the same assignee (a member reads only their own; a filter by
+    # person or by "nobody"), the order's first key is the same on every row: left out, the
+    # index of each person's enquiries by date (ix_enquiries_live_assignee_received) gives
+    # the page in order, where the inbox index would be walked past everyone else's.
+    one_assignee = filters.assignee or not user.has_role(Role.COORDINATOR)
+    order = INBOX_ORDER[1:] if one_assignee else INBOX_ORDER
     return select.options(
         selectinload(Enquiry.assignee), selectinload(Enquiry.organisation)
-    ).order_by(*INBOX_ORDER)
+    ).order_by(*order)
 
 
 def _matches_words(query):
