@@ -767,3 +767,33 @@ def test_typeahead_returns_json_matches(client, login, make_contact, make_organi
     assert len(client.get("/contacts/typeahead?q=anna").get_json()["results"]) == 10
     assert client.get("/contacts/typeahead?q=").get_json() == {"results": []}
     assert client.get("/contacts/typeahead").get_json() == {"results": []}
+
+
+def test_an_organisations_people_are_found_by_index_not_by_reading_every_contact(
+    client, db, signed_in, make_organisation, make_contact
+):
+    """The list of an organisation's people (its own and those affiliated) reads them by the
+    indexes of organisation: written as `organisation_id = ? OR id IN (...)`, PostgreSQL
+    checked that against every contact, whatever the indexes (300 ms at 200,000)."""
+    roche = make_organisation("Roche AB")
+    lif = make_organisation("Lif", kind=OrganisationKind.INDUSTRY_ASSOCIATION)
+    make_contact("Anna", "Own", organisation=roche)
+    make_contact("Bo", "Affiliated", organisation=lif, affiliations=[(roche.id, "Adviser")])
+    make_contact("Cecilia", "Elsewhere", organisation=lif)
+    signed_in("viewer")
+
+    html = client.get(f"/contacts/?organisation_id={roche.id}").get_data(as_text=True)
+    assert "Own, Anna" in html and "Affiliated, Bo" in html and "Elsewhere" not in html
+
+    select = services.contact_select(services.ContactFilters(organisation_id=roche.id))
+    sql = str(select.compile(dialect=db.engine.dialect, compile_kwargs={"literal_binds": True}))
+    if db.engine.dialect.name == "postgresql":
+        # Told to avoid reading whole tables, as it would for a large register.
+        db.session.execute(sa.text("SET LOCAL enable_seqscan = off"))
+        plan = "\n".join(db.session.scalars(sa.text(f"EXPLAIN {sql}")))
+        db.session.rollback()
+    else:
+        plan = "\n".join(
+            row[-1] for row in db.session.execute(sa.text(f"EXPLAIN QUERY PLAN {sql}"))
+        )
+    assert "ix_contacts_organisation_id" in plan, plan

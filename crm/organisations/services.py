@@ -129,14 +129,17 @@ def contact_select(filters):
         select = select.where(Contact.deleted_at.is_(None))
     select = _text_filter(select, "contact", Contact, filters)
     if filters.organisation_id:
+        # The organisation's people, its own and those affiliated, as one list of ids: each
+        # part read by its index. Written as `organisation_id = ? OR id IN (...)`, PostgreSQL
+        # checked that against every contact (300 ms at 200,000).
         select = select.where(
-            sa.or_(
-                Contact.organisation_id == filters.organisation_id,
-                Contact.id.in_(
+            Contact.id.in_(
+                sa.union_all(
+                    sa.select(Contact.id).where(Contact.organisation_id == filters.organisation_id),
                     sa.select(ContactAffiliation.contact_id).where(
                         ContactAffiliation.organisation_id == filters.organisation_id
-                    )
-                ),
+                    ),
+                )
             )
         )
     if filters.legal_basis:
