@@ -237,8 +237,14 @@ def kind_counts(terms):
 def _record_ids(kind, terms):
     """A select of the ids of the records of `kind` that match `terms`."""
     if _is_postgresql():
-        return sa.select(SearchEntry.record_id).where(
-            SearchEntry.kind == kind, _tsquery_match(terms)
+        # OFFSET 0 keeps PostgreSQL from merging this into the list's query: merged, it may
+        # walk the list in its order and test each row, expecting matches evenly spread.
+        # Words match names, which sort together: for "Johansson" it walked 82,594 contacts
+        # by name (375 ms) before the first; the matches looked up and sorted take 10 ms.
+        return (
+            sa.select(SearchEntry.record_id)
+            .where(SearchEntry.kind == kind, _tsquery_match(terms))
+            .offset(0)
         )
     return (
         _fts_entries(terms)
