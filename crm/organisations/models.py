@@ -185,11 +185,16 @@ class Organisation(TimestampMixin, SoftDeleteMixin, db.Model):
 
 class OrganisationSector(db.Model):
     __tablename__ = "organisation_sectors"
+    __table_args__ = (
+        # A sector's organisations (the lists' sector filters) read from the index alone,
+        # without a lookup in the table per row: 12,500 of them in a sector at SPEC §6's scale.
+        sa.Index("ix_organisation_sectors_sector_organisation", "sector", "organisation_id"),
+    )
 
     organisation_id: Mapped[int] = mapped_column(
         sa.ForeignKey("organisations.id", ondelete="CASCADE"), primary_key=True
     )
-    sector: Mapped[Sector] = mapped_column(enum_column(Sector), primary_key=True, index=True)
+    sector: Mapped[Sector] = mapped_column(enum_column(Sector), primary_key=True)
 
     organisation: Mapped[Organisation] = relationship(back_populates="sectors")
 
