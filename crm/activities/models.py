@@ -111,13 +111,16 @@ class Activity(TimestampMixin, SoftDeleteMixin, db.Model):
         # read in order from an index, not by walking every activity by date.
         live_index("ix_activities_live_status_start", "status", "start_date", "id"),
         live_index("ix_activities_live_kind_start", "kind", "start_date", "id"),
-        live_index("ix_activities_live_title", "title", "id"),
+        # The title order holds the kind and status the list filters by, as the date order
+        # below does: a walk in either order for a rare kind or status checks them in the
+        # index rather than reading each activity.
+        live_index("ix_activities_live_title", "title", "id", "kind", "status", "deleted_at"),
         # The list's default order: a deep page's ids are read from the index alone (with
         # start_date alone indexed, each skipped activity was read to test its deleted mark).
         # It holds deleted_at too, all NULL: without it, SQLite's planner thinks it must read
         # each row to test the mark anyway, which makes it no better than the index of
         # start_date, and it picks either.
-        live_index("ix_activities_live_start", "start_date", "id", "deleted_at"),
+        live_index("ix_activities_live_start", "start_date", "id", "deleted_at", "kind", "status"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

