@@ -8,7 +8,7 @@ needs soft-deleted are deleted through `records.soft_delete`, as the delete butt
 
 import io
 import uuid
-from datetime import date
+from datetime import date, timedelta
 
 import sqlalchemy as sa
 from werkzeug.datastructures import FileStorage
@@ -228,3 +228,30 @@ def make_enquiry(
         setattr(enquiry, key, value)
     db.session.commit()
     return enquiry
+
+
+def enquiry_rows(count, **fields):
+    """Rows for one bulk insert of `count` enquiries (`sa.insert(Enquiry)`), for the tests that
+    read query plans on a register of some size: received a minute apart, newest first. Each
+    of `fields` is a value for every row, or a function of the enquiry's number (0, 1, ...)."""
+    now = utcnow()
+    rows = []
+    for number in range(count):
+        row = {
+            "reference": f"ENQ-T{number:05d}",
+            "name": f"Sender {number}",
+            "email": f"s{number}@example.com",
+            "topic": Topic.RD_COLLABORATION,
+            "message": "Hello",
+            "language": "en",
+            "source": "web",
+            "status": EnquiryStatus.NEW,
+            "received_at": now - timedelta(minutes=number),
+            "created_at": now,
+            "updated_at": now,
+        }
+        row.update(
+            {key: value(number) if callable(value) else value for key, value in fields.items()}
+        )
+        rows.append(row)
+    return rows

@@ -23,6 +23,15 @@ def count_queries(db):
         sa.event.remove(db.engine, "before_cursor_execute", listener)
 
 
+def analyze(db):
+    """Commit what a test inserted, and have the database gather its planner statistics of
+    it, as the daily job keeps them: the query plans read afterwards are those of a register
+    of some size, not of a nearly empty database."""
+    db.session.commit()
+    db.session.execute(sa.text("ANALYZE"))
+    db.session.commit()
+
+
 @contextmanager
 def sqlite_plans(db, starting_with="SELECT", containing=""):
     """`with sqlite_plans(db) as plans:` collects, for each statement sent while inside that

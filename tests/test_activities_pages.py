@@ -21,7 +21,7 @@ from crm.core.models import AuditEntry
 from crm.core.types import utcnow
 from crm.organisations import services
 from crm.organisations.models import Organisation, OrganisationKind, OrganisationSector, Sector
-from tests.helpers import count_queries, sqlite_plans
+from tests.helpers import analyze, count_queries, sqlite_plans
 
 ROWS = 3
 
@@ -609,9 +609,7 @@ def test_a_deep_page_of_the_list_reads_its_ids_from_an_index(client, db, signed_
             for number in range(1600)
         ],
     )  # fmt: skip
-    db.session.commit()
-    db.session.execute(sa.text("ANALYZE"))
-    db.session.commit()
+    analyze(db)
     signed_in("viewer")
 
     with sqlite_plans(db, "SELECT activities.id FROM activities") as plans:
@@ -662,9 +660,7 @@ def test_the_sector_filter_reads_its_links_from_indexes_alone(client, db, signed
             for number, activity_id in enumerate(activity_ids)
         ],
     )
-    db.session.commit()
-    db.session.execute(sa.text("ANALYZE"))
-    db.session.commit()
+    analyze(db)
     signed_in("viewer")
 
     with sqlite_plans(db, containing="organisation_sectors") as plans:

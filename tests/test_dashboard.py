@@ -13,9 +13,10 @@ from crm.agreements.models import AgreementKind, AgreementStatus
 from crm.auth.models import Role
 from crm.core.dates import local_today
 from crm.core.types import utcnow
-from crm.enquiries.models import Enquiry, EnquiryStatus, Topic
+from crm.enquiries.models import Enquiry, EnquiryStatus
 from crm.reports.models import FigureSnapshot
-from tests.helpers import count_queries, sqlite_plans
+from tests.factories import enquiry_rows
+from tests.helpers import analyze, count_queries, sqlite_plans
 
 
 @pytest.fixture
@@ -269,22 +270,11 @@ def test_the_overview_reads_someones_few_enquiries_not_every_enquiry(client, db,
     if db.engine.dialect.name != "sqlite":
         pytest.skip("the plans read here are SQLite's")
     busy = make_user("member")
-    now = utcnow()
     db.session.execute(
         sa.insert(Enquiry),
-        [
-            {"reference": f"ENQ-T{number:05d}", "name": f"Sender {number}",
-             "email": f"s{number}@example.com", "topic": Topic.RD_COLLABORATION,
-             "message": "Hello", "language": "en", "source": "web",
-             "status": EnquiryStatus.ASSIGNED, "assignee_id": busy.id,
-             "received_at": now - timedelta(minutes=number),
-             "created_at": now, "updated_at": now}
-            for number in range(3000)
-        ],
-    )  # fmt: skip
-    db.session.commit()
-    db.session.execute(sa.text("ANALYZE"))
-    db.session.commit()
+        enquiry_rows(3000, status=EnquiryStatus.ASSIGNED, assignee_id=busy.id),
+    )
+    analyze(db)
     login("member")
 
     with sqlite_plans(db, "SELECT enquiries.id, enquiries.reference") as plans:

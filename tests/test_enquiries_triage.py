@@ -19,7 +19,8 @@ from crm.enquiries.models import ClosedReason, Enquiry, EnquiryComment, EnquiryS
 from crm.mail.models import OutboxMessage
 from crm.organisations import services as organisation_services
 from crm.organisations.models import Contact, Organisation, OrganisationKind
-from tests.helpers import sqlite_plans
+from tests.factories import enquiry_rows
+from tests.helpers import analyze, sqlite_plans
 
 
 @pytest.fixture
@@ -414,9 +415,7 @@ def test_domain_matching_reads_indexes_not_every_contact(app, db, make_enquiry, 
             for number in range(4000)
         ],
     )  # fmt: skip
-    db.session.commit()
-    db.session.execute(sa.text("ANALYZE"))
-    db.session.commit()
+    analyze(db)
     enquiry = make_enquiry(email="someone@unknown-domain.example", organisation_name="")
     sent = []
 
@@ -448,22 +447,14 @@ def test_the_inbox_reads_a_page_in_its_order_not_every_open_enquiry(client, db, 
     if db.engine.dialect.name != "sqlite":
         pytest.skip("PostgreSQL scans tables this small whatever the indexes")
     signed_in("coordinator")
-    now = utcnow()
     db.session.execute(
         sa.insert(Enquiry),
-        [
-            {"reference": f"ENQ-T{number:05d}", "name": f"Sender {number}",
-             "email": f"s{number}@example.com", "topic": Topic.RD_COLLABORATION,
-             "message": "Hello", "language": "en", "source": "web",
-             "status": EnquiryStatus.NEW if number % 3 else EnquiryStatus.ASSIGNED,
-             "received_at": now - timedelta(minutes=number),
-             "created_at": now, "updated_at": now}
-            for number in range(3000)
-        ],
-    )  # fmt: skip
-    db.session.commit()
-    db.session.execute(sa.text("ANALYZE"))
-    db.session.commit()
+        enquiry_rows(
+            3000,
+            status=lambda number: EnquiryStatus.NEW if number % 3 else EnquiryStatus.ASSIGNED,
+        ),
+    )
+    analyze(db)
     with sqlite_plans(db, "SELECT enquiries.id, enquiries.reference") as plans:
         for query in ("", "?status=new", "?page=3"):
             assert client.get(f"/enquiries/{query}").status_code == 200
@@ -482,23 +473,15 @@ def test_a_members_inbox_reads_their_enquiries_not_everyones(client, db, login, 
         pytest.skip("PostgreSQL scans tables this small whatever the indexes")
     busy = make_user("member")
     member = login("member")
-    now = utcnow()
     db.session.execute(
         sa.insert(Enquiry),
-        [
-            {"reference": f"ENQ-T{number:05d}", "name": f"Sender {number}",
-             "email": f"s{number}@example.com", "topic": Topic.RD_COLLABORATION,
-             "message": "Hello", "language": "en", "source": "web",
-             "status": EnquiryStatus.ASSIGNED,
-             "assignee_id": member.id if number in (10, 2500) else busy.id,
-             "received_at": now - timedelta(minutes=number),
-             "created_at": now, "updated_at": now}
-            for number in range(3000)
-        ],
-    )  # fmt: skip
-    db.session.commit()
-    db.session.execute(sa.text("ANALYZE"))
-    db.session.commit()
+        enquiry_rows(
+            3000,
+            status=EnquiryStatus.ASSIGNED,
+            assignee_id=lambda number: member.id if number in (10, 2500) else busy.id,
+        ),
+    )
+    analyze(db)
 
     with sqlite_plans(db, "SELECT enquiries.id, enquiries.reference") as plans:
         html = client.get("/enquiries/").get_data(as_text=True)

@@ -20,7 +20,7 @@ from crm.organisations.models import (
     Sector,
 )
 from tests.conftest import TEST_PASSWORD
-from tests.helpers import sqlite_plans
+from tests.helpers import analyze, sqlite_plans
 
 VALID_NUMBER = "556036-0793"
 
@@ -150,9 +150,7 @@ def test_filtering_by_someone_who_owns_few_reads_only_theirs(client, db, signed_
             for number in range(3000)
         ],
     )  # fmt: skip
-    db.session.commit()
-    db.session.execute(sa.text("ANALYZE"))
-    db.session.commit()
+    analyze(db)
     signed_in("viewer")
 
     with sqlite_plans(db) as plans:
@@ -187,9 +185,7 @@ def test_a_deep_page_of_a_filtered_list_reads_only_an_index(client, db, signed_i
             for number in range(1300)
         ],
     )  # fmt: skip
-    db.session.commit()
-    db.session.execute(sa.text("ANALYZE"))
-    db.session.commit()
+    analyze(db)
     signed_in("viewer")
 
     with sqlite_plans(db, "SELECT organisations.id FROM organisations") as plans:
