@@ -14,20 +14,22 @@ AXE_CORE_STAMP := $(VENV)/node/.axe-core-$(AXE_CORE_VERSION)
 
 .PHONY: run test install translations extract-messages lint clean
 
-# The outbox worker runs beside the server and stops with it. Without MAIL_SERVER,
-# development mail is written to the log instead of being sent. With IMAP_HOST set (and the
-# other IMAP_* settings), the mail reader runs beside them too and reads the office mailbox.
+# The outbox worker and the webhook worker run beside the server and stop with it. Without
+# MAIL_SERVER, development mail is written to the log instead of being sent. With IMAP_HOST
+# set (and the other IMAP_* settings), the mail reader runs beside them too and reads the
+# office mailbox.
 run: install
 	$(FLASK) db upgrade
 	$(FLASK) crm demo-data
 	@echo "Serving on http://127.0.0.1:5000 (Ctrl-C to stop)"
 	@CRM_ENV=development $(FLASK) crm send-mail --loop & worker=$$!; reader=; \
+	CRM_ENV=development $(FLASK) crm send-webhooks --loop & hooks=$$!; \
 	if [ -n "$$IMAP_HOST" ]; then \
 		CRM_ENV=development $(FLASK) crm fetch-mail --loop & reader=$$!; \
 	else \
 		echo "Incoming mail is off (set IMAP_HOST to read the office mailbox)"; \
 	fi; \
-	trap 'kill $$worker $$reader 2>/dev/null' EXIT INT TERM; \
+	trap 'kill $$worker $$hooks $$reader 2>/dev/null' EXIT INT TERM; \
 	CRM_ENV=development $(FLASK) run --host 127.0.0.1 --port 5000
 
 # Runs on SQLite, then again on PostgreSQL when TEST_DATABASE_URL is set, each in parallel on

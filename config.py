@@ -156,6 +156,13 @@ class Config:
 
     HSTS = False
 
+    # An API token's "last used" time is brought up to date only when it is older than this
+    # (seconds): every write raises the data version and empties the page cache, so a busy
+    # token must not write on each of its requests.
+    API_TOKEN_USE_RESOLUTION_SECONDS = int(
+        os.environ.get("API_TOKEN_USE_RESOLUTION_SECONDS", "300")
+    )
+
     # Invitation and password-reset links: how long they work (each works once).
     INVITATION_HOURS = 72
     RESET_HOURS = 1
@@ -186,6 +193,8 @@ class Config:
     # The public contact form: per-IP rate limit, and the least time a person needs to fill it
     # in (faster submissions are bots and are stored as nothing).
     CONTACT_RATE_LIMIT = "10 per hour"
+    # Requests per API token (crm/api/auth.py), in RATELIMIT_STORAGE_URI like every limit.
+    API_RATE_LIMIT = os.environ.get("API_RATE_LIMIT", "300 per minute")
     CONTACT_MIN_FILL_SECONDS = 3
     # Receipts the form sends to one address in any 24 hours. Anyone can type someone else's
     # address into the form, so without a cap the office's mail server could be made to send
@@ -201,6 +210,26 @@ class Config:
     # How long a worker holds a message it is sending; if the worker dies, another one sends
     # the message after this. Keep it well above MAIL_TIMEOUT.
     OUTBOX_CLAIM_SECONDS = int(os.environ.get("OUTBOX_CLAIM_SECONDS", "600"))
+
+    # Webhooks (crm/webhooks/). Deliveries go only to https:// addresses on the internet;
+    # WEBHOOKS_ALLOW_PRIVATE=on allows private, loopback and link-local addresses and http://
+    # too, for an intranet whose receivers have such addresses (and for the tests).
+    WEBHOOKS_ALLOW_PRIVATE = _bool("WEBHOOKS_ALLOW_PRIVATE")
+    # The certificate authorities receivers' certificates are checked against: a PEM file,
+    # e.g. an office's own CA for receivers on its intranet. Unset: the system's.
+    WEBHOOKS_CA_FILE = os.environ.get("WEBHOOKS_CA_FILE") or None
+    # Seconds to wait for a receiver to accept the connection, and then for its answer.
+    WEBHOOKS_CONNECT_TIMEOUT = 5
+    WEBHOOKS_READ_TIMEOUT = 10
+    # Attempts per delivery before it is marked failed, and the waits after each failed one
+    # (1 min, 5 min, 30 min, 2 h, 6 h, 12 h; the last repeats): the eighth and last attempt
+    # comes about 33 hours after the first.
+    WEBHOOKS_MAX_ATTEMPTS = 8
+    WEBHOOKS_RETRY_DELAYS = (60, 300, 1800, 7200, 21600, 43200)
+    # How long a worker holds a delivery it is sending (well above the two timeouts).
+    WEBHOOKS_CLAIM_SECONDS = 120
+    # Delivered and failed deliveries are deleted after this many days (`crm retention`).
+    WEBHOOKS_KEEP_DAYS = 90
 
 
 class DevelopmentConfig(Config):

@@ -27,7 +27,7 @@ from crm.core.errors import register as register_core_errorhandlers
 from crm.core.forms import share_wtforms_translations
 from crm.core.links import parse_public_url
 from crm.core.security import limit_form_size, require_login, set_security_headers
-from crm.core.sessions import VerifiedCookieSessionInterface
+from crm.core.sessions import VerifiedCookieSessionInterface, is_sessionless
 from crm.core.views import bp as core_bp
 from crm.extensions import babel, csrf, db, limiter, login_manager, migrate
 
@@ -184,6 +184,7 @@ def register_blueprints(app):
     # Adds the organisation, contact and agreement pages to those blueprints: before they are
     # registered, as a blueprint takes no routes afterwards.
     import crm.hubs  # noqa: F401
+    from crm import api
     from crm.activities import bp as activities_bp
     from crm.activities import calendar_bp, tasks_bp
     from crm.admin import bp as admin_bp
@@ -200,9 +201,11 @@ def register_blueprints(app):
     from crm.privacy import bp as privacy_bp
     from crm.public import bp as public_bp
     from crm.public import contact_bp
+    from crm.public import feed_bp as public_feed_bp
     from crm.reports import bp as reports_bp
     from crm.saved_views import bp as saved_views_bp
     from crm.search import bp as search_bp
+    from crm.webhooks import bp as webhooks_bp
 
     app.register_blueprint(core_bp)
     app.register_blueprint(public_bp)
@@ -212,6 +215,7 @@ def register_blueprints(app):
     app.register_blueprint(organisations_bp, url_prefix="/organisations")
     app.register_blueprint(contacts_bp, url_prefix="/contacts")
     app.register_blueprint(contact_bp)
+    app.register_blueprint(public_feed_bp, url_prefix="/api/public")
     app.register_blueprint(enquiries_bp, url_prefix="/enquiries")
     app.register_blueprint(mail_bp, url_prefix="/admin/outbox")
     app.register_blueprint(activities_bp, url_prefix="/activities")
@@ -226,6 +230,9 @@ def register_blueprints(app):
     app.register_blueprint(privacy_bp)
     app.register_blueprint(mailbox_bp, url_prefix="/mail")
     app.register_blueprint(notifications_bp, url_prefix="/notifications")
+    app.register_blueprint(webhooks_bp, url_prefix="/admin/webhooks")
+    # The REST API: its resources, the OpenAPI document and the documentation page.
+    api.init_app(app)
 
 
 def register_errorhandlers(app):
@@ -261,6 +268,12 @@ def _select_locale():
     if not has_request_context():
         return None  # CLI and jobs: Flask-Babel falls back to BABEL_DEFAULT_LOCALE
     languages = _languages()
+    if is_sessionless(request.path):
+        # The API and the feeds keep no session: the language is asked for on each request.
+        requested = request.args.get("lang")
+        if requested in languages:
+            return requested
+        return request.accept_languages.best_match(languages) or "en"
     requested = request.args.get("lang")
     if requested in languages:
         # An explicit ?lang= sticks for the rest of the visit.

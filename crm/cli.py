@@ -10,12 +10,13 @@ from flask.cli import AppGroup
 from flask_babel import force_locale
 
 from crm import demo_data as demo
-from crm.activities.task_services import send_task_reminders
+from crm.activities.task_services import announce_due_tasks, send_task_reminders
 from crm.agreements.reminders import run_agreement_reminders
+from crm.auth import api_tokens, tokens
 from crm.auth import services as user_services
-from crm.auth import tokens
-from crm.auth.models import Role, TokenPurpose
+from crm.auth.models import ApiScope, Role, TokenPurpose
 from crm.core.database import refresh_planner_statistics
+from crm.core.forms import FieldError
 from crm.documents import services as document_services
 from crm.documents import storage as document_storage
 from crm.extensions import db
@@ -23,6 +24,8 @@ from crm.mail import sending as mail_sending
 from crm.mailbox import fetching as mail_fetching
 from crm.privacy.services import apply_retention
 from crm.search.index import rebuild_index
+from crm.webhooks import delivery as webhook_delivery
+from crm.webhooks import services as webhook_services
 
 crm_cli = AppGroup("crm", help="CRM administration commands.")
 
@@ -94,6 +97,58 @@ def reset_password(email, show_link):
     _echo_link("Password reset", user, link, TokenPurpose.RESET, show=show_link)
 
 
+@crm_cli.command("create-token")
+@click.argument("email")
+@click.option(
+    "--scope",
+    required=True,
+    type=click.Choice([scope.value for scope in ApiScope]),
+    help="read: the token may only read; write: read and change what the user may.",
+)
+@click.option(
+    "--days",
+    type=int,
+    default=None,
+    help=f"Days the token works (1 to {api_tokens.MAX_DAYS}); without it, it never expires.",
+)
+@click.option(
+    "--name",
+    default="Command line",
+    show_default=True,
+    help="What the token is for; lists and the history show it.",
+)
+def create_token(email, scope, days, name):
+    """Make a personal API token for the user with EMAIL and print it, alone on standard
+    output, so a script can capture it; a note about it goes to standard error. The token
+    is shown only this once."""
+    user = user_services.get_user_by_email(email)
+    if user is None:
+        raise click.ClickException(f"No user has the e-mail address {email.strip()}.")
+    if not user.active:
+        raise click.ClickException(
+            f"{user.email} is deactivated: activate the user before making a token."
+        )
+    try:
+        with force_locale("en"):
+            token, raw = api_tokens.create_api_token(
+                user, name=name, scope=scope, days=days, actor=None
+            )
+    except FieldError as error:
+        db.session.rollback()
+        raise click.ClickException(str(error)) from None
+    db.session.commit()
+    if token.expires_at is None:
+        expiry = "it never expires"
+    else:
+        expiry = f"it expires {token.expires_at:%Y-%m-%d %H:%M} UTC"
+    click.echo(raw)
+    click.echo(
+        f'API token "{token.name}" ({token.scope.value}) for {user.email}; {expiry}. '
+        "It is not shown again.",
+        err=True,
+    )
+
+
 def _echo_link(what, user, link, purpose, *, show):
     hours = tokens.lifetime_hours(purpose)
     click.echo(f"{what} e-mail to {user.email} queued; its link works once, for {hours} h.")
@@ -131,10 +186,16 @@ def demo_data():
 @crm_cli.command("reminders")
 def reminders():
     """E-mail each assignee their open tasks due today or overdue (once per task and day),
-    and the owner and coordinators an agreement's notice and end dates; expire ended agreements."""
+    and the owner and coordinators an agreement's notice and end dates; expire ended agreements;
+    announce tasks that have become due (webhooks' task.due, once per task and due date)."""
     counts = send_task_reminders()
     db.session.commit()
     click.echo(f"Task reminders: {counts['tasks']} tasks in {counts['users']} e-mails queued.")
+    # After the e-mails, in a transaction of its own: what it announces (webhooks) is
+    # written with it, and a failure here does not take the reminders back.
+    due = announce_due_tasks()
+    db.session.commit()
+    click.echo(f"Tasks newly due announced: {due}.")
     counts = run_agreement_reminders()
     db.session.commit()
     click.echo(
@@ -151,7 +212,8 @@ def retention():
     """Anonymise enquiries closed more than retention_months ago (default 24), with their
     outbox messages, deleting their e-mails; delete e-mails on no enquiry (logged, unmatched,
     discarded, quarantined) older than email_retention_months (default 24), with their
-    attachments. Records under a legal hold are skipped. Safe to run again."""
+    attachments. Records under a legal hold are skipped. Webhook deliveries made more than
+    WEBHOOKS_KEEP_DAYS (default 90) ago are deleted, unless still pending. Safe to run again."""
     counts = apply_retention()
     db.session.commit()
     click.echo(
@@ -159,6 +221,11 @@ def retention():
         f"messages; deleted {counts['emails']} e-mails and {counts['documents']} attachments; "
         f"skipped {counts['held']} under legal hold."
     )
+    pruned = webhook_services.prune_deliveries()
+    db.session.commit()
+    if pruned:
+        days = current_app.config["WEBHOOKS_KEEP_DAYS"]
+        click.echo(f"Deleted {pruned} webhook deliveries older than {days} days.")
 
 
 @crm_cli.command("move-documents")
@@ -225,34 +292,79 @@ def send_mail(loop, interval):
         _echo_counts(mail_sending.send_due_messages())
         return
 
+    def one_round():
+        counts = mail_sending.send_due_messages()
+        if any(counts.values()):
+            _echo_counts(counts)
+
+    click.echo(f"Sending due mail every {interval:g} seconds (Ctrl-C to stop).")
+    _work_until_stopped(one_round, interval=interval, name="Outbox")
+    click.echo("Mail worker stopped.")
+
+
+@crm_cli.command("send-webhooks")
+@click.option("--loop", is_flag=True, help="Keep running, sending what is due every few seconds.")
+@click.option(
+    "--interval",
+    type=click.FloatRange(min=0.1),
+    default=5.0,
+    show_default=True,
+    help="Seconds to wait between rounds with --loop.",
+)
+def send_webhooks(loop, interval):
+    """Send the webhook deliveries that are due, signed, retrying failures with back-off
+    (once, or until stopped with --loop). Safe to run in several processes at once."""
+    # Failed attempts are reported in the log.
+    if current_app.logger.getEffectiveLevel() > logging.INFO:
+        current_app.logger.setLevel(logging.INFO)
+    if not loop:
+        _echo_webhook_counts(webhook_delivery.send_due_deliveries())
+        return
+
+    def one_round():
+        counts = webhook_delivery.send_due_deliveries()
+        if any(counts.values()):
+            _echo_webhook_counts(counts)
+
+    click.echo(f"Sending due webhooks every {interval:g} seconds (Ctrl-C to stop).")
+    _work_until_stopped(one_round, interval=interval, name="Webhook")
+    click.echo("Webhook worker stopped.")
+
+
+def _echo_webhook_counts(counts):
+    click.echo(
+        f"Webhooks delivered {counts['delivered']}, to retry later {counts['retried']}, "
+        f"failed {counts['failed']}."
+    )
+
+
+def _work_until_stopped(one_round, *, interval, name):
+    """Run `one_round()` every `interval` seconds until Ctrl-C or SIGTERM (a worker of
+    `send-mail --loop` and `send-webhooks --loop`)."""
     stopping = False
-    sending = False
+    working = False
 
     def stop(_signum, _frame):
-        # Finish the message being sent, so it is not sent again after a restart; a second
+        # Finish what is being sent, so it is not sent again after a restart; a second
         # Ctrl-C does not wait.
         nonlocal stopping
-        if stopping or not sending:
+        if stopping or not working:
             raise KeyboardInterrupt
         stopping = True
 
     previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGINT, signal.SIGTERM)}
-    click.echo(f"Sending due mail every {interval:g} seconds (Ctrl-C to stop).")
     try:
         while not stopping:
-            sending = True
+            working = True
             try:
-                counts = mail_sending.send_due_messages()
+                one_round()
             except Exception:
                 # A database hiccup must not end the worker; the next round tries again.
                 db.session.rollback()
-                current_app.logger.exception("Outbox round failed")
-            else:
-                if any(counts.values()):
-                    _echo_counts(counts)
+                current_app.logger.exception("%s round failed", name)
             finally:
                 db.session.remove()
-                sending = False
+                working = False
             if not stopping:
                 time.sleep(interval)
     except KeyboardInterrupt:
@@ -260,7 +372,6 @@ def send_mail(loop, interval):
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
-    click.echo("Mail worker stopped.")
 
 
 @crm_cli.command("fetch-mail")

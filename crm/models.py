@@ -7,6 +7,7 @@ from crm.activities.models import (  # noqa: F401
     ActivityOrganisationRole,
     ActivityStatus,
     Task,
+    TaskDueEvent,
     TaskReminder,
     activity_contacts,
     activity_staff,
@@ -21,6 +22,8 @@ from crm.agreements.models import (  # noqa: F401
     ReminderEvent,
 )
 from crm.auth.models import (  # noqa: F401
+    ApiScope,
+    ApiToken,
     RecoveryCode,
     Role,
     User,
@@ -70,3 +73,4 @@ from crm.reports.models import FigureSnapshot  # noqa: F401
 from crm.saved_views.models import SavedView, SavedViewDefault  # noqa: F401
 from crm.search.models import SearchEntry  # noqa: F401
 from crm.settings.models import ConsentText, Setting  # noqa: F401
+from crm.webhooks.models import Webhook, WebhookDelivery  # noqa: F401

@@ -23,6 +23,9 @@ from tests.mailserver import imap_server, mailbox  # noqa: F401 (fixtures: a rea
 # Fixtures: a real OpenID Connect provider process, and a relay that spoils its tokens.
 from tests.oidc_provider import expired_oidc_provider, oidc_provider, relay  # noqa: F401
 
+# Fixtures: a real HTTP receiver of webhook deliveries, and webhooks made by the service.
+from tests.webhook_receiver import make_webhook, receiver  # noqa: F401
+
 TEST_PASSWORD = "correct horse battery staple"
 
 
@@ -315,3 +318,18 @@ def signed_in(client, login):
         return user
 
     return sign_in
+
+
+@pytest.fixture
+def api_client(app, make_user):
+    """api_client(role_or_user, scope="write") → an ApiClient (tests/api_client.py) whose
+    requests carry a new personal token of that user; no session cookie is ever sent."""
+    from crm.auth.models import ApiScope, User
+    from tests.api_client import ApiClient, token_for
+
+    def make(role_or_user=Role.MEMBER, scope=ApiScope.WRITE):
+        user = role_or_user if isinstance(role_or_user, User) else make_user(role_or_user)
+        token, raw = token_for(user, scope)
+        return ApiClient(app.test_client(use_cookies=False), user, raw, token)
+
+    return make

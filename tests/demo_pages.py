@@ -16,7 +16,8 @@ from werkzeug.datastructures import FileStorage
 from crm import demo_data
 from crm.activities.models import Activity, Task
 from crm.agreements.models import Agreement
-from crm.auth.models import User
+from crm.auth import api_tokens
+from crm.auth.models import ApiScope, User
 from crm.core.images import store_image
 from crm.documents import services as document_services
 from crm.documents.models import Document, DocumentVersion
@@ -28,6 +29,8 @@ from crm.organisations.models import Contact, Membership, Organisation
 from crm.privacy import services as privacy_services
 from crm.saved_views import services as saved_view_services
 from crm.settings import services as settings
+from crm.webhooks import services as webhook_services
+from crm.webhooks.models import DeliveryStatus
 
 # Endpoints that need the record they belong to in the query string.
 OWNER_QUERY = {"documents.upload"}
@@ -128,6 +131,11 @@ def demo(app, db):
     view = saved_view_services.save_view(
         admin, "organisations", name="Companies", query="kind=company", shared=True
     )
+    # A personal API token of the admin's: only the admin may revoke it on their own page.
+    api_token, _raw = api_tokens.create_api_token(
+        admin, name="Website sync", scope=ApiScope.READ, days=90, actor=admin
+    )
+    webhook, delivery = _webhook_with_a_failed_delivery(app, admin)
     db.session.commit()
     values = {
         "organisation_id": _first(Organisation, Organisation.deleted_at.is_(None)),
@@ -153,7 +161,10 @@ def demo(app, db):
         "colour": "0b5563",
         "key": "default",  # a single-sign-on provider's key
         "view_id": view.id,
+        "token_id": api_token.id,
         "list_name": "organisations",
+        "webhook_id": webhook.id,
+        "delivery_id": delivery.id,
     }
     return Demo(
         values=values,
@@ -163,17 +174,52 @@ def demo(app, db):
     )
 
 
+def _webhook_with_a_failed_delivery(app, admin):
+    """A webhook whose page offers every action: a failed delivery (to retry) besides the
+    events. Its host is under .invalid, which never resolves, so nothing is ever sent; it
+    is registered as on an intranet (WEBHOOKS_ALLOW_PRIVATE), where no name is looked up."""
+    allowed = app.config.get("WEBHOOKS_ALLOW_PRIVATE")
+    app.config["WEBHOOKS_ALLOW_PRIVATE"] = True
+    try:
+        webhook = webhook_services.create_webhook(
+            {
+                "url": "https://hooks.example.invalid/crm",
+                "description": "Chat room of the office",
+                "events": ["enquiry.received", "enquiry.assigned"],
+                "active": True,
+            },
+            actor=admin,
+        )
+        _db.session.flush()
+        delivery = webhook_services.send_test_event(webhook, actor=admin)
+    finally:
+        app.config["WEBHOOKS_ALLOW_PRIVATE"] = allowed
+    delivery.status = DeliveryStatus.FAILED
+    delivery.attempts = 8
+    delivery.response_status = 503
+    delivery.response_body = "<h1>Service unavailable</h1>"
+    delivery.last_error = "HTTP 503"
+    return webhook, delivery
+
+
 def _tiny_png():
     out = io.BytesIO()
     Image.new("RGB", (8, 8), (11, 85, 99)).save(out, format="PNG")
     return out.getvalue()
 
 
+def is_api_rule(rule):
+    """A REST API operation (its OpenAPI document is a public page like others)."""
+    return rule.rule.startswith("/api/v1/") and rule.endpoint != "api.openapi_json"
+
+
 def staff_rules(app, methods=("GET",)):
-    """URL rules of the app for the given methods, static files left out, in a stable order."""
+    """URL rules of the app for the given methods, in a stable order. Static files are left
+    out, and so is the REST API (/api/v1/): it takes a bearer token, never the session, and
+    has its own permission table (tests/security/test_api_permissions.py)."""
     rules = [
         rule
         for rule in app.url_map.iter_rules()
-        if rule.endpoint != "static" and set(methods) & set(rule.methods)
+        if rule.endpoint != "static" and set(methods) & set(rule.methods) and not is_api_rule(rule)
     ]
     return sorted(rules, key=lambda rule: (rule.rule, rule.endpoint))

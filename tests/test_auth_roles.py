@@ -32,6 +32,13 @@ PUBLIC_ENDPOINTS = {
     # The accent colour's style sheet; stored images decide themselves who may see them.
     "public.theme",
     "public.image",
+    # The public activities as JSON and iCalendar, for the office's website.
+    "public_feed.activities_json",
+    "public_feed.activities_ics",
+    # The REST API's OpenAPI document and its documentation page (the API itself takes a
+    # bearer token on every request: test_api_route_answers_anonymous_with_401).
+    "api.openapi_json",
+    "api.docs",
     # A forgotten password, and the page an invitation or reset link opens (the token in the
     # link is the credential).
     "auth.forgot_password",
@@ -84,9 +91,13 @@ def users_with(db, email):
     return db.session.scalars(sa.select(User).where(User.email == email)).all()
 
 
+def _is_api(rule):
+    return rule.rule.startswith("/api/v1/")
+
+
 @pytest.mark.parametrize(
     "rule",
-    [rule for rule in _RULES if not _is_public(rule)],
+    [rule for rule in _RULES if not _is_public(rule) and not _is_api(rule)],
     ids=lambda rule: f"{rule.endpoint} {rule.rule}",
 )
 def test_staff_route_refuses_anonymous(client, rule):
@@ -96,6 +107,23 @@ def test_staff_route_refuses_anonymous(client, rule):
 
     assert response.status_code == 302, f"{method} {rule.rule} answered {response.status_code}"
     assert urlsplit(response.headers["Location"]).path == "/login"
+
+
+@pytest.mark.parametrize(
+    "rule",
+    [rule for rule in _RULES if not _is_public(rule) and _is_api(rule)],
+    ids=lambda rule: f"{rule.endpoint} {rule.rule}",
+)
+def test_api_route_answers_anonymous_with_401(client, rule, login):
+    """Without a bearer token, and even with a signed-in session's cookie, every API route
+    answers 401 as problem details, never a page or a redirect."""
+    login(Role.ADMIN)
+    for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
+        response = client.open(_example_url(rule), method=method)
+
+        assert response.status_code == 401, f"{method} {rule.rule} answered {response.status_code}"
+        assert response.mimetype == "application/problem+json"
+        assert response.headers["WWW-Authenticate"].startswith("Bearer")
 
 
 def test_public_endpoints_are_exactly_the_known_ones(app):

@@ -54,12 +54,12 @@ def user_for_token(token):
 # ---------------------------------------------------------------- events
 
 
-def _new_calendar():
+def _new_calendar(name=None):
     calendar = Calendar()
     calendar.add("prodid", "-//Collaboration CRM//calendar//EN")
     calendar.add("version", "2.0")
     calendar.add("calscale", "GREGORIAN")
-    calendar.add("x-wr-calname", _("Collaboration CRM"))
+    calendar.add("x-wr-calname", name or _("Collaboration CRM"))
     calendar.add("x-wr-timezone", str(office_zone()))
     return calendar
 
@@ -83,14 +83,19 @@ def _activity_times(activity):
     return start, end
 
 
-def activity_event(activity):
+def _timed_event(activity, *, uid, dtstamp):
     event = Event()
-    event.add("uid", f"activity-{activity.id}@{public_host()}")
-    event.add("dtstamp", utcnow())
+    event.add("uid", f"{uid}@{public_host()}")
+    event.add("dtstamp", dtstamp)
     start, end = _activity_times(activity)
     event.add("dtstart", start)
     event.add("dtend", end)
     event.add("summary", activity.title)
+    return event
+
+
+def activity_event(activity):
+    event = _timed_event(activity, uid=f"activity-{activity.id}", dtstamp=utcnow())
     place = activity.place or (_("Online") if activity.is_online else None)
     if place:
         event.add("location", place)
@@ -105,6 +110,42 @@ def activity_event(activity):
     event.add("status", "CANCELLED" if activity.status.value == "cancelled" else "CONFIRMED")
     event.add("url", external_url("activities.detail", activity_id=activity.id))
     return event
+
+
+def public_activity_event(activity, *, url=None):
+    """An activity as the public sees it (crm/public/): its title, times, place or "Online"
+    as the public page shows them, kind and public summary; nothing internal (description,
+    outcome, organisations, staff, contacts, the staff page's link).
+
+    Its UID is not the staff feed's, so no calendar program that holds both merges the public
+    copy with the staff one. Stamped with the activity's last change, not the time of asking:
+    the feed is published without METHOD, where DTSTAMP says when the event last changed, and
+    so the same data makes the same feed."""
+    event = _timed_event(
+        activity, uid=f"public-activity-{activity.id}", dtstamp=activity.updated_at
+    )
+    event.add("last-modified", activity.updated_at)
+    place = _("Online") if activity.is_online else activity.place
+    if place:
+        event.add("location", place)
+    kind = str(activity.kind.label)
+    event.add("categories", [kind])
+    summary = (activity.public_summary or "").strip()
+    event.add("description", f"{kind}\n\n{summary}" if summary else kind)
+    event.add("status", "CONFIRMED")
+    if url:
+        event.add("url", url)
+    return event
+
+
+def build_public_ics(activities, *, name, urls):
+    """Public activities as iCalendar bytes; `urls` maps an activity's id to its address on
+    the public page, where it has one."""
+    calendar = _new_calendar(name)
+    for activity in activities:
+        calendar.add_component(public_activity_event(activity, url=urls.get(activity.id)))
+    calendar.add_missing_timezones()
+    return calendar.to_ical()
 
 
 def agreement_events(agreement):

@@ -134,8 +134,8 @@ class ActivityForm(CompleteForm):
         self.staff.choices = staff_choices(current_staff)
 
     @classmethod
-    def for_activity(cls, activity):
-        form = cls(activity=activity, obj=activity)
+    def for_activity(cls, activity, **kwargs):
+        form = cls(activity=activity, obj=activity, **kwargs)
         form.agreement_id.data = activity.agreement_id
         form.kind.data = activity.kind.value
         form.status.data = activity.status.value

@@ -249,3 +249,17 @@ class TaskReminder(db.Model):
     task_id: Mapped[int] = mapped_column(sa.ForeignKey("tasks.id", ondelete="CASCADE"))
     day: Mapped[date]
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class TaskDueEvent(db.Model):
+    """That a task's due date came while it was open, announced once (`task_due`, sent by the
+    daily job). Unique per due date: running the job again announces nothing new, and a task
+    given a later due date is announced again when that date comes."""
+
+    __tablename__ = "task_due_events"
+    __table_args__ = (sa.UniqueConstraint("task_id", "due_date"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    task_id: Mapped[int] = mapped_column(sa.ForeignKey("tasks.id", ondelete="CASCADE"))
+    due_date: Mapped[date]
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import date
 
 import sqlalchemy as sa
+from blinker import Namespace
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import selectinload
 
@@ -20,7 +21,7 @@ from crm.activities.models import (
     activity_contacts,
     activity_staff,
 )
-from crm.core import audit
+from crm.core import audit, records
 from crm.core.audit import describe_fields
 from crm.core.forms import FieldError
 from crm.documents.services import register_owner
@@ -28,6 +29,12 @@ from crm.extensions import db
 from crm.organisations.models import Membership, Organisation, OrganisationSector, Sector
 
 register_owner("activity_id", Activity, endpoint="activities.detail")
+
+_signals = Namespace()
+# Sent in the transaction that creates an activity (its id known), the activity as the
+# sender, with `actor`: for packages above this one (crm.webhooks announces it). Every way an
+# activity is made sends it: the forms, quick log, the mailbox, an enquiry's conversion.
+activity_created = _signals.signal("activity-created")
 
 describe_fields(
     "activities",
@@ -164,6 +171,7 @@ def create_activity(data, *, actor):
         if values:
             changes[key] = [None, values]
     audit.record(activity, "create", actor=actor, changes=changes)
+    activity_created.send(activity, actor=actor)
     return activity
 
 
@@ -179,6 +187,7 @@ def update_activity(activity, data, *, actor):
     for key in before:
         if before[key] != after[key]:
             changes[key] = [before[key], after[key]]
+            records.touch(activity)
     if changes:
         audit.record(activity, "update", actor=actor, changes=changes)
     return activity

@@ -3,13 +3,20 @@
 from dataclasses import dataclass
 
 import sqlalchemy as sa
+from blinker import Namespace
 from flask import current_app, render_template, url_for
 from flask_babel import force_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import selectinload
 
-from crm.activities.models import TASK_SUBJECT_COLUMNS, Activity, Task, TaskReminder
+from crm.activities.models import (
+    TASK_SUBJECT_COLUMNS,
+    Activity,
+    Task,
+    TaskDueEvent,
+    TaskReminder,
+)
 from crm.activities.task_subjects import register_subject, registered_subject, subject_for
 from crm.agreements.models import Agreement
 from crm.auth.models import ASSIGNABLE_ROLES, Role, User
@@ -424,3 +431,53 @@ def _queue_reminder(user, tasks, today):
         body_text=body,
         language=language,
     )
+
+
+# ---------------------------------------------------------------- due dates announced
+
+_signals = Namespace()
+# Sent by the daily job once for each open task whose due date has come, the task as the
+# sender, with `today`: for packages above this one (crm.webhooks announces it). Unlike the
+# reminder e-mail (every day while the task is overdue), it says the task *became* due.
+task_due = _signals.signal("task-due")
+
+
+def announce_due_tasks(today=None):
+    """Send task_due for every open task due today or earlier that has not been announced
+    for its due date. Returns how many were announced. Never commits.
+
+    Each (task, due date) is claimed by inserting a TaskDueEvent first, so a task is
+    announced once however often, or however concurrently, the job runs; moving the due
+    date later announces it again when the new date comes. The first run announces every
+    task already overdue, once.
+    """
+    today = today or local_today()
+    announced = sa.select(TaskDueEvent.id).where(
+        TaskDueEvent.task_id == Task.id, TaskDueEvent.due_date == Task.due_date
+    )
+    tasks = db.session.scalars(
+        sa.select(Task)
+        .where(
+            Task.deleted_at.is_(None),
+            Task.is_done.is_(False),
+            Task.due_date <= today,
+            ~announced.exists(),
+        )
+        .order_by(Task.due_date, Task.id)
+    ).all()
+    count = 0
+    for task in tasks:
+        if _claim_due_event(task):
+            task_due.send(task, today=today)
+            count += 1
+    return count
+
+
+def _claim_due_event(task):
+    """Insert the (task, due date) row; False when another run has claimed it already."""
+    try:
+        with db.session.begin_nested():
+            db.session.add(TaskDueEvent(task_id=task.id, due_date=task.due_date))
+    except sa.exc.IntegrityError:
+        return False
+    return True

@@ -104,8 +104,8 @@ class AgreementForm(CompleteForm):
         self.status.validate_choice = True
 
     @classmethod
-    def for_agreement(cls, agreement):
-        form = cls(agreement=agreement, obj=agreement)
+    def for_agreement(cls, agreement, **kwargs):
+        form = cls(agreement=agreement, obj=agreement, **kwargs)
         form.kind.data = agreement.kind.value
         form.status.data = agreement.status.value
         form.owner_id.data = agreement.owner_id

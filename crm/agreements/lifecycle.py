@@ -1,6 +1,8 @@
 """The agreement status lifecycle (SPEC §2): draft → negotiation → signed → active →
 expired / terminated, with the few steps back that real negotiations take."""
 
+from blinker import Namespace
+
 from crm.agreements.models import AgreementStatus as S
 
 # Status → the statuses it may move to. Terminated is final; an expired agreement becomes
@@ -16,6 +18,12 @@ ALLOWED_TRANSITIONS = {
 
 # Statuses in which the agreement binds its parties: reminders go out, coverage applies.
 IN_FORCE = (S.SIGNED, S.ACTIVE)
+
+_signals = Namespace()
+# Sent in the transaction of every status change (an edit, the status buttons and board, the
+# daily expiry), the agreement as the sender, with `old_status`, `new_status` and `actor`
+# (None for the job): for packages above this one (crm.webhooks announces it).
+status_changed = _signals.signal("agreement-status-changed")
 
 
 def can_transition(current, new):

@@ -19,7 +19,7 @@ from flask import current_app, render_template
 from flask_babel import force_locale
 from flask_babel import gettext as _
 
-from crm.agreements.lifecycle import IN_FORCE
+from crm.agreements.lifecycle import IN_FORCE, status_changed
 from crm.agreements.models import Agreement, AgreementReminder, AgreementStatus, ReminderEvent
 from crm.auth.models import Role, User
 from crm.core import audit
@@ -200,6 +200,9 @@ def expire_agreements(today=None):
             "update",
             actor=None,
             changes={"status": [old_status.value, AgreementStatus.EXPIRED.value]},
+        )
+        status_changed.send(
+            agreement, old_status=old_status, new_status=AgreementStatus.EXPIRED, actor=None
         )
         expired += 1
     return expired

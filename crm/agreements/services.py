@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import selectinload
 
-from crm.agreements.lifecycle import ALLOWED_TRANSITIONS, can_transition
+from crm.agreements.lifecycle import ALLOWED_TRANSITIONS, can_transition, status_changed
 from crm.agreements.models import (
     Agreement,
     AgreementKind,
@@ -19,7 +19,7 @@ from crm.agreements.models import (
     AgreementStatus,
     PartyRole,
 )
-from crm.core import audit
+from crm.core import audit, records
 from crm.core.audit import describe_fields
 from crm.core.forms import FieldError
 from crm.documents.services import register_owner
@@ -127,6 +127,12 @@ def _validate(data, *, previous_status, today):
     start, end, signed = data.get("start_date"), data.get("end_date"), data.get("signed_date")
     if start and end and end < start:
         raise AgreementError(_l("The end date cannot be before the start date."), field="end_date")
+    if end and end.toordinal() <= notice_days:
+        # The renewal notice date (the end less the notice days) would fall before the year 1,
+        # which no page could compute or show.
+        raise AgreementError(
+            _l("The end date is too early for its renewal notice."), field="end_date"
+        )
     if signed and signed > today:
         raise AgreementError(_l("The signed date cannot be in the future."), field="signed_date")
     was_signed = previous_status in SIGNED_STATUSES
@@ -202,14 +208,20 @@ def update_agreement(agreement, data, *, actor, today=None):
     merged["parties"] = [(party.organisation, party.role) for party in agreement.parties]
     merged.update(data)
     _validate(merged, previous_status=agreement.status, today=today)
+    old_status = agreement.status
     before = _party_texts(agreement)
     _apply(agreement, data)
     changes = audit.pending_changes(agreement)
     after = _party_texts(agreement)
     if before != after:
         changes["parties"] = [before, after]
+        records.touch(agreement)
     if changes:
         audit.record(agreement, "update", actor=actor, changes=changes)
+    if agreement.status != old_status:
+        status_changed.send(
+            agreement, old_status=old_status, new_status=agreement.status, actor=actor
+        )
     return agreement
 
 

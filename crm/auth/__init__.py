@@ -5,6 +5,7 @@ from flask import Blueprint
 bp = Blueprint("auth", __name__)
 
 from crm.auth import (  # noqa: E402, F401
+    api_token_views,
     navigation,
     oidc_views,
     password_views,

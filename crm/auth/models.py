@@ -192,6 +192,72 @@ class UserIdentity(db.Model):
     user: Mapped[User] = relationship()
 
 
+class ApiScope(LabelledEnum):
+    READ = "read"
+    WRITE = "write"
+
+    @staticmethod
+    def _labels():
+        return {"read": _l("Read only"), "write": _l("Read and write")}
+
+
+class ApiToken(db.Model):
+    """A personal token a program uses the REST API with, as its user (crm/auth/api_tokens.py).
+
+    Only a hash of the token is kept, so the table alone opens no account; the holder saw
+    the token once, when it was made. A token is never deleted, only revoked, so the history
+    of what was done through it keeps a token to point at.
+    """
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    # The holder's label, e.g. "Website sync": lists show it, and the history names it.
+    name: Mapped[str] = mapped_column(sa.String(100))
+    # SHA-256 of the token, hex.
+    token_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    # The token's first characters, shown in lists so a person can tell tokens apart; too
+    # few to guess the rest from.
+    prefix: Mapped[str] = mapped_column(sa.String(12))
+    scope: Mapped[ApiScope] = mapped_column(enum_column(ApiScope))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # None: never expires.
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Kept to the minute or so (API_TOKEN_USE_RESOLUTION_SECONDS), not to the request.
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    revoked_by_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("users.id", ondelete="SET NULL")
+    )
+    created_by_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("users.id", ondelete="SET NULL")
+    )
+
+    user: Mapped[User] = relationship(foreign_keys=[user_id])
+
+    def __repr__(self):
+        return f"<ApiToken {self.id} {self.prefix}… {self.scope}>"
+
+    @property
+    def is_expired(self):
+        return self.expires_at is not None and self.expires_at <= utcnow()
+
+    @property
+    def is_revoked(self):
+        return self.revoked_at is not None
+
+    @property
+    def is_usable(self):
+        """Whether a request with this token is let in now: not revoked, not expired, and
+        its user still active."""
+        return not self.is_revoked and not self.is_expired and self.user.active
+
+    @property
+    def allows_write(self):
+        return self.scope == ApiScope.WRITE
+
+
 def _user_name(user_id):
     user = db.session.get(User, user_id)
     return user.name if user is not None else None

@@ -39,9 +39,11 @@ def nav_groups():
     if current_user.has_role(Role.ADMIN):
         office += [
             ("admin.users", _("Users"), "users"),
+            ("admin.api_tokens", _("API tokens"), "key"),
             ("admin.settings", _("Settings"), "settings"),
             ("privacy.requests", _("Privacy"), "privacy"),
             ("mail.outbox", _("Outbox"), "outbox"),
+            ("webhooks.index", _("Webhooks"), "webhooks"),
         ]
     groups = [(None, work)]
     if office:
@@ -52,6 +54,7 @@ def nav_groups():
 # Blueprints with more than one entry in the navigation: which pages belong to which entry.
 _NAV_SECTIONS = {
     "admin.users": ("admin.users", "admin.create_user", "admin.edit_user", "admin.user"),
+    "admin.api_tokens": ("admin.api_tokens", "admin.revoke_api_token"),
     "admin.settings": (
         "admin.settings",
         "admin.consent_texts",

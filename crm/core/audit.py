@@ -5,6 +5,7 @@ from datetime import UTC, date, datetime, time
 from decimal import Decimal
 
 import sqlalchemy as sa
+from flask import g, has_app_context
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
@@ -148,6 +149,17 @@ def pending_changes(record):
     return changes
 
 
+def act_through_token(name):
+    """Say that the rest of this request (or app context) acts through the API token called
+    `name`: every entry recorded from now on names it after its actor. None stops it."""
+    if has_app_context():
+        g.audit_api_token_name = name[:100] if name else None
+
+
+def _api_token_name():
+    return g.get("audit_api_token_name") if has_app_context() else None
+
+
 def record(record, action, *, actor, changes=None):
     """Add an audit entry for `record`; flushes first so a new record has its id."""
     if changes is None:
@@ -159,6 +171,7 @@ def record(record, action, *, actor, changes=None):
         action=action,
         changes=changes,
         actor_id=getattr(actor, "id", None),
+        api_token_name=_api_token_name(),
     )
     db.session.add(entry)
     return entry
@@ -175,6 +188,7 @@ def record_new(entity_type, entity_id, action, *, changes, at, actor=None):
             "changes": changes,
             "actor_id": getattr(actor, "id", None),
             "created_at": at,
+            "api_token_name": _api_token_name(),
         },
     )
 

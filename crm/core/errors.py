@@ -36,6 +36,23 @@ MESSAGES = {
 }
 
 
+# Error answers other than pages, by path prefix: {prefix: render(code, error)}. The API
+# answers in application/problem+json (crm/api/problems.py), 404s of unknown URLs included.
+_RENDERERS_BY_PREFIX = {}
+
+
+def render_errors_under(path_prefix, render):
+    """`render(code, error)` answers every error of a request under `path_prefix`."""
+    _RENDERERS_BY_PREFIX[path_prefix] = render
+
+
+def _renderer_for_request():
+    for prefix, render in _RENDERERS_BY_PREFIX.items():
+        if request.path.startswith(prefix):
+            return render
+    return None
+
+
 def register(app):
     app.register_error_handler(CSRFError, _csrf_error)
     app.register_error_handler(HTTPException, _http_error)
@@ -48,7 +65,10 @@ def register(app):
     app.teardown_appcontext(_close_session_quietly)
 
 
-def render_error(code, message=None):
+def render_error(code, message=None, error=None):
+    render = _renderer_for_request()
+    if render is not None:
+        return render(code, error)
     title, default_message = MESSAGES.get(code, MESSAGES[500])
     if _wants_json():
         return jsonify(error=str(title)), code
@@ -80,6 +100,9 @@ def _csrf_error(error):
 def _http_error(error):
     if error.code is None or error.code < 400:
         return error
+    render = _renderer_for_request()
+    if render is not None:
+        return render(error.code, error)
     if error.code not in MESSAGES:
         return error
     response = render_error(error.code)
@@ -151,4 +174,4 @@ def _close_session_quietly(exception):
 def _server_error(error):
     # The failed request's transaction must not leak into rendering the error page.
     db.session.rollback()
-    return render_error(500)
+    return render_error(500, error=error)

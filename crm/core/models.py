@@ -57,6 +57,9 @@ class AuditEntry(db.Model):
         sa.ForeignKey("users.id", ondelete="SET NULL"), index=True
     )
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # The name of the API token the change was made through (audit.act_through_token), as it
+    # was then: the history says so even after the token is renamed or its user removed.
+    api_token_name: Mapped[str | None] = mapped_column(sa.String(100))
 
     # The core knows no domain: the name is left for SQLAlchemy's registry to resolve.
     actor: Mapped["User | None"] = relationship(lazy="joined")  # noqa: F821

@@ -41,6 +41,14 @@ def get_visible_or_404(model, record_id, *, include_deleted=False):
     return record
 
 
+def touch(record):
+    """Mark `record` changed now. A change to its collections alone (an organisation's
+    sectors or tags, a contact's affiliations, an activity's links) changes no column of its
+    own, so updated_at would not move, and lists sorted by it, and API clients that sync by
+    updated_since, would miss the change."""
+    record.updated_at = utcnow()
+
+
 def soft_delete(record, *, actor):
     record.deleted_at = utcnow()
     record.deleted_by_id = getattr(actor, "id", None)

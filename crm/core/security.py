@@ -24,6 +24,15 @@ CSP = "; ".join(
 )
 
 
+# Blueprints that authenticate every request themselves (the API, by bearer token), answering
+# 401 in their own format rather than redirecting to the sign-in page.
+_SELF_AUTHENTICATING = set()
+
+
+def authenticates_itself(blueprint_name):
+    _SELF_AUTHENTICATING.add(blueprint_name)
+
+
 def public_route(view):
     """Mark a view as open to anonymous visitors; every other view requires a login."""
     view.is_public = True
@@ -34,7 +43,7 @@ def require_login():
     if request.endpoint is None or request.endpoint == "static":
         return None
     view = current_app.view_functions.get(request.endpoint)
-    if getattr(view, "is_public", False):
+    if getattr(view, "is_public", False) or request.blueprint in _SELF_AUTHENTICATING:
         return None
     if not current_user.is_authenticated:
         return login_manager.unauthorized()

@@ -17,6 +17,21 @@ from itsdangerous import BadSignature
 
 VERIFIED_COOKIES = 2000
 
+# Paths whose requests never read or set the session cookie (see serve_without_session).
+_SESSIONLESS_PREFIXES = []
+
+
+def serve_without_session(path_prefix):
+    """Requests under `path_prefix` get an empty session that is never saved: the REST API
+    authenticates each request by its bearer token, never by the cookie (so it needs no CSRF
+    token), and a public feed must not set a cookie that would stop caches from sharing it.
+    """
+    _SESSIONLESS_PREFIXES.append(path_prefix)
+
+
+def is_sessionless(path):
+    return any(path.startswith(prefix) for prefix in _SESSIONLESS_PREFIXES)
+
 
 class VerifiedCookieSessionInterface(SecureCookieSessionInterface):
     def __init__(self):
@@ -39,6 +54,8 @@ class VerifiedCookieSessionInterface(SecureCookieSessionInterface):
         serializer = self.get_signing_serializer(app)
         if serializer is None:
             return None
+        if is_sessionless(request.path):
+            return self.session_class()
         value = request.cookies.get(self.get_cookie_name(app))
         if not value:
             return self.session_class()
@@ -61,3 +78,10 @@ class VerifiedCookieSessionInterface(SecureCookieSessionInterface):
         if time.time() - signed_at > max_age:
             return self.session_class()
         return self.session_class(copy.deepcopy(data))
+
+    def save_session(self, app, session, response):
+        from flask import request
+
+        if is_sessionless(request.path):
+            return
+        super().save_session(app, session, response)

@@ -186,7 +186,7 @@ def edit(document_id):
     )
 
 
-def _send_stored_file(stored):
+def send_stored_file(stored):
     """The file of a Document or DocumentVersion as an attachment, or 404 when the store has
     no such file."""
     opened = services.open_file(stored)
@@ -232,7 +232,7 @@ def download(document_id):
             return login_manager.unauthorized()
     else:
         document, _owner = _document_or_404(document_id)
-    return _send_stored_file(document)
+    return send_stored_file(document)
 
 
 @bp.route("/<int:document_id>/versions/<int:version>/download")
@@ -242,7 +242,7 @@ def download_version(document_id, version):
     earlier = services.get_version(document, version) if records.is_valid_id(version) else None
     if earlier is None:
         abort(404)
-    return _send_stored_file(earlier)
+    return send_stored_file(earlier)
 
 
 @bp.route("/<int:document_id>/replace", methods=["GET", "POST"])

@@ -12,6 +12,7 @@ from datetime import date, timedelta
 from email.utils import parseaddr
 
 import sqlalchemy as sa
+from blinker import Namespace
 from flask import current_app, render_template
 from flask_babel import force_locale
 from flask_babel import gettext as _
@@ -25,6 +26,7 @@ from crm.activities.models import (
     ActivityOrganisationRole,
     ActivityStatus,
 )
+from crm.activities.services import activity_created
 from crm.activities.task_subjects import register_subject
 from crm.auth.models import ASSIGNABLE_ROLES, Role, User, UserTopic
 from crm.core import audit
@@ -106,6 +108,14 @@ def _enquiry_reference(enquiry_id):
 
 
 audit.describe_references("enquiry", _enquiry_reference)
+
+_signals = Namespace()
+# Sent in the transaction of the change, the enquiry as the sender, for packages above this
+# one that act on it (crm.webhooks announces it); a rollback undoes what they add.
+# enquiry_assigned: with `assignee` and `actor`, whenever the assignee changes.
+enquiry_assigned = _signals.signal("enquiry-assigned")
+# enquiry_closed: with `actor`, when an enquiry is closed (with its reason set).
+enquiry_closed = _signals.signal("enquiry-closed")
 
 
 class EnquiryError(FieldError):
@@ -455,6 +465,7 @@ def assign_enquiry(enquiry, assignee, *, actor):
         # Taking an enquiry yourself needs no e-mail to tell you so.
         _queue_assigned_message(enquiry, assignee, actor=actor)
         notifications.notify(assignee, ENQUIRY_ASSIGNED, enquiry=enquiry, actor=actor)
+    enquiry_assigned.send(enquiry, assignee=assignee, actor=actor)
     return True
 
 
@@ -567,6 +578,8 @@ def change_status(enquiry, status, *, reason=None, actor):
     enquiry.closed_reason = reason
     enquiry.closed_at = utcnow() if status == EnquiryStatus.CLOSED else None
     audit.record(enquiry, "status", actor=actor, changes=changes)
+    if status == EnquiryStatus.CLOSED:
+        enquiry_closed.send(enquiry, actor=actor)
     return True
 
 
@@ -998,4 +1011,5 @@ def _create_activity(enquiry, organisation, contact, data, actor):
         activity.staff.append(actor)
     db.session.add(activity)
     audit.record(activity, "create", actor=actor)
+    activity_created.send(activity, actor=actor)
     return activity

@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from flask_babel import gettext as _
 from sqlalchemy.orm import contains_eager, selectinload
 
-from crm.core import audit
+from crm.core import audit, records
 from crm.core.listing import count_rows, words_match
 from crm.core.merge import merge_records
 from crm.core.text import fold, name_key, search_terms, website_domain
@@ -234,7 +234,10 @@ def update_organisation(organisation, data, *, actor):
     _apply_organisation(organisation, data)
     changes = audit.pending_changes(organisation)
     after = _collection_values(organisation)
-    changes.update({key: [before[key], after[key]] for key in before if before[key] != after[key]})
+    changed_collections = {key for key in before if before[key] != after[key]}
+    changes.update({key: [before[key], after[key]] for key in changed_collections})
+    if changed_collections:
+        records.touch(organisation)
     if changes:
         audit.record(organisation, "update", actor=actor, changes=changes)
     return organisation
@@ -527,6 +530,7 @@ def update_contact(contact, data, *, actor):
     after = _affiliation_values(contact)
     if before != after:
         changes["affiliations"] = [before, after]
+        records.touch(contact)
     if changes:
         audit.record(contact, "update", actor=actor, changes=changes)
     return contact

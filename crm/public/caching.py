@@ -1,4 +1,5 @@
-"""The public page cached by HTTP: an ETag, Cache-Control, and 304 without rendering.
+"""The public page cached by HTTP: an ETag, Cache-Control, and 304 without rendering. The
+public activities feed (feed_views.py) is cached the same way, with its own Cache-Control.
 
 The page is the same for every visitor in a language, so browsers and shared caches may
 keep it, and ask again with If-None-Match, which is answered 304 before anything is
@@ -52,24 +53,30 @@ def shared_view():
 def page_etag():
     """The public page's ETag for this request's language, or None when the data version
     cannot be read (then the page is rendered and not cached)."""
+    return data_etag(str(get_locale() or current_app.config["LANGUAGES"][0]))
+
+
+def data_etag(*parts):
+    """An ETag for an answer drawn from the data and `parts` (its language, the query it
+    answers), or None when the data version cannot be read."""
     version = page_cache.current_data_version()
     if version is None:
         return None
-    language = str(get_locale() or current_app.config["LANGUAGES"][0])
-    parts = (str(version), date.today().isoformat(), language, _release())
+    parts = (str(version), date.today().isoformat(), *parts, _release())
     return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:32]
 
 
-def not_modified(etag):
-    """The 304 answer to a request that holds the current page already."""
+def not_modified(etag, **headers):
+    """The 304 answer to a request that holds the current page already; `headers` as for
+    cacheable()."""
     response = current_app.response_class(status=304)
-    return cacheable(response, etag)
+    return cacheable(response, etag, **headers)
 
 
-def cacheable(response, etag):
+def cacheable(response, etag, *, cache_control=CACHE_CONTROL, vary=VARY):
     response.set_etag(etag)
-    response.headers["Cache-Control"] = CACHE_CONTROL
-    for header in VARY:
+    response.headers["Cache-Control"] = cache_control
+    for header in vary:
         response.vary.add(header)
     return response
 

@@ -1,5 +1,5 @@
 import re
-from datetime import date, time, timedelta
+from datetime import date
 
 import sqlalchemy as sa
 from flask import abort, current_app, g, render_template, request, session, url_for
@@ -8,7 +8,7 @@ from flask_login import current_user
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import aliased, lazyload
 
-from crm.activities.models import Activity, ActivityStatus
+from crm.activities.models import Activity
 from crm.agreements.models import Agreement
 from crm.auth.models import User
 from crm.core.images import EXTENSIONS, StoredImage, image_url
@@ -16,76 +16,17 @@ from crm.core.security import public_route
 from crm.documents.models import Document
 from crm.extensions import db
 from crm.organisations.models import Organisation
-from crm.public import bp, caching
+from crm.public import bp, caching, services
 from crm.settings import services as settings
 
-UPCOMING_LIMIT = 10
-RECENT_LIMIT = 10
-# The most activities running now (started earlier, not yet ended) the page reads to choose
-# the first by start from; an office has a handful.
-RUNNING_LIMIT = 500
 DOCUMENT_LIMIT = 20
 CONTACT_LIMIT = 12
-# "Recent" public activities: those that ended within this many days.
-RECENT_DAYS = 365
 
 
 def paragraphs(text):
     """Plain text split into paragraphs at blank lines; single newlines kept as spaces."""
     blocks = (text or "").replace("\r\n", "\n").split("\n\n")
     return [" ".join(block.split()) for block in blocks if block.strip()]
-
-
-def _public_activities():
-    """(current and upcoming, recent) public activities, never cancelled or deleted."""
-    today = date.today()
-    ends = sa.func.coalesce(Activity.end_date, Activity.start_date)
-    # An ongoing activity without an end date (a course open all year) is current, not past.
-    current = sa.or_(
-        ends >= today,
-        sa.and_(Activity.status == ActivityStatus.ONGOING, Activity.end_date.is_(None)),
-    )
-    public = sa.select(Activity).where(
-        Activity.is_public.is_(True),
-        Activity.deleted_at.is_(None),
-        Activity.status != ActivityStatus.CANCELLED,
-    )
-    upcoming = _first_current(public, today)
-    recent = db.session.scalars(
-        public.where(~current, ends >= today - timedelta(days=RECENT_DAYS))
-        .order_by(Activity.start_date.desc(), Activity.id.desc())
-        .limit(RECENT_LIMIT)
-    ).all()
-    return upcoming, recent
-
-
-def _first_current(public, today):
-    """The first UPCOMING_LIMIT current activities of `public`, by start.
-
-    Current means: it starts today or later, or it ends today or later, or it is ongoing
-    without an end date. Asked as one condition, the database walks every public activity
-    since the first, in date order, to find the current ones, and that walk grows with the
-    years of the register. Asked apart, those starting later are read in order from
-    ix_activities_public_start, and those running now, which are few, from
-    ix_activities_public_end, unordered (ordering them would tempt the planner back to the
-    walk); they are put in order here."""
-    starting = public.where(Activity.start_date >= today).order_by(
-        Activity.start_date, Activity.start_time, Activity.id
-    )
-    found = {
-        activity.id: activity for activity in db.session.scalars(starting.limit(UPCOMING_LIMIT))
-    }
-    for running in (
-        Activity.end_date >= today,
-        sa.and_(Activity.status == ActivityStatus.ONGOING, Activity.end_date.is_(None)),
-    ):
-        for activity in db.session.scalars(public.where(running).limit(RUNNING_LIMIT)):
-            found[activity.id] = activity
-    by_start = sorted(
-        found.values(),
-        key=lambda activity: (activity.start_date, activity.start_time or time.min, activity.id),
-    )
-    return by_start[:UPCOMING_LIMIT]
 
 
 # Made once: an alias is a new mapped entity, costly to make on every request.
@@ -136,7 +77,7 @@ def index():
     language = str(get_locale() or "sv")
     other = "en" if language == "sv" else "sv"
     texts = settings.get_many([f"intro_{language}", f"intro_{other}"])
-    upcoming, recent = _public_activities()
+    upcoming, recent = services.page_activities(date.today())
     return render_template(
         "public/index.html",
         office_name=office().name,

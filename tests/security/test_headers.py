@@ -21,7 +21,9 @@ ALWAYS = {
 
 # The same for everyone and named by their content (the accent colour, an image's digest):
 # kept for long by every cache, signed in or not. Their views decide what may be public.
-SHARED_ASSETS = ("/theme/", "/images/")
+# The public activities feed and the API's description hold nothing personal and are read
+# without the session: the same for everyone too.
+SHARED_ASSETS = ("/theme/", "/images/", "/api/public/", "/api/v1/openapi.json")
 # Pages with a secret in their address send no Referer at all, not even to this site.
 SECRET_IN_ADDRESS = ("/password/set/",)
 

@@ -41,6 +41,8 @@ URLS = [
     "/admin/consent-texts",
     "/admin/privacy/notice",
     "/admin/privacy/hold/contacts/{contact_id}",
+    "/admin/webhooks/{webhook_id}/edit",
+    "/admin/webhooks/new",
 ]
 # Forms that only add something: an empty POST fails their required fields.
 ADDING_URLS = [
@@ -201,6 +203,7 @@ def test_every_form_that_saves_a_record_refuses_missing_fields():
         "SettingsForm",
         "LegalHoldForm",
         "EndMembershipForm",
+        "WebhookForm",
     } <= names
 
 

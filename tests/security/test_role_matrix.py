@@ -8,6 +8,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
+from tests.demo_pages import is_api_rule
 from tests.security.conftest import CSRF_ON, csrf_token, sign_in, staff_rules
 
 pytestmark = pytest.mark.config(**CSRF_ON)
@@ -19,6 +20,9 @@ RANK = {"anonymous": 0, "viewer": 1, "member": 2, "coordinator": 3, "admin": 4}
 ENQUIRY = MEMBER
 # Documents: members delete or replace only what they uploaded; the demo's are the admin's.
 OTHERS_DOCUMENT = COORDINATOR
+# API tokens: only its holder revokes one on their account page (another's is not found);
+# the demo's token is the admin's.
+OWN_TOKEN = ADMIN
 
 # endpoint: (least role for GET, least role for POST); None where the method does not exist.
 ACCESS = {
@@ -47,6 +51,12 @@ ACCESS = {
     # demo's is the logo, which everyone may)
     "public.theme": (PUBLIC, None),
     "public.image": (PUBLIC, None),
+    # the public activities as JSON and iCalendar (crm/public/feed_views.py)
+    "public_feed.activities_json": (PUBLIC, None),
+    "public_feed.activities_ics": (PUBLIC, None),
+    # the REST API's description and documentation (the API itself: test_api_permissions.py)
+    "api.openapi_json": (PUBLIC, None),
+    "api.docs": (PUBLIC, None),
     # every signed-in person
     "auth.logout": (None, READ),
     "auth.change_password": (READ, READ),
@@ -57,6 +67,8 @@ ACCESS = {
     "auth.two_factor_cancel": (None, READ),
     "auth.two_factor_recovery_codes": (READ, READ),
     "auth.two_factor_off": (READ, READ),
+    "auth.api_tokens": (READ, READ),
+    "auth.revoke_api_token": (OWN_TOKEN, OWN_TOKEN),
     "auth.oidc_confirm": (READ, None),
     "dashboard.index": (READ, None),
     "search.index": (READ, None),
@@ -166,6 +178,8 @@ ACCESS = {
     "admin.resend_invitation": (None, ADMIN),
     "admin.send_password_reset": (None, ADMIN),
     "admin.turn_off_user_two_factor": (ADMIN, ADMIN),
+    "admin.api_tokens": (ADMIN, None),
+    "admin.revoke_api_token": (ADMIN, ADMIN),
     "admin.settings": (ADMIN, ADMIN),
     "admin.consent_texts": (ADMIN, ADMIN),
     "admin.reply_templates": (ADMIN, None),
@@ -175,6 +189,14 @@ ACCESS = {
     "mail.outbox": (ADMIN, None),
     "mail.detail": (ADMIN, None),
     "mail.retry": (None, ADMIN),
+    "webhooks.index": (ADMIN, None),
+    "webhooks.create": (ADMIN, ADMIN),
+    "webhooks.detail": (ADMIN, None),
+    "webhooks.edit": (ADMIN, ADMIN),
+    "webhooks.delete": (ADMIN, ADMIN),
+    "webhooks.rotate_secret": (ADMIN, ADMIN),
+    "webhooks.ping": (None, ADMIN),
+    "webhooks.retry": (None, ADMIN),
     "privacy.requests": (ADMIN, ADMIN),
     "privacy.export": (None, ADMIN),
     "privacy.erase": (ADMIN, ADMIN),
@@ -221,7 +243,9 @@ def _outcome(response):
 
 
 def test_every_endpoint_is_classified(app):
-    endpoints = {rule.endpoint for rule in app.url_map.iter_rules()} - {"static"}
+    endpoints = {rule.endpoint for rule in app.url_map.iter_rules() if not is_api_rule(rule)} - {
+        "static"
+    }
 
     assert sorted(endpoints - set(ACCESS)) == [], "classify the new endpoints in ACCESS"
     assert sorted(set(ACCESS) - endpoints) == [], "remove endpoints that no longer exist"
