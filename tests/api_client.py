@@ -32,6 +32,18 @@ class ApiClient:
     def delete(self, path, **kwargs):
         return self.open("DELETE", path, **kwargs)
 
+    def walk(self, path, query=""):
+        """(every item of a list, the number of pages), page by page by next_cursor."""
+        items, cursor, pages = [], None, 0
+        while True:
+            response = self.get(f"{path}?{query}" + (f"&cursor={cursor}" if cursor else ""))
+            assert response.status_code == 200, response.get_data(as_text=True)
+            items += response.json["items"]
+            cursor = response.json["next_cursor"]
+            pages += 1
+            if cursor is None:
+                return items, pages
+
 
 def token_for(user, scope=ApiScope.WRITE, *, name="Test integration", days=30):
     token, raw = api_tokens.create_api_token(

@@ -17,16 +17,7 @@ TODAY = date.today()
 
 
 def _walk(api, query):
-    """Every item of a list, page by page, following next_cursor."""
-    items, cursor, pages = [], None, 0
-    while True:
-        response = api.get(f"{URL}?{query}" + (f"&cursor={cursor}" if cursor else ""))
-        assert response.status_code == 200, response.get_data(as_text=True)
-        items += response.json["items"]
-        cursor = response.json["next_cursor"]
-        pages += 1
-        if cursor is None:
-            return items, pages
+    return api.walk(URL, query)
 
 
 def _titles(api, query=""):

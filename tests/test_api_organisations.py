@@ -15,17 +15,7 @@ PROBLEM = "application/problem+json"
 
 
 def _walk(api, query):
-    """Every item of a list, page by page, following next_cursor."""
-    items, cursor, pages = [], None, 0
-    while True:
-        url = f"/api/v1/organisations/?{query}" + (f"&cursor={cursor}" if cursor else "")
-        response = api.get(url)
-        assert response.status_code == 200, response.get_data(as_text=True)
-        items += response.json["items"]
-        cursor = response.json["next_cursor"]
-        pages += 1
-        if cursor is None:
-            return items, pages
+    return api.walk("/api/v1/organisations/", query)
 
 
 def test_a_list_walked_by_cursor_gives_every_organisation_once_in_the_sort_order(api_client):

@@ -43,16 +43,7 @@ def _titles(api, query=""):
 
 
 def _walk(api, query):
-    items, cursor, pages = [], None, 0
-    while True:
-        url = f"/api/v1/tasks/?{query}" + (f"&cursor={cursor}" if cursor else "")
-        response = api.get(url)
-        assert response.status_code == 200, response.get_data(as_text=True)
-        items += response.json["items"]
-        cursor = response.json["next_cursor"]
-        pages += 1
-        if cursor is None:
-            return items, pages
+    return api.walk("/api/v1/tasks/", query)
 
 
 @pytest.fixture
