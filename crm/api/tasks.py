@@ -16,7 +16,7 @@ from crm.activities.models import TASK_SUBJECT_COLUMNS, Task
 from crm.activities.task_forms import TaskForm
 from crm.activities.task_subjects import registered_subject
 from crm.api.forms import browser_formdata, raise_field_error, set_field, validated_form
-from crm.api.pagination import list_page
+from crm.api.pagination import SortKey, list_page
 from crm.api.problems import Problem
 from crm.api.schemas import ID, ListArgs, RecordSchema, StrictBoolean, list_schema
 from crm.auth.decorators import role_required
@@ -33,7 +33,12 @@ bp = Blueprint(
 )
 
 SORTS = {
-    "due": [Task.due_date, Task.id],
+    # The page's order: soonest due first, those without a due date last.
+    "due": [
+        SortKey(Task.due_date.is_(None), lambda task: task.due_date is None, bool),
+        Task.due_date,
+        Task.id,
+    ],
     "done": [Task.done_at, Task.id],
     "title": [Task.title, Task.id],
     "created": [Task.created_at, Task.id],
