@@ -179,7 +179,8 @@ _MEMBERSHIPS = (
 def _grouped(statement, ids, value):
     """{organisation id: [value(row), ...]} of the statement's rows (id first in each)."""
     groups = {}
-    for row in db.session.execute(statement, {"ids": ids}):
+    # On the session's connection: plain rows need none of the ORM's handling of a statement.
+    for row in db.session.connection().execute(statement, {"ids": ids}):
         groups.setdefault(row[0], []).append(value(row))
     return groups
 
