@@ -372,3 +372,17 @@ def test_the_member_given_a_task_about_anothers_enquiry_sees_the_task(
     response = api.patch(f"/api/v1/tasks/{task.id}", json={"is_done": True})
     assert response.status_code == 200
     assert response.json["is_done"] is True
+
+
+def test_state_all_keeps_another_system_in_step_with_open_and_done_tasks(api_client, db):
+    api = api_client(Role.MEMBER)
+    me = api.user
+    done = _task("Klar", assignee=me, actor=me)
+    _task("Öppen", assignee=me, actor=me)
+    services.complete_task(done, actor=me)
+    db.session.commit()
+
+    assert _titles(api, "state=open") == ["Öppen"]
+    assert _titles(api, "state=done") == ["Klar"]
+    # Oldest change first: the one marked done last comes last.
+    assert _titles(api, "state=all") == ["Öppen", "Klar"]

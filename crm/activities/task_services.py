@@ -297,7 +297,7 @@ def _with_subjects(select):
 
 @dataclass
 class TaskFilters:
-    # "open" or "done"
+    # "open", "done", or "all" (both, for the API's sync by updated_since)
     state: str = "open"
     # A user id, "all" for everyone's, or None for the signed-in user's own.
     assignee: int | str | None = None
@@ -311,6 +311,8 @@ def task_select(filters, *, user):
         select = select.where(Task.assignee_id == filters.assignee)
     if filters.state == "done":
         select = select.where(Task.is_done.is_(True)).order_by(Task.done_at.desc(), Task.id.desc())
+    elif filters.state == "all":
+        select = select.order_by(Task.updated_at, Task.id)
     else:
         select = select.where(Task.is_done.is_(False)).order_by(*OPEN_ORDER)
     return _with_subjects(select)

@@ -45,7 +45,7 @@ SORTS = {
     "updated": [Task.updated_at, Task.id],
 }
 # The task page's orders: open tasks soonest due first, done ones last done first.
-DEFAULT_SORTS = {"open": "due", "done": "-done"}
+DEFAULT_SORTS = {"open": "due", "done": "-done", "all": "updated"}
 SUBJECT_TYPES = [column.removesuffix("_id") for column in TASK_SUBJECT_COLUMNS]
 
 NO_SUCH_RECORD = _l("There is no record with this id.")
@@ -148,8 +148,8 @@ def _subject_filter(kind):
 class TaskListArgs(ListArgs):
     state = ma.fields.String(
         load_default="open",
-        validate=ma.validate.OneOf(["open", "done"]),
-        metadata={"description": "Open tasks, or those marked done."},
+        validate=ma.validate.OneOf(["open", "done", "all"]),
+        metadata={"description": "Open tasks, those marked done, or all (to keep in step)."},
     )
     assignee = ma.fields.String(
         validate=[ma.validate.Length(max=10), _assignee_argument],
