@@ -8,8 +8,10 @@ import sqlalchemy as sa
 from crm.auth import api_tokens
 from crm.auth.models import ApiScope, Role
 from crm.core.models import AuditEntry
+from crm.organisations import services as organisation_services
 from crm.organisations.models import Organisation, OrganisationKind
 from tests.factories import make_organisation
+from tests.helpers import count_queries
 
 PROBLEM = "application/problem+json"
 
@@ -271,3 +273,33 @@ def test_a_made_up_cursor_is_refused_not_an_error(api_client):
         response = api.get(f"/api/v1/organisations/?sort=kind&cursor={cursor}")
         assert response.status_code == 400, values
         assert response.json["errors"][0]["field"] == "cursor"
+
+
+def test_a_page_of_the_list_costs_the_same_queries_however_many_rows_and_collections(
+    api_client, db
+):
+    api = api_client(Role.VIEWER, ApiScope.READ)
+    lif = make_organisation("Lif", kind=OrganisationKind.INDUSTRY_ASSOCIATION)
+
+    def queries_for_a_page():
+        api.get("/api/v1/organisations/?limit=100")  # the token's last use is written once
+        with count_queries(db) as statements:
+            response = api.get("/api/v1/organisations/?limit=100")
+        assert response.status_code == 200
+        return len(statements), len(response.json["items"])
+
+    make_organisation("Ett AB", sectors=["pharma"], tags=["a"], email_domains=["ett.se"])
+    few, listed = queries_for_a_page()
+    assert listed == 2
+    for number in range(30):
+        organisation = make_organisation(
+            f"Bolag {number}",
+            sectors=["pharma", "biotech"],
+            tags=["a", "b"],
+            email_domains=["x.se"],
+        )
+        organisation_services.add_membership(organisation, lif, actor=None)
+    db.session.commit()
+    many, listed = queries_for_a_page()
+    assert listed == 32
+    assert many == few
