@@ -9,6 +9,8 @@ from flask import json, make_response, request
 from flask_babel import lazy_gettext as _l
 from werkzeug.exceptions import HTTPException
 
+from crm.api.messages import translated
+
 PROBLEM_TYPE = "application/problem+json"
 
 TITLES = {
@@ -113,9 +115,9 @@ def _flatten(messages, prefix, errors):
             if isinstance(message, dict | list):
                 _flatten(message, prefix, errors)
             else:
-                errors.append({"field": prefix, "detail": str(message)})
+                errors.append({"field": prefix, "detail": translated(message)})
     else:
-        errors.append({"field": prefix, "detail": str(messages)})
+        errors.append({"field": prefix, "detail": translated(messages)})
 
 
 def _retry_after(error):
