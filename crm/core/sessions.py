@@ -26,7 +26,8 @@ def serve_without_session(path_prefix):
     authenticates each request by its bearer token, never by the cookie (so it needs no CSRF
     token), and a public feed must not set a cookie that would stop caches from sharing it.
     """
-    _SESSIONLESS_PREFIXES.append(path_prefix)
+    if path_prefix not in _SESSIONLESS_PREFIXES:  # each app made registers it again
+        _SESSIONLESS_PREFIXES.append(path_prefix)
 
 
 def is_sessionless(path):
