@@ -21,8 +21,8 @@ from crm.agreements.models import Agreement
 from crm.api.forms import (
     browser_formdata,
     check_references,
-    raise_field_error,
     record_reference,
+    saved,
     set_field,
     set_rows,
     validated_form,
@@ -33,7 +33,6 @@ from crm.api.schemas import ID, ListArgs, SoftDeletedSchema, StrictBoolean, list
 from crm.auth.decorators import role_required
 from crm.auth.models import Role
 from crm.core import records
-from crm.core.forms import FieldError
 from crm.extensions import db
 from crm.organisations.models import Contact, Organisation, Sector
 
@@ -216,16 +215,6 @@ def _formdata(data, activity=None):
     return formdata
 
 
-def _save(save):
-    """Run the page's service; a rule it holds (an end time before the start, an
-    organisation twice) is a 422 on its field, with nothing stored."""
-    try:
-        return save()
-    except FieldError as error:
-        db.session.rollback()
-        raise_field_error(error)
-
-
 @bp.route("/")
 class Activities(MethodView):
     @bp.arguments(ActivityListArgs, location="query", unknown=ma.RAISE)
@@ -272,7 +261,7 @@ class Activities(MethodView):
         """Log an activity (members, coordinators, admins)."""
         _check_references(data)
         form = validated_form(ActivityForm, _formdata(data))
-        activity = _save(
+        activity = saved(
             lambda: services.create_activity(form.data_for_service(), actor=current_user)
         )
         db.session.commit()
@@ -297,7 +286,7 @@ class ActivityItem(MethodView):
         activity = _activity_or_404(activity_id)
         _check_references(data)
         form = validated_form(ActivityForm, _formdata(data, activity), activity=activity)
-        _save(
+        saved(
             lambda: services.update_activity(activity, form.data_for_service(), actor=current_user)
         )
         db.session.commit()

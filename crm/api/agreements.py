@@ -21,8 +21,8 @@ from crm.agreements.views import LIST_SORTS, MAX_ENDING_DAYS
 from crm.api.forms import (
     browser_formdata,
     check_references,
-    raise_field_error,
     record_reference,
+    saved,
     set_field,
     set_rows,
     validated_form,
@@ -230,15 +230,6 @@ def _formdata(data, agreement=None):
     return formdata
 
 
-def _save(save):
-    """Run the service; a rule it holds (the lifecycle, the dates, the parties) is a 422."""
-    try:
-        return save()
-    except services.AgreementError as error:
-        db.session.rollback()
-        raise_field_error(error)
-
-
 def _filters(args):
     deleted = bool(args.get("deleted"))
     if deleted and not current_user.has_role(Role.COORDINATOR):
@@ -280,7 +271,7 @@ class Agreements(MethodView):
         """Create an agreement with its parties (members, coordinators, admins)."""
         _check_references(data)
         form = validated_form(_AgreementForm, _formdata(data))
-        agreement = _save(
+        agreement = saved(
             lambda: services.create_agreement(form.data_for_service(), actor=current_user)
         )
         db.session.commit()
@@ -305,7 +296,7 @@ class AgreementItem(MethodView):
         agreement = _agreement_or_404(agreement_id)
         _check_references(data)
         form = validated_form(_AgreementForm, _formdata(data, agreement), agreement=agreement)
-        _save(
+        saved(
             lambda: services.update_agreement(
                 agreement, form.data_for_service(), actor=current_user
             )

@@ -14,7 +14,7 @@ from flask_smorest import Blueprint
 from sqlalchemy.orm import selectinload
 
 from crm.api.auth import record_first
-from crm.api.forms import raise_field_error, validated_form
+from crm.api.forms import saved, validated_form
 from crm.api.pagination import SortKey, list_page, sort_argument
 from crm.api.problems import Problem
 from crm.api.schemas import ID, ListArgs, RecordSchema, list_schema
@@ -161,14 +161,6 @@ def _enquiry_or_404(enquiry_id):
     return enquiry
 
 
-def _or_field_error(change):
-    try:
-        return change()
-    except services.EnquiryError as error:
-        db.session.rollback()
-        raise_field_error(error)
-
-
 @bp.route("/")
 class Enquiries(MethodView):
     @role_required(Role.MEMBER)
@@ -219,11 +211,11 @@ class EnquiryItem(MethodView):
             if not services.may_assign(current_user):
                 raise Problem(403)
             assignee = db.session.get(User, data["assignee_id"])
-            _or_field_error(lambda: services.assign_enquiry(enquiry, assignee, actor=current_user))
+            saved(lambda: services.assign_enquiry(enquiry, assignee, actor=current_user))
         if "status" in data:
             # change_status holds the page's rules and says why a move is refused
             # (converted, only a coordinator reopens, closing needs a reason …).
-            _or_field_error(
+            saved(
                 lambda: services.change_status(
                     enquiry,
                     data["status"],
@@ -249,9 +241,7 @@ class EnquiryComments(MethodView):
             _prefixed(CommentForm, {"body": data["body"]}),
             field_names=_names(CommentForm),
         )
-        comment = _or_field_error(
-            lambda: services.add_comment(enquiry, form.body.data, actor=current_user)
-        )
+        comment = saved(lambda: services.add_comment(enquiry, form.body.data, actor=current_user))
         db.session.commit()
         return comment, 201
 
@@ -269,7 +259,7 @@ class EnquiryReplies(MethodView):
         if not services.may_reply(enquiry, current_user):
             raise Problem(403)
         form = validated_form(ReplyForm, _prefixed(ReplyForm, data), field_names=_names(ReplyForm))
-        _or_field_error(
+        saved(
             lambda: services.send_reply(
                 enquiry, subject=form.subject.data, body=form.body.data, actor=current_user
             )

@@ -14,6 +14,7 @@ from werkzeug.datastructures import MultiDict
 from wtforms import BooleanField, FieldList, FormField, SelectFieldBase, SubmitField
 
 from crm.api.problems import Problem
+from crm.core.forms import FieldError
 from crm.extensions import db
 
 
@@ -132,6 +133,11 @@ def _messages(messages):
         yield messages
 
 
-def raise_field_error(error):
-    """A service's FieldError (crm.core.forms) as a 422 on its field."""
-    raise Problem(422, errors=[{"field": error.field or "", "detail": str(error)}]) from error
+def saved(change):
+    """Run a page's service: `change()`, or for a rule it holds (its FieldError, see
+    crm.core.forms) a 422 on that field, with the transaction rolled back."""
+    try:
+        return change()
+    except FieldError as error:
+        db.session.rollback()
+        raise Problem(422, errors=[{"field": error.field or "", "detail": str(error)}]) from error

@@ -15,7 +15,7 @@ from crm.activities import task_services as services
 from crm.activities.models import TASK_SUBJECT_COLUMNS, Task
 from crm.activities.task_forms import TaskForm
 from crm.activities.task_subjects import registered_subject
-from crm.api.forms import browser_formdata, raise_field_error, set_field, validated_form
+from crm.api.forms import browser_formdata, saved, set_field, validated_form
 from crm.api.pagination import SortKey, list_page
 from crm.api.problems import Problem
 from crm.api.schemas import ID, ListArgs, RecordSchema, StrictBoolean, list_schema
@@ -260,8 +260,8 @@ class Tasks(MethodView):
         if current_user.id in {user.id for user in users}:
             form.assignee_id.data = current_user.id
         form = validated_form(TaskForm, _formdata(data, form), users=users)
-        try:
-            task = services.create_task(
+        task = saved(
+            lambda: services.create_task(
                 title=form.title.data,
                 due_date=form.due_date.data,
                 assignee=_assignee(form, users),
@@ -269,9 +269,7 @@ class Tasks(MethodView):
                 subject_kind=column,
                 actor=current_user,
             )
-        except services.TaskError as error:
-            db.session.rollback()
-            raise_field_error(error)
+        )
         if data.get("is_done"):
             _mark(task, True)
         db.session.commit()
@@ -308,17 +306,15 @@ class TaskItem(MethodView):
                 users = [*users, task.assignee]
             form = TaskForm(obj=task, users=users, formdata=None, meta={"csrf": False})
             form = validated_form(TaskForm, _formdata(data, form), users=users)
-            try:
-                services.update_task(
+            saved(
+                lambda: services.update_task(
                     task,
                     title=form.title.data,
                     due_date=form.due_date.data,
                     assignee=_assignee(form, users),
                     actor=current_user,
                 )
-            except services.TaskError as error:
-                db.session.rollback()
-                raise_field_error(error)
+            )
         if data.get("is_done") is not None:
             _mark(task, data["is_done"])
         db.session.commit()
