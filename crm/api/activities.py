@@ -2,7 +2,6 @@
 
 import marshmallow as ma
 import sqlalchemy as sa
-from flask import request
 from flask.views import MethodView
 from flask_login import current_user
 from flask_smorest import Blueprint
@@ -29,7 +28,7 @@ from crm.api.forms import (
 )
 from crm.api.pagination import BAD_CURSOR, list_page, sort_argument
 from crm.api.problems import Problem
-from crm.api.schemas import ID, ListArgs, SoftDeletedSchema, StrictBoolean, list_schema
+from crm.api.schemas import ID, ListArgs, SoftDeletedSchema, StrictBoolean, list_schema, location_of
 from crm.auth.decorators import role_required
 from crm.auth.models import Role
 from crm.core import records
@@ -265,7 +264,7 @@ class Activities(MethodView):
             lambda: services.create_activity(form.data_for_service(), actor=current_user)
         )
         db.session.commit()
-        return activity, 201, {"Location": request.path.rstrip("/") + f"/{activity.id}"}
+        return activity, 201, location_of(activity)
 
 
 @bp.route(f"/<{ID}:activity_id>")

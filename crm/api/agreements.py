@@ -7,7 +7,6 @@ agreement.status_changed signal hold for the API as for the pages.
 
 import marshmallow as ma
 import sqlalchemy as sa
-from flask import request
 from flask.views import MethodView
 from flask_login import current_user
 from flask_smorest import Blueprint
@@ -29,7 +28,7 @@ from crm.api.forms import (
 )
 from crm.api.pagination import SortKey, list_page, sort_argument
 from crm.api.problems import Problem
-from crm.api.schemas import ID, ListArgs, SoftDeletedSchema, StrictBoolean, list_schema
+from crm.api.schemas import ID, ListArgs, SoftDeletedSchema, StrictBoolean, list_schema, location_of
 from crm.auth.decorators import role_required
 from crm.auth.models import Role
 from crm.core import records
@@ -275,7 +274,7 @@ class Agreements(MethodView):
             lambda: services.create_agreement(form.data_for_service(), actor=current_user)
         )
         db.session.commit()
-        return agreement, 201, {"Location": request.path.rstrip("/") + f"/{agreement.id}"}
+        return agreement, 201, location_of(agreement)
 
 
 @bp.route(f"/<{ID}:agreement_id>")

@@ -1,7 +1,6 @@
 """/api/v1/contacts: people at the organisations, with their other affiliations."""
 
 import marshmallow as ma
-from flask import request
 from flask.views import MethodView
 from flask_login import current_user
 from flask_smorest import Blueprint
@@ -18,7 +17,7 @@ from crm.api.forms import (
 )
 from crm.api.pagination import list_page, sort_argument
 from crm.api.problems import Problem
-from crm.api.schemas import ID, ListArgs, SoftDeletedSchema, StrictBoolean, list_schema
+from crm.api.schemas import ID, ListArgs, SoftDeletedSchema, StrictBoolean, list_schema, location_of
 from crm.auth.decorators import role_required
 from crm.auth.models import Role
 from crm.core import records
@@ -168,7 +167,7 @@ class Contacts(MethodView):
         form = validated_form(ContactForm, _formdata(data), field_names=FIELD_NAMES)
         contact = services.create_contact(form.data_for_service(), actor=current_user)
         db.session.commit()
-        return contact, 201, {"Location": request.path.rstrip("/") + f"/{contact.id}"}
+        return contact, 201, location_of(contact)
 
 
 @bp.route(f"/<{ID}:contact_id>")

@@ -2,7 +2,6 @@
 
 import marshmallow as ma
 import sqlalchemy as sa
-from flask import request
 from flask.views import MethodView
 from flask_login import current_user
 from flask_smorest import Blueprint
@@ -11,7 +10,7 @@ from crm.api.auth import record_first
 from crm.api.forms import browser_formdata, set_field, validated_form
 from crm.api.pagination import json_response, list_page, sort_argument
 from crm.api.problems import Problem
-from crm.api.schemas import ID, ListArgs, SoftDeletedSchema, StrictBoolean, list_schema
+from crm.api.schemas import ID, ListArgs, SoftDeletedSchema, StrictBoolean, list_schema, location_of
 from crm.auth.decorators import role_required
 from crm.auth.models import Role
 from crm.core import records
@@ -116,22 +115,7 @@ OrganisationList = list_schema(OrganisationSchema, "OrganisationList")
 # The table's columns an answer shows; a list reads only these, as plain rows.
 _COLUMNS = [
     Organisation.__table__.c[name]
-    for name in (
-        "id",
-        "created_at",
-        "updated_at",
-        "deleted_at",
-        "kind",
-        "name",
-        "org_number",
-        "website",
-        "country",
-        "city",
-        "size_class",
-        "description",
-        "is_partner",
-        "owner_id",
-    )
+    for name in ("id", "created_at", "updated_at", "deleted_at", *services.ORGANISATION_FIELDS)
 ]
 
 
@@ -295,8 +279,7 @@ class Organisations(MethodView):
         form = validated_form(OrganisationForm, _formdata(data))
         organisation = services.create_organisation(form.data_for_service(), actor=current_user)
         db.session.commit()
-        location = {"Location": request.path.rstrip("/") + f"/{organisation.id}"}
-        return json_response(present([organisation])[0], 201, location)
+        return json_response(present([organisation])[0], 201, location_of(organisation))
 
 
 @bp.route(f"/<{ID}:organisation_id>")

@@ -1,12 +1,18 @@
 """What every API resource shares: list arguments, the list envelope, record timestamps."""
 
 import marshmallow as ma
+from flask import request
 
 from crm.core.records import MAX_ID
 
 MAX_LIMIT = 100
 # A record id in a route: anything else is not found, and the document says so.
 ID = f"int(min=1, max={MAX_ID})"
+
+
+def location_of(record):
+    """The Location header of a 201: the new record's address, under the list it was posted to."""
+    return {"Location": request.path.rstrip("/") + f"/{record.id}"}
 
 
 class StrictBoolean(ma.fields.Boolean):

@@ -5,7 +5,6 @@ There is no DELETE: the task pages offer no way to delete a task; it is marked d
 """
 
 import marshmallow as ma
-from flask import request
 from flask.views import MethodView
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -18,7 +17,7 @@ from crm.activities.task_subjects import registered_subject
 from crm.api.forms import browser_formdata, saved, set_field, validated_form
 from crm.api.pagination import SortKey, list_page
 from crm.api.problems import Problem
-from crm.api.schemas import ID, ListArgs, RecordSchema, StrictBoolean, list_schema
+from crm.api.schemas import ID, ListArgs, RecordSchema, StrictBoolean, list_schema, location_of
 from crm.auth.decorators import role_required
 from crm.auth.models import Role
 from crm.core import records
@@ -273,7 +272,7 @@ class Tasks(MethodView):
         if data.get("is_done"):
             _mark(task, True)
         db.session.commit()
-        return task, 201, {"Location": request.path.rstrip("/") + f"/{task.id}"}
+        return task, 201, location_of(task)
 
 
 @bp.route(f"/<{ID}:task_id>")
