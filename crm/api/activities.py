@@ -17,6 +17,7 @@ from crm.activities.models import (
 )
 from crm.activities.views import LIST_SORTS
 from crm.agreements.models import Agreement
+from crm.api.auth import lists_deleted
 from crm.api.forms import (
     browser_formdata,
     check_references,
@@ -220,9 +221,7 @@ class Activities(MethodView):
     @bp.response(200, ActivityList)
     def get(self, args):
         """List activities, with the list page's filters and sort orders."""
-        deleted = bool(args.get("deleted"))
-        if deleted and not current_user.has_role(Role.COORDINATOR):
-            raise Problem(403)
+        deleted = lists_deleted(args)
         organisation = None
         if args.get("organisation_id"):
             organisation = db.session.get(Organisation, args["organisation_id"])

@@ -17,6 +17,7 @@ from crm.agreements.forms import MAX_ROWS, AgreementForm, status_choices
 from crm.agreements.lifecycle import ALLOWED_TRANSITIONS
 from crm.agreements.models import Agreement, AgreementKind, AgreementStatus, PartyRole
 from crm.agreements.views import LIST_SORTS, MAX_ENDING_DAYS
+from crm.api.auth import lists_deleted
 from crm.api.forms import (
     browser_formdata,
     check_references,
@@ -27,7 +28,6 @@ from crm.api.forms import (
     validated_form,
 )
 from crm.api.pagination import SortKey, list_page, sort_argument
-from crm.api.problems import Problem
 from crm.api.schemas import ID, ListArgs, SoftDeletedSchema, StrictBoolean, list_schema, location_of
 from crm.auth.decorators import role_required
 from crm.auth.models import Role
@@ -230,9 +230,7 @@ def _formdata(data, agreement=None):
 
 
 def _filters(args):
-    deleted = bool(args.get("deleted"))
-    if deleted and not current_user.has_role(Role.COORDINATOR):
-        raise Problem(403)
+    deleted = lists_deleted(args)
     party = None
     if args.get("party"):
         party = db.session.get(Organisation, args["party"])

@@ -11,9 +11,11 @@ from functools import wraps
 
 from flask import current_app, g, request
 from flask_babel import lazy_gettext as _l
+from flask_login import current_user
 
 from crm.api.problems import Problem
 from crm.auth import api_tokens
+from crm.auth.models import Role
 from crm.core import audit
 from crm.extensions import db, login_manager
 
@@ -75,3 +77,12 @@ def record_first(load):
         return wrapped
 
     return decorator
+
+
+def lists_deleted(args):
+    """Whether a list asks for the deleted records (?deleted=true): coordinators and admins
+    only, as the lists' switch to deleted records, and 403 for anyone else."""
+    deleted = bool(args.get("deleted"))
+    if deleted and not current_user.has_role(Role.COORDINATOR):
+        raise Problem(403)
+    return deleted

@@ -6,7 +6,7 @@ from flask_login import current_user
 from flask_smorest import Blueprint
 from sqlalchemy.orm import selectinload
 
-from crm.api.auth import record_first
+from crm.api.auth import lists_deleted, record_first
 from crm.api.forms import (
     browser_formdata,
     check_references,
@@ -16,7 +16,6 @@ from crm.api.forms import (
     validated_form,
 )
 from crm.api.pagination import list_page, sort_argument
-from crm.api.problems import Problem
 from crm.api.schemas import ID, ListArgs, SoftDeletedSchema, StrictBoolean, list_schema, location_of
 from crm.auth.decorators import role_required
 from crm.auth.models import Role
@@ -140,9 +139,7 @@ class Contacts(MethodView):
     @bp.response(200, ContactList)
     def get(self, args):
         """List contacts, with the list page's filters and sort orders."""
-        deleted = bool(args.get("deleted"))
-        if deleted and not current_user.has_role(Role.COORDINATOR):
-            raise Problem(403)
+        deleted = lists_deleted(args)
         filters = services.ContactFilters(
             query=args.get("q", ""),
             organisation_id=args.get("organisation_id"),

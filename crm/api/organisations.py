@@ -6,10 +6,9 @@ from flask.views import MethodView
 from flask_login import current_user
 from flask_smorest import Blueprint
 
-from crm.api.auth import record_first
+from crm.api.auth import lists_deleted, record_first
 from crm.api.forms import browser_formdata, set_field, validated_form
 from crm.api.pagination import json_response, list_page, sort_argument
-from crm.api.problems import Problem
 from crm.api.schemas import ID, ListArgs, SoftDeletedSchema, StrictBoolean, list_schema, location_of
 from crm.auth.decorators import role_required
 from crm.auth.models import Role
@@ -248,9 +247,7 @@ class Organisations(MethodView):
     @bp.response(200, OrganisationList)
     def get(self, args):
         """List organisations, with the list page's filters and sort orders."""
-        deleted = bool(args.get("deleted"))
-        if deleted and not current_user.has_role(Role.COORDINATOR):
-            raise Problem(403)
+        deleted = lists_deleted(args)
         filters = services.OrganisationFilters(
             query=args.get("q", ""),
             kind=args["kind"].value if args.get("kind") else None,
