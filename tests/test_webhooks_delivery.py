@@ -13,6 +13,7 @@ import pytest
 import sqlalchemy as sa
 
 from crm.auth.models import Role
+from crm.core.database import claim_due
 from crm.core.types import utcnow
 from crm.enquiries import services as enquiry_services
 from crm.extensions import db as _db
@@ -375,8 +376,12 @@ def test_a_claimed_delivery_is_left_to_its_worker(db, make_webhook, assigned):
     [delivery] = deliveries()
     now = utcnow()
 
-    assert worker._claim(delivery.id, due_by=now, lease_until=now + timedelta(minutes=2))
-    assert not worker._claim(delivery.id, due_by=now, lease_until=now + timedelta(minutes=2))
+    lease = now + timedelta(minutes=2)
+    pending = DeliveryStatus.PENDING
+    assert claim_due(WebhookDelivery, delivery.id, pending=pending, due_by=now, lease_until=lease)
+    assert not claim_due(
+        WebhookDelivery, delivery.id, pending=pending, due_by=now, lease_until=lease
+    )
     assert worker.send_due_deliveries(now=now + timedelta(minutes=1))["retried"] == 0
 
 

@@ -149,3 +149,23 @@ def upsert_insert(table, dialect):
     """An INSERT into `table` that takes ON CONFLICT DO UPDATE: the dialect's own, on the two
     databases the app runs on."""
     return _UPSERT_INSERTS[dialect.name](table)
+
+
+def claim_due(model, row_id, *, pending, due_by, lease_until):
+    """Take a due row of a work queue (the outbox, the webhook deliveries) for this worker:
+    its next_attempt_at moves to `lease_until`, so no other worker takes it meanwhile. False
+    when another worker took or finished it first.
+
+    The conditional UPDATE is atomic on both databases: a second worker's UPDATE waits for
+    ours to commit and then no longer matches.
+    """
+    from crm.extensions import db
+
+    result = db.session.execute(
+        sa.update(model)
+        .where(model.id == row_id, model.status == pending, model.next_attempt_at <= due_by)
+        .values(next_attempt_at=lease_until)
+        .execution_options(synchronize_session=False)
+    )
+    db.session.commit()
+    return result.rowcount == 1

@@ -15,6 +15,7 @@ import sqlalchemy as sa
 from flask import current_app
 from flask_mail import BadHeaderError, Connection, Message
 
+from crm.core.database import claim_due
 from crm.core.types import utcnow
 from crm.extensions import db
 from crm.mail.models import OutboxMessage, OutboxStatus
@@ -65,7 +66,13 @@ def send_due_messages(*, now=None, limit=100):
     postman = _Postman()
     try:
         for message_id in due:
-            if not _claim(message_id, due_by=started, lease_until=clock() + lease):
+            if not claim_due(
+                OutboxMessage,
+                message_id,
+                pending=OutboxStatus.PENDING,
+                due_by=started,
+                lease_until=clock() + lease,
+            ):
                 continue  # another worker has it, or sent it already
             message = db.session.get(OutboxMessage, message_id)
             if message is None:
@@ -108,26 +115,6 @@ def retry_message(message, *, actor):
         getattr(actor, "id", None),
     )
     return message
-
-
-def _claim(message_id, *, due_by, lease_until):
-    """Take the message for this worker; False when another worker took or sent it first.
-
-    The conditional UPDATE is atomic on both databases: a second worker's UPDATE waits for
-    ours to commit and then no longer matches.
-    """
-    result = db.session.execute(
-        sa.update(OutboxMessage)
-        .where(
-            OutboxMessage.id == message_id,
-            OutboxMessage.status == OutboxStatus.PENDING,
-            OutboxMessage.next_attempt_at <= due_by,
-        )
-        .values(next_attempt_at=lease_until)
-        .execution_options(synchronize_session=False)
-    )
-    db.session.commit()
-    return result.rowcount == 1
 
 
 def _wait_for_the_server(message, error, *, now):

@@ -21,6 +21,7 @@ import sqlalchemy as sa
 import urllib3
 from flask import current_app
 
+from crm.core.database import claim_due
 from crm.core.types import utcnow
 from crm.extensions import db
 from crm.webhooks import addresses, signing
@@ -58,7 +59,13 @@ def send_due_deliveries(*, now=None, limit=100):
     # next attempt rather than each waiting out the timeout again.
     unreachable = set()
     for delivery_id in due:
-        if not _claim(delivery_id, due_by=started, lease_until=clock() + lease):
+        if not claim_due(
+            WebhookDelivery,
+            delivery_id,
+            pending=DeliveryStatus.PENDING,
+            due_by=started,
+            lease_until=clock() + lease,
+        ):
             continue  # another worker has it, or it was delivered meanwhile
         delivery = db.session.get(WebhookDelivery, delivery_id)
         if delivery is None:
@@ -80,26 +87,6 @@ def send_due_deliveries(*, now=None, limit=100):
             continue
         counts[outcome] += 1
     return counts
-
-
-def _claim(delivery_id, *, due_by, lease_until):
-    """Take the delivery for this worker; False when another worker took or sent it first.
-
-    The conditional UPDATE is atomic on both databases: a second worker's UPDATE waits for
-    ours to commit and then no longer matches.
-    """
-    result = db.session.execute(
-        sa.update(WebhookDelivery)
-        .where(
-            WebhookDelivery.id == delivery_id,
-            WebhookDelivery.status == DeliveryStatus.PENDING,
-            WebhookDelivery.next_attempt_at <= due_by,
-        )
-        .values(next_attempt_at=lease_until)
-        .execution_options(synchronize_session=False)
-    )
-    db.session.commit()
-    return result.rowcount == 1
 
 
 def _attempt(delivery, webhook, *, now):
