@@ -124,7 +124,9 @@ def test_a_member_works_their_enquiry_but_does_not_assign(api_client, make_user,
     comment = api.post(f"{url}/comments", json={"body": "  Called them back.  "})
     assert comment.status_code == 201
     assert comment.json["body"] == "Called them back."
-    assert api.post(f"{url}/comments", json={"body": "   "}).status_code == 422
+    blank = api.post(f"{url}/comments", json={"body": "   "})
+    assert blank.status_code == 422
+    assert [error["field"] for error in blank.json["errors"]] == ["body"]
     detail = api.get(url).json
     assert [item["body"] for item in detail["comments"]] == ["Called them back."]
     assert detail["conversation"] == []

@@ -12,6 +12,7 @@ from flask.views import MethodView
 from flask_login import current_user
 from flask_smorest import Blueprint
 from sqlalchemy.orm import selectinload
+from werkzeug.datastructures import MultiDict
 
 from crm.api.auth import record_first
 from crm.api.forms import saved, validated_form
@@ -238,8 +239,9 @@ class EnquiryComments(MethodView):
         enquiry = _enquiry_or_404(enquiry_id)
         form = validated_form(
             CommentForm,
-            _prefixed(CommentForm, {"body": data["body"]}),
-            field_names=_names(CommentForm),
+            MultiDict({"body": data["body"]}),
+            # The page's prefix ("comment-") keeps its forms apart; the API has one a request.
+            prefix="",
         )
         comment = saved(lambda: services.add_comment(enquiry, form.body.data, actor=current_user))
         db.session.commit()
@@ -258,7 +260,7 @@ class EnquiryReplies(MethodView):
         enquiry = _enquiry_or_404(enquiry_id)
         if not services.may_reply(enquiry, current_user):
             raise Problem(403)
-        form = validated_form(ReplyForm, _prefixed(ReplyForm, data), field_names=_names(ReplyForm))
+        form = validated_form(ReplyForm, MultiDict(data), prefix="")
         saved(
             lambda: services.send_reply(
                 enquiry, subject=form.subject.data, body=form.body.data, actor=current_user
@@ -266,17 +268,3 @@ class EnquiryReplies(MethodView):
         )
         db.session.commit()
         return enquiry, 202
-
-
-def _prefixed(form_class, values):
-    """Form data for a form with a prefix ("comment-body"), as its page sends it."""
-    from werkzeug.datastructures import MultiDict
-
-    prefix = form_class(formdata=None, meta={"csrf": False})._prefix
-    return MultiDict({f"{prefix}{name}": value for name, value in values.items()})
-
-
-def _names(form_class):
-    """The API's names of the form's prefixed fields."""
-    form = form_class(formdata=None, meta={"csrf": False})
-    return {field.name: field.short_name for field in form}
