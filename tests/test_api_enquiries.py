@@ -76,6 +76,18 @@ def test_the_inbox_filters_and_a_cursor_walk(api_client, db):
     assert {error["field"] for error in refused.json["errors"]} == {"status", "assignee"}
 
 
+def test_an_assignee_past_the_largest_id_is_refused_like_any_other_bad_filter(api_client, db):
+    # Found by CI: ten digits passed the filter's pattern, and PostgreSQL then refused to
+    # compare them with its 32-bit ids (a 500, and on SQLite an empty list as if it were fine).
+    api = api_client(Role.COORDINATOR)
+    make_enquiry()
+    refused = api.get("/api/v1/enquiries/?assignee=9999999999")
+    assert refused.status_code == 422
+    assert refused.json["errors"] == [{"field": "assignee", "detail": "Give a user's id, or none."}]
+    # The largest id there can be is still a fair question, with an empty answer.
+    assert api.get("/api/v1/enquiries/?assignee=2147483647").json["items"] == []
+
+
 def test_assigning_through_the_api_tells_the_assignee_and_shows_on_the_page(
     api_client, make_user, db, signed_in, client
 ):

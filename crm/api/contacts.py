@@ -64,7 +64,7 @@ class ContactSchema(SoftDeletedSchema):
         metadata={"description": "The legal basis for keeping the contact."},
     )
     do_not_contact = StrictBoolean()
-    owner_id = ma.fields.Integer(allow_none=True)
+    owner_id = ma.fields.Integer(allow_none=True, validate=ma.validate.Range(1, records.MAX_ID))
     legal_hold = StrictBoolean(dump_only=True)
     anonymised_at = ma.fields.AwareDateTime(dump_only=True, allow_none=True)
 

@@ -9,6 +9,7 @@ deletes them.
 import marshmallow as ma
 from flask import abort
 from flask.views import MethodView
+from flask_babel import gettext as _
 from flask_login import current_user
 from flask_smorest import Blueprint
 from sqlalchemy.orm import selectinload
@@ -131,6 +132,13 @@ class ReplySchema(ma.Schema):
     )
 
 
+def _user_id_or_none(value):
+    # The same rule as the inbox page's: ten digits past the largest id are no id
+    # (PostgreSQL refuses to compare them with its 32-bit ids).
+    if value != "none" and records.parse_id(value) is None:
+        raise ma.ValidationError(_("Give a user's id, or none."))
+
+
 class EnquiryListArgs(ListArgs):
     status = ma.fields.String(
         load_default=services.OPEN,
@@ -139,8 +147,11 @@ class EnquiryListArgs(ListArgs):
     )
     topic = ma.fields.Enum(Topic, by_value=True)
     assignee = ma.fields.String(
-        validate=ma.validate.Regexp(r"^(none|[1-9][0-9]{0,9})$"),
-        metadata={"description": "A user's id, or none for the unassigned (coordinators)."},
+        validate=_user_id_or_none,
+        metadata={
+            "description": "A user's id, or none for the unassigned (coordinators).",
+            "pattern": "^(none|[1-9][0-9]{0,9})$",
+        },
     )
     older_than_days = ma.fields.Integer(validate=ma.validate.Range(1, 3650))
     q = ma.fields.String(validate=ma.validate.Length(max=200))

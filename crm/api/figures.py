@@ -7,6 +7,7 @@ from flask_smorest import Blueprint
 
 from crm.activities.models import ActivityKind
 from crm.api.problems import Problem
+from crm.core import records
 from crm.core.dates import local_today
 from crm.extensions import db
 from crm.organisations.models import Organisation, OrganisationKind, Sector
@@ -67,7 +68,7 @@ class QuarterArgs(ma.Schema):
     )
     sector = ma.fields.Enum(Sector, by_value=True)
     association = ma.fields.Integer(
-        validate=ma.validate.Range(1, 2**31 - 1),
+        validate=ma.validate.Range(1, records.MAX_ID),
         metadata={"description": "An industry association's id: its members' figures."},
     )
 

@@ -76,7 +76,7 @@ class OrganisationSchema(SoftDeletedSchema):
             "description": "A GMS partner: a healthcare region or university, never a company."
         }
     )
-    owner_id = ma.fields.Integer(allow_none=True)
+    owner_id = ma.fields.Integer(allow_none=True, validate=ma.validate.Range(1, records.MAX_ID))
     memberships = ma.fields.List(
         ma.fields.Nested(MembershipSchema),
         dump_only=True,
