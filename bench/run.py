@@ -66,7 +66,10 @@ API_PATHS = {"/api/v1/organisations/"}
 # of bots (one upsert). No target of its own: it shows what the request alone costs, the least
 # any submission costs.
 BOT_POST = "public form POST, bot (stores nothing)"
-TARGETS = {FORM_POST: FORM_TARGET, BOT_POST: None}
+# A yardstick for the API row, not the CRM: the least a token-authenticated list of 25
+# organisations costs in Flask and SQLAlchemy (bench/api_floor.py). No target of its own.
+API_FLOOR = "API floor: token and page, two queries, bare Flask"
+TARGETS = {FORM_POST: FORM_TARGET, BOT_POST: None, API_FLOOR: None}
 WARM_UP = 3  # seconds of load before each page is measured
 
 
@@ -527,13 +530,14 @@ def main():
     with (
         Server("bench.hello:app", env, args.workers) as hello,
         Server("bench.bench_wsgi:app", env, args.workers) as crm,
+        Server("bench.api_floor:app", env, args.workers) as api_floor,
     ):
         run_wrk(hello.url + "/", **{**wrk_options, "duration": 1})
 
-        def measure_beside_hello(name, url, **options):
+        def measure_beside_hello(name, url, server=crm, **options):
             result = {"path": urllib.parse.urlsplit(url).path}
             result["hello"] = measure(hello, hello.url + "/", **wrk_options)
-            result.update(measure(crm, url, **options, **wrk_options))
+            result.update(measure(server, url, **options, **wrk_options))
             log(
                 f"   {result['requests_per_second']:.0f} requests/s "
                 f"(hello {result['hello']['requests_per_second']:.0f})"
@@ -556,6 +560,11 @@ def main():
             # rendered it inside the measurement.
             run_wrk(crm.url + path, **who, **{**wrk_options, "duration": WARM_UP})
             measure_beside_hello(name, crm.url + path, **who)
+            if name == API_LIST:
+                log(f"== {API_FLOOR}")
+                floor_url = api_floor.url + path
+                run_wrk(floor_url, **who, **{**wrk_options, "duration": WARM_UP})
+                measure_beside_hello(API_FLOOR, floor_url, server=api_floor, **who)
         for name, bot in ((FORM_POST, False), (BOT_POST, True)):
             log(f"== {name}")
             form_cookies, bodies = form_bodies(crm.url, args.db, int(args.duration * 2000), bot=bot)
