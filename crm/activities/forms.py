@@ -35,7 +35,12 @@ from crm.auth.models import User
 from crm.core.forms import CompleteForm, optional_id, strip
 from crm.extensions import db
 from crm.mail.services import valid_address
-from crm.organisations.fields import _TRAILING_ID, ContactPickerField, OrganisationPickerField
+from crm.organisations.fields import (
+    _TRAILING_ID,
+    ContactPickerField,
+    OrganisationPickerField,
+    keeping,
+)
 from crm.organisations.models import OrganisationKind
 
 ORGANISATION_ROWS = 3
@@ -127,11 +132,17 @@ class ActivityForm(CompleteForm):
     submit = SubmitField(_l("Save"))
 
     def __init__(self, *args, activity=None, **kwargs):
-        super().__init__(*args, **kwargs)
+        with keeping(self.linked_records(activity) if activity else []):
+            super().__init__(*args, **kwargs)
         current_agreement = activity.agreement_id if activity else None
         current_staff = [user.id for user in activity.staff] if activity else []
         self.agreement_id.choices = agreement_choices(current_agreement)
         self.staff.choices = staff_choices(current_staff)
+
+    @staticmethod
+    def linked_records(activity):
+        """The organisations and contacts the activity is linked to now."""
+        return [link.organisation for link in activity.organisations] + list(activity.contacts)
 
     @classmethod
     def for_activity(cls, activity, **kwargs):

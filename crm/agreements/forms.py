@@ -22,7 +22,7 @@ from crm.agreements.services import INITIAL_STATUSES
 from crm.auth.forms import owner_choices
 from crm.core.forms import CompleteForm, strip
 from crm.core.records import parse_id
-from crm.organisations.fields import OrganisationPickerField
+from crm.organisations.fields import OrganisationPickerField, keeping
 
 PARTY_ROWS = 3
 MAX_ROWS = 30
@@ -97,11 +97,17 @@ class AgreementForm(CompleteForm):
     parties_list_errors = ()
 
     def __init__(self, *args, agreement=None, **kwargs):
-        super().__init__(*args, **kwargs)
+        with keeping(self.linked_records(agreement) if agreement else []):
+            super().__init__(*args, **kwargs)
         self.owner_id.choices = owner_choices(agreement.owner_id if agreement else None)
         statuses = next_statuses(agreement.status) if agreement else INITIAL_STATUSES
         self.status.choices = status_choices(statuses)
         self.status.validate_choice = True
+
+    @staticmethod
+    def linked_records(agreement):
+        """The organisations that are the agreement's parties now."""
+        return [party.organisation for party in agreement.parties]
 
     @classmethod
     def for_agreement(cls, agreement, **kwargs):

@@ -161,7 +161,7 @@ def _activity_or_404(activity_id, *, include_deleted=False):
     return records.get_visible_or_404(Activity, activity_id, include_deleted=include_deleted)
 
 
-def _check_references(data):
+def _check_references(data, activity=None):
     check_references(
         [("agreement_id", Agreement, data.get("agreement_id"))]
         + [
@@ -171,7 +171,8 @@ def _check_references(data):
         + [
             (f"contacts.{index}.contact_id", Contact, row["id"])
             for index, row in enumerate(data.get("contacts") or [])
-        ]
+        ],
+        kept=ActivityForm.linked_records(activity) if activity else (),
     )
 
 
@@ -282,7 +283,7 @@ class ActivityItem(MethodView):
         """Change some of an activity's fields; the others keep their values. A list given
         (organisations, contacts, staff) replaces the activity's."""
         activity = _activity_or_404(activity_id)
-        _check_references(data)
+        _check_references(data, activity)
         form = validated_form(ActivityForm, _formdata(data, activity), activity=activity)
         saved(
             lambda: services.update_activity(activity, form.data_for_service(), actor=current_user)

@@ -196,12 +196,13 @@ def _agreement_or_404(agreement_id, *, include_deleted=False):
     return records.get_visible_or_404(Agreement, agreement_id, include_deleted=include_deleted)
 
 
-def _check_references(data):
+def _check_references(data, agreement=None):
     check_references(
         [
             (f"parties.{index}.organisation_id", Organisation, row["organisation_id"])
             for index, row in enumerate(data.get("parties") or [])
-        ]
+        ],
+        kept=AgreementForm.linked_records(agreement) if agreement else (),
     )
 
 
@@ -291,7 +292,7 @@ class AgreementItem(MethodView):
         """Change some of an agreement's fields, its status among them; the others keep
         their values. A status change follows the lifecycle, as on the agreement's page."""
         agreement = _agreement_or_404(agreement_id)
-        _check_references(data)
+        _check_references(data, agreement)
         form = validated_form(_AgreementForm, _formdata(data, agreement), agreement=agreement)
         saved(
             lambda: services.update_agreement(

@@ -101,13 +101,14 @@ def _contact_or_404(contact_id, *, include_deleted=False):
 FIELD_NAMES = {"organisation": "organisation_id"}
 
 
-def _check_references(data):
+def _check_references(data, contact=None):
     check_references(
         [("organisation_id", Organisation, data.get("organisation_id"))]
         + [
             (f"affiliations.{index}.organisation_id", Organisation, row["organisation_id"])
             for index, row in enumerate(data.get("affiliations") or [])
-        ]
+        ],
+        kept=ContactForm.linked_records(contact) if contact else (),
     )
 
 
@@ -115,7 +116,7 @@ def _formdata(data, contact=None):
     """The contact form as the page sends it, with the JSON's fields changed."""
     kwargs = {"formdata": None, "meta": {"csrf": False}}
     if contact is not None:
-        form = ContactForm(obj=contact, current_owner_id=contact.owner_id, **kwargs)
+        form = ContactForm(obj=contact, contact=contact, **kwargs)
     else:
         form = ContactForm(**kwargs)
     formdata = browser_formdata(form)
@@ -181,12 +182,12 @@ class ContactItem(MethodView):
     def patch(self, data, contact_id):
         """Change some of a contact's fields; the others keep their values."""
         contact = _contact_or_404(contact_id)
-        _check_references(data)
+        _check_references(data, contact)
         form = validated_form(
             ContactForm,
             _formdata(data, contact),
             field_names=FIELD_NAMES,
-            current_owner_id=contact.owner_id,
+            contact=contact,
         )
         services.update_contact(contact, form.data_for_service(), actor=current_user)
         db.session.commit()

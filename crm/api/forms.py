@@ -82,12 +82,15 @@ def _text(value):
     return str(getattr(value, "value", value))
 
 
-def check_references(references):
+def check_references(references, *, kept=()):
     """A 422 for every id in [(field, model, id)] that names no live record: the pickers
-    would say "There is no organisation called (#7)", which reads oddly to a program."""
+    would say "There is no organisation called (#7)", which reads oddly to a program.
+    `kept`: the records the changed record links to now, which it may keep though deleted
+    (as its page's form does, crm/organisations/fields.py)."""
+    kept = {(type(record), record.id) for record in kept}
     errors = []
     for field, model, record_id in references:
-        if record_id is None:
+        if record_id is None or (model, record_id) in kept:
             continue
         record = db.session.get(model, record_id)
         if record is None or getattr(record, "is_deleted", False):

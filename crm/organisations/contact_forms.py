@@ -19,7 +19,7 @@ from wtforms.validators import DataRequired, Email, InputRequired, Length, Optio
 
 from crm.auth.forms import owner_choices
 from crm.core.forms import CompleteForm, strip
-from crm.organisations.fields import ContactPickerField, OrganisationPickerField
+from crm.organisations.fields import ContactPickerField, OrganisationPickerField, keeping
 from crm.organisations.models import LegalBasis
 
 # Rows for other affiliations the form offers; more are kept when a contact already has them.
@@ -93,9 +93,18 @@ class ContactForm(CompleteForm):
     create_anyway = BooleanField(_l("Create anyway: this is a different person"))
     submit = SubmitField(_l("Save"))
 
-    def __init__(self, *args, current_owner_id=None, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.owner_id.choices = owner_choices(current_owner_id)
+    def __init__(self, *args, contact=None, **kwargs):
+        """`contact`: the one being edited (its owner stays a choice, its links may stay
+        though deleted); None for a new contact."""
+        with keeping(self.linked_records(contact) if contact else []):
+            super().__init__(*args, **kwargs)
+        self.owner_id.choices = owner_choices(contact.owner_id if contact else None)
+
+    @staticmethod
+    def linked_records(contact):
+        """The organisations the contact is linked to now."""
+        linked = [affiliation.organisation for affiliation in contact.affiliations]
+        return linked + ([contact.organisation] if contact.organisation else [])
 
     def data_for_service(self):
         """The validated form as the data services.create_contact/update_contact take."""

@@ -201,7 +201,7 @@ def create():
 @role_required(Role.MEMBER)
 def edit(contact_id):
     contact = get_visible_or_404(Contact, contact_id)
-    form = ContactForm(obj=contact, current_owner_id=contact.owner_id)
+    form = ContactForm(obj=contact, contact=contact)
     if form.validate_on_submit():
         services.update_contact(contact, form.data_for_service(), actor=current_user)
         db.session.commit()

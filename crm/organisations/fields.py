@@ -2,9 +2,16 @@
 
 Without JavaScript the person types the exact name; with it, a <datalist> offers matches
 from the type-ahead endpoint as "Name (#id)", which the field resolves by id.
+
+A deleted record cannot be picked, with one exception: a form for an existing record may
+keep the deleted records that record already links to (see `keeping`). Otherwise an
+activity whose organisation was deleted could not be saved at all until its link was
+removed, and the link would then be lost for good if the organisation were restored.
 """
 
 import re
+from contextlib import contextmanager
+from contextvars import ContextVar
 
 import sqlalchemy as sa
 from flask import url_for
@@ -19,6 +26,27 @@ from crm.extensions import db
 from crm.organisations.models import Contact, Organisation
 
 _TRAILING_ID = re.compile(r"\(#(\d+)\)\s*$")
+
+# (model, id) of the deleted records the pickers of the form being built may keep.
+_kept = ContextVar("kept_deleted_records", default=frozenset())
+
+
+@contextmanager
+def keeping(records):
+    """While a form for an existing record is built (its form data processed): the deleted
+    ones among `records`, those the record links to now, may stay picked when the form
+    names them by id as it showed them ("Name (#id)"). Live records are picked as ever."""
+    kept = frozenset((type(record), record.id) for record in records if record.is_deleted)
+    token = _kept.set(kept)
+    try:
+        yield
+    finally:
+        _kept.reset(token)
+
+
+def kept_deleted(model, record_id):
+    """Whether the form being built may keep this deleted record (see `keeping`)."""
+    return (model, record_id) in _kept.get()
 
 
 class PickerInput(TextInput):
@@ -57,7 +85,9 @@ class RecordPickerField(StringField):
         match = _TRAILING_ID.search(self.raw_text)
         if match and is_valid_id(int(match.group(1))):
             record = db.session.get(self.model, int(match.group(1)))
-            if record is not None and not record.is_deleted:
+            if record is not None and (
+                not record.is_deleted or kept_deleted(self.model, record.id)
+            ):
                 self.data = record
                 return
         text = _TRAILING_ID.sub("", self.raw_text).strip()
