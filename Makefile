@@ -71,7 +71,7 @@ $(AXE_CORE_STAMP): | $(STAMP)
 
 # Refresh the catalogues after adding or changing user-facing strings.
 extract-messages: $(STAMP)
-	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext -o crm/translations/messages.pot .
+	PYTHONPATH=. $(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext -o crm/translations/messages.pot .
 	$(BIN)/pybabel update -i crm/translations/messages.pot -d crm/translations --no-fuzzy-matching
 
 lint: $(STAMP)

@@ -1,6 +1,11 @@
-"""The OpenAPI document, and the documentation page drawn from it (no script, no CDN)."""
+"""The OpenAPI document, and the documentation page drawn from it (no script, no CDN).
+
+The document is in English; the page shows its texts in the reader's language
+(crm/api/documentation.py).
+"""
 
 from flask import current_app, jsonify, render_template
+from flask_babel import gettext as _
 
 from crm.api import bp
 from crm.core.security import public_route
@@ -54,7 +59,7 @@ def _resources(document):
     for tag in document.get("tags", []):
         name = tag["name"]
         if name in operations_by_tag:
-            yield name, tag.get("description", ""), operations_by_tag[name]
+            yield name, _translated(tag.get("description")), operations_by_tag[name]
 
 
 def _operation(document, path, method, operation):
@@ -70,7 +75,7 @@ def _operation(document, path, method, operation):
         responses.append(
             {
                 "status": status,
-                "description": response.get("description", ""),
+                "description": _translated(response.get("description")),
                 "media_type": media_type,
                 "schema": _schema_name(media.get("schema")),
             }
@@ -79,8 +84,8 @@ def _operation(document, path, method, operation):
         "id": f"{method}-{path}".replace("/", "-").replace("{", "").replace("}", "").strip("-"),
         "method": method.upper(),
         "path": path,
-        "summary": (operation.get("summary") or "").strip(),
-        "description": (operation.get("description") or "").strip(),
+        "summary": _translated(operation.get("summary")),
+        "description": _translated(operation.get("description")),
         "parameters": [_parameter(document, parameter) for parameter in _parameters(operation)],
         "body": _fields(document, body.get("schema")) if body else None,
         "body_schema": _schema_name(body.get("schema")) if body else None,
@@ -101,7 +106,7 @@ def _parameter(document, parameter):
         "in": parameter.get("in"),
         "type": _type_of(document, schema),
         "required": parameter.get("required", False),
-        "description": parameter.get("description") or schema.get("description", ""),
+        "description": _translated(parameter.get("description") or schema.get("description")),
     }
 
 
@@ -114,10 +119,17 @@ def _fields(document, schema):
             "type": _type_of(document, field),
             "required": name in required,
             "read_only": field.get("readOnly", False),
-            "description": field.get("description", ""),
+            "description": _translated(field.get("description")),
         }
         for name, field in schema.get("properties", {}).items()
     ]
+
+
+def _translated(text):
+    """A text of the document in the reader's language (its catalog entry comes from
+    crm/api/documentation.py's extraction)."""
+    text = (text or "").strip()
+    return _(text) if text else ""
 
 
 def _resolve(document, node):
@@ -145,7 +157,7 @@ def _type_of(document, schema):
     if isinstance(kind, list):
         kind = " | ".join(kind)
     if "array" in str(kind):
-        return f"list of {_type_of(document, schema.get('items', {}))}"
+        return _("list of %(type)s", type=_type_of(document, schema.get("items", {})))
     if schema.get("format"):
         kind = f"{kind} ({schema['format']})"
     return kind
