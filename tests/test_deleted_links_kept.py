@@ -148,3 +148,23 @@ def test_the_api_takes_back_the_links_a_record_has_though_deleted_but_no_new_one
     assert refused.json["errors"] == [
         {"field": "organisation_id", "detail": "There is no record with this id."}
     ]
+
+
+def test_the_pages_mark_a_deleted_organisation_or_contact_and_do_not_link_it(client, signed_in):
+    member = signed_in("member")
+    live = make_organisation("Live AB")
+    gone = make_organisation("Gone AB")
+    anna = make_contact("Anna", "Andersson")
+    activity = make_activity("Dialogue", organisations=[live, gone], contacts=[anna])
+    agreement = make_agreement("Biobank MoU", parties=[live, gone])
+    _deleted(gone, member)
+    _deleted(anna, member)
+
+    for url in (f"/activities/{activity.id}", f"/agreements/{agreement.id}"):
+        page = client.get(url).get_data(as_text=True)
+        assert f'href="/organisations/{live.id}">Live AB</a>' in page
+        assert 'Gone AB <span class="muted">(deleted)</span>' in page
+        assert f'href="/organisations/{gone.id}"' not in page
+    page = client.get(f"/activities/{activity.id}").get_data(as_text=True)
+    assert 'Anna Andersson <span class="muted">(deleted)</span>' in page
+    assert f'href="/contacts/{anna.id}"' not in page
