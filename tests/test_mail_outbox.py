@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from flask_mail import email_dispatched
 
 from crm.auth.models import Role
+from crm.core.database import NotRetryable
 from crm.core.types import utcnow
 from crm.extensions import mail
 from crm.mail import sending
@@ -282,7 +283,7 @@ def test_only_a_failed_message_can_be_retried(db, queue, make_user, status):
     message.status = status
     db.session.commit()
 
-    with pytest.raises(sending.NotRetryable):
+    with pytest.raises(NotRetryable):
         sending.retry_message(message, actor=make_user(Role.ADMIN))
 
     assert message.status == status

@@ -10,7 +10,7 @@ as attachments, exactly as the pages do.
 from functools import wraps
 
 import marshmallow as ma
-from flask import abort, request, url_for
+from flask import abort, url_for
 from flask.views import MethodView
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -23,10 +23,11 @@ from werkzeug.exceptions import NotFound
 from crm.api.forms import browser_formdata, set_field, validated_form
 from crm.api.pagination import list_page, sort_argument
 from crm.api.problems import Problem
-from crm.api.schemas import ID, ListArgs, RecordSchema, StrictBoolean, list_schema
+from crm.api.schemas import ID, ListArgs, RecordSchema, StrictBoolean, list_schema, location_of
 from crm.auth.decorators import role_required
 from crm.auth.models import Role
 from crm.core import records
+from crm.core.database import commit_or_undo
 from crm.documents import services
 from crm.documents.forms import DocumentEditForm, DocumentReplaceForm, DocumentUploadForm
 from crm.documents.models import DOCUMENT_OWNER_COLUMNS, Document
@@ -226,19 +227,9 @@ def _refused_file(error):
     raise Problem(422, errors=[{"field": "file", "detail": str(error)}]) from error
 
 
-def _commit_or_undo(stored_name):
-    """Commit; when that fails, the file just written goes too, so no file is left that no
-    row names (as the upload page does)."""
-    try:
-        db.session.commit()
-    except Exception:
-        db.session.rollback()
-        services.discard_file(stored_name)
-        raise
-
-
-def _document_url(document):
-    return request.path.rstrip("/") + f"/{document.id}"
+def _commit_or_discard(stored_name):
+    """Commit; when that fails, the file just written goes too (as on the upload page)."""
+    commit_or_undo(lambda: services.discard_file(stored_name))
 
 
 def _file_responses(view):
@@ -299,8 +290,8 @@ class Documents(MethodView):
             )
         except services.DocumentError as error:
             _refused_file(error)
-        _commit_or_undo(document.stored_name)
-        return document, 201, {"Location": _document_url(document)}
+        _commit_or_discard(document.stored_name)
+        return document, 201, location_of(document)
 
 
 @bp.route(f"/<{ID}:document_id>")
@@ -364,5 +355,5 @@ class DocumentFile(MethodView):
             services.replace_file(document, form.file.data, actor=current_user)
         except services.DocumentError as error:
             _refused_file(error)
-        _commit_or_undo(document.stored_name)
+        _commit_or_discard(document.stored_name)
         return document

@@ -1,5 +1,6 @@
 """Connection settings that SQLite needs on every connection, SQLite savepoints inside a
-transaction, and no NUL characters in text."""
+transaction, no NUL characters in text, and the work queues' rows (the outbox, the webhook
+deliveries) taken by one worker at a time."""
 
 import os
 import sqlite3
@@ -9,6 +10,8 @@ import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
+
+from crm.core.types import utcnow
 
 _configured = False
 
@@ -169,3 +172,62 @@ def claim_due(model, row_id, *, pending, due_by, lease_until):
     )
     db.session.commit()
     return result.rowcount == 1
+
+
+def claimed_due_rows(model, *, pending, order_by, limit, clock, lease):
+    """The due rows of a work queue (status `pending`, next_attempt_at passed), up to `limit`
+    in `order_by`'s order, each yielded once this worker has claimed it (claim_due) and read
+    it again; a row another worker took, or one deleted meanwhile, is skipped.
+
+    Commits after reading the due ids and after each claim, so the caller has no unsaved
+    changes when it starts, and commits its work on each row before taking the next.
+    """
+    from crm.extensions import db
+
+    started = clock()
+    due = db.session.scalars(
+        sa.select(model.id)
+        .where(model.status == pending, model.next_attempt_at <= started)
+        .order_by(*order_by)
+        .limit(limit)
+    ).all()
+    db.session.commit()
+    for row_id in due:
+        if not claim_due(
+            model, row_id, pending=pending, due_by=started, lease_until=clock() + lease
+        ):
+            continue  # another worker has it, or it was done meanwhile
+        row = db.session.get(model, row_id)
+        if row is not None:
+            yield row
+
+
+class NotRetryable(ValueError):
+    """Only a failed row of a work queue can be queued again."""
+
+
+def queue_again(row, *, failed, pending):
+    """A failed row of a work queue made pending again, due now, its attempts counted afresh
+    (an admin's "send again"); NotRetryable when it has not failed. Flushes, never commits."""
+    from crm.extensions import db
+
+    if row.status != failed:
+        raise NotRetryable(row.id)
+    row.status = pending
+    row.attempts = 0
+    row.next_attempt_at = utcnow()
+    db.session.flush()
+    return row
+
+
+def commit_or_undo(undo):
+    """Commit; when that fails, roll back and call `undo()` before the error goes on: what
+    the request did outside the database (a file it wrote) goes with the rows that named it."""
+    from crm.extensions import db
+
+    try:
+        db.session.commit()
+    except Exception:
+        db.session.rollback()
+        undo()
+        raise

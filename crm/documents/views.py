@@ -10,6 +10,7 @@ from werkzeug.exceptions import RequestedRangeNotSatisfiable
 from crm.auth.decorators import role_required
 from crm.auth.models import Role
 from crm.core import audit, listing, records
+from crm.core.database import commit_or_undo
 from crm.core.deletion import confirm_delete
 from crm.core.security import public_route
 from crm.documents import bp, services
@@ -60,17 +61,6 @@ def _document_or_404(document_id, *, may=None):
     if may is not None and not may(document, current_user):
         abort(403)
     return document, owner
-
-
-def _commit_or_undo(undo):
-    """Commit; when that fails, `undo()` removes the file just written before the error goes
-    on, so no file is left that no row names."""
-    try:
-        db.session.commit()
-    except Exception:
-        db.session.rollback()
-        undo()
-        raise
 
 
 def _library_filters():
@@ -130,7 +120,7 @@ def upload():
             form.file.errors.append(str(error))
         else:
             stored_name = document.stored_name
-            _commit_or_undo(lambda: services.discard_file(stored_name))
+            commit_or_undo(lambda: services.discard_file(stored_name))
             flash(_("Document %(title)s uploaded.", title=document.title), "success")
             return redirect(owner_url(owner))
     return render_template(
@@ -258,7 +248,7 @@ def replace(document_id):
             form.file.errors.append(str(error))
         else:
             stored_name = document.stored_name
-            _commit_or_undo(lambda: services.discard_file(stored_name))
+            commit_or_undo(lambda: services.discard_file(stored_name))
             flash(
                 _(
                     "New file for %(title)s uploaded (version %(version)s).",

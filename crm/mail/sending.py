@@ -11,11 +11,10 @@ import smtplib
 from datetime import timedelta
 from email.utils import parseaddr
 
-import sqlalchemy as sa
 from flask import current_app
 from flask_mail import BadHeaderError, Connection, Message
 
-from crm.core.database import claim_due
+from crm.core.database import claimed_due_rows, queue_again
 from crm.core.types import utcnow
 from crm.extensions import db
 from crm.mail.models import OutboxMessage, OutboxStatus
@@ -34,10 +33,6 @@ TRANSIENT_ERRORS = (smtplib.SMTPException, OSError)
 _ADDRESS_IN_TEXT = re.compile(r"\S+@\S+")
 
 
-class NotRetryable(ValueError):
-    """Only a failed message can be sent again."""
-
-
 def send_due_messages(*, now=None, limit=100):
     """Send up to `limit` due pending messages, oldest first; returns {sent, retried, failed}.
 
@@ -45,38 +40,22 @@ def send_due_messages(*, now=None, limit=100):
     `now` fixes the clock (tests); by default the real time is used.
     """
     clock = (lambda: now) if now is not None else utcnow
-    started = clock()
     counts = {"sent": 0, "retried": 0, "failed": 0}
-    due = db.session.scalars(
-        sa.select(OutboxMessage.id)
-        .where(
-            OutboxMessage.status == OutboxStatus.PENDING,
-            OutboxMessage.next_attempt_at <= started,
-        )
-        .order_by(OutboxMessage.created_at, OutboxMessage.id)
-        .limit(limit)
-    ).all()
-    db.session.commit()
-    if not due:
-        return counts
-
     lease = timedelta(
         seconds=current_app.config.get("OUTBOX_CLAIM_SECONDS", CLAIM_LEASE.total_seconds())
     )
+    messages = claimed_due_rows(
+        OutboxMessage,
+        pending=OutboxStatus.PENDING,
+        order_by=(OutboxMessage.created_at, OutboxMessage.id),
+        limit=limit,
+        clock=clock,
+        lease=lease,
+    )
+    # The connection is opened on the first message, so an empty queue opens none.
     postman = _Postman()
     try:
-        for message_id in due:
-            if not claim_due(
-                OutboxMessage,
-                message_id,
-                pending=OutboxStatus.PENDING,
-                due_by=started,
-                lease_until=clock() + lease,
-            ):
-                continue  # another worker has it, or sent it already
-            message = db.session.get(OutboxMessage, message_id)
-            if message is None:
-                continue  # erased meanwhile
+        for message in messages:
             error = postman.deliver(message)
             if error is None:
                 message.status = OutboxStatus.SENT
@@ -101,13 +80,9 @@ def send_due_messages(*, now=None, limit=100):
 
 
 def retry_message(message, *, actor):
-    """Put a failed message back in the queue, due now, with its tries counted afresh."""
-    if message.status != OutboxStatus.FAILED:
-        raise NotRetryable(message.id)
-    message.status = OutboxStatus.PENDING
-    message.attempts = 0
-    message.next_attempt_at = utcnow()
-    db.session.flush()
+    """Put a failed message back in the queue, due now, with its tries counted afresh;
+    NotRetryable when it has not failed."""
+    queue_again(message, failed=OutboxStatus.FAILED, pending=OutboxStatus.PENDING)
     current_app.logger.info(
         "Outbox message %s (%s) queued again by user %s",
         message.id,

@@ -8,6 +8,7 @@ from werkzeug.routing import BuildError
 
 from crm.auth.decorators import role_required
 from crm.core import records
+from crm.core.database import NotRetryable
 from crm.core.listing import paginate
 from crm.core.security import is_safe_next
 from crm.core.types import enum_value
@@ -94,7 +95,7 @@ def retry(message_id):
         return redirect(target)
     try:
         sending.retry_message(message, actor=current_user)
-    except sending.NotRetryable:
+    except NotRetryable:
         flash(_("Only a failed message can be sent again."), "error")
         return redirect(target)
     db.session.commit()

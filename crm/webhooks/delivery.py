@@ -21,7 +21,7 @@ import sqlalchemy as sa
 import urllib3
 from flask import current_app
 
-from crm.core.database import claim_due
+from crm.core.database import claimed_due_rows
 from crm.core.types import utcnow
 from crm.extensions import db
 from crm.webhooks import addresses, signing
@@ -42,34 +42,19 @@ def send_due_deliveries(*, now=None, limit=100):
     `now` fixes the clock (tests); by default the real time is used.
     """
     clock = (lambda: now) if now is not None else utcnow
-    started = clock()
     counts = {"delivered": 0, "retried": 0, "failed": 0}
-    due = db.session.scalars(
-        sa.select(WebhookDelivery.id)
-        .where(
-            WebhookDelivery.status == DeliveryStatus.PENDING,
-            WebhookDelivery.next_attempt_at <= started,
-        )
-        .order_by(WebhookDelivery.next_attempt_at, WebhookDelivery.id)
-        .limit(limit)
-    ).all()
-    db.session.commit()
-    lease = timedelta(seconds=current_app.config["WEBHOOKS_CLAIM_SECONDS"])
+    deliveries = claimed_due_rows(
+        WebhookDelivery,
+        pending=DeliveryStatus.PENDING,
+        order_by=(WebhookDelivery.next_attempt_at, WebhookDelivery.id),
+        limit=limit,
+        clock=clock,
+        lease=timedelta(seconds=current_app.config["WEBHOOKS_CLAIM_SECONDS"]),
+    )
     # Endpoints that could not be reached in this round: their other deliveries wait for the
     # next attempt rather than each waiting out the timeout again.
     unreachable = set()
-    for delivery_id in due:
-        if not claim_due(
-            WebhookDelivery,
-            delivery_id,
-            pending=DeliveryStatus.PENDING,
-            due_by=started,
-            lease_until=clock() + lease,
-        ):
-            continue  # another worker has it, or it was delivered meanwhile
-        delivery = db.session.get(WebhookDelivery, delivery_id)
-        if delivery is None:
-            continue  # its webhook was deleted meanwhile
+    for delivery in deliveries:
         webhook = delivery.webhook
         if not webhook.active:
             outcome = _give_up(delivery, "Not sent: the webhook is switched off")

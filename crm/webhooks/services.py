@@ -16,6 +16,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from crm.core import audit
+from crm.core.database import queue_again
 from crm.core.forms import FieldError
 from crm.core.types import utcnow
 from crm.extensions import db
@@ -38,10 +39,6 @@ audit.describe_actions({"rotate_secret": _l("made a new secret")})
 
 class WebhookError(FieldError):
     """A webhook that cannot be saved, or an action that cannot be taken (see FieldError)."""
-
-
-class NotRetryable(ValueError):
-    """Only a failed delivery can be sent again."""
 
 
 # ---------------------------------------------------------------- queueing events
@@ -103,13 +100,9 @@ def send_test_event(webhook, *, actor):
 
 
 def retry_delivery(delivery, *, actor):
-    """Put a failed delivery back in the queue, due now, with its attempts counted afresh."""
-    if delivery.status != DeliveryStatus.FAILED:
-        raise NotRetryable(delivery.id)
-    delivery.status = DeliveryStatus.PENDING
-    delivery.attempts = 0
-    delivery.next_attempt_at = utcnow()
-    db.session.flush()
+    """Put a failed delivery back in the queue, due now, with its attempts counted afresh;
+    NotRetryable when it has not failed."""
+    queue_again(delivery, failed=DeliveryStatus.FAILED, pending=DeliveryStatus.PENDING)
     current_app.logger.info(
         "Webhook delivery %s (%s) queued again by user %s",
         delivery.id,

@@ -7,6 +7,7 @@ from flask_login import current_user
 from crm.auth.decorators import role_required
 from crm.auth.models import Role
 from crm.core import audit, records
+from crm.core.database import NotRetryable
 from crm.core.deletion import confirm_delete
 from crm.core.forms import ConfirmForm, save_or_show_error
 from crm.core.listing import paginate
@@ -153,7 +154,7 @@ def retry(delivery_id):
         return redirect(target)
     try:
         services.retry_delivery(delivery, actor=current_user)
-    except services.NotRetryable:
+    except NotRetryable:
         flash(_("Only a failed delivery can be sent again."), "error")
         return redirect(target)
     db.session.commit()
