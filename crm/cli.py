@@ -285,21 +285,15 @@ def search_reindex():
 )
 def send_mail(loop, interval):
     """Send the outbox messages that are due (once, or until stopped with --loop)."""
-    # The worker's log is where development mail is read and failed attempts are reported.
-    if current_app.logger.getEffectiveLevel() > logging.INFO:
-        current_app.logger.setLevel(logging.INFO)
-    if not loop:
-        _echo_counts(mail_sending.send_due_messages())
-        return
-
-    def one_round():
-        counts = mail_sending.send_due_messages()
-        if any(counts.values()):
-            _echo_counts(counts)
-
-    click.echo(f"Sending due mail every {interval:g} seconds (Ctrl-C to stop).")
-    _work_until_stopped(one_round, interval=interval, name="Outbox")
-    click.echo("Mail worker stopped.")
+    _send_due(
+        mail_sending.send_due_messages,
+        _echo_counts,
+        loop=loop,
+        interval=interval,
+        what="mail",
+        name="Outbox",
+        worker="Mail",
+    )
 
 
 @crm_cli.command("send-webhooks")
@@ -314,21 +308,35 @@ def send_mail(loop, interval):
 def send_webhooks(loop, interval):
     """Send the webhook deliveries that are due, signed, retrying failures with back-off
     (once, or until stopped with --loop). Safe to run in several processes at once."""
-    # Failed attempts are reported in the log.
+    _send_due(
+        webhook_delivery.send_due_deliveries,
+        _echo_webhook_counts,
+        loop=loop,
+        interval=interval,
+        what="webhooks",
+        name="Webhook",
+        worker="Webhook",
+    )
+
+
+def _send_due(send, echo, *, loop, interval, what, name, worker):
+    """A worker command: `send()` once and `echo` its counts, or with `loop` every
+    `interval` seconds until stopped, echoing only the rounds that did something."""
+    # The worker's log is where failed attempts are reported (and development mail read).
     if current_app.logger.getEffectiveLevel() > logging.INFO:
         current_app.logger.setLevel(logging.INFO)
     if not loop:
-        _echo_webhook_counts(webhook_delivery.send_due_deliveries())
+        echo(send())
         return
 
     def one_round():
-        counts = webhook_delivery.send_due_deliveries()
+        counts = send()
         if any(counts.values()):
-            _echo_webhook_counts(counts)
+            echo(counts)
 
-    click.echo(f"Sending due webhooks every {interval:g} seconds (Ctrl-C to stop).")
-    _work_until_stopped(one_round, interval=interval, name="Webhook")
-    click.echo("Webhook worker stopped.")
+    click.echo(f"Sending due {what} every {interval:g} seconds (Ctrl-C to stop).")
+    _work_until_stopped(one_round, interval=interval, name=name)
+    click.echo(f"{worker} worker stopped.")
 
 
 def _echo_webhook_counts(counts):
